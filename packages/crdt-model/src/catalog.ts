@@ -1,0 +1,103 @@
+import type { CatalogDoc, ProductDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, optStr, str } from "./strings.ts";
+import type { Product, Tax } from "./types.ts";
+
+export interface CatalogSettings {
+  currency: string;
+  minorUnitDigits: number;
+  pricesIncludeTax: boolean;
+  taxes: Tax[];
+}
+
+/** Builds the initial value of a corporate catalog document, with its taxes and no products. */
+export function initCatalog(settings: CatalogSettings): CatalogDoc {
+  const taxes: CatalogDoc["taxes"] = {};
+  for (const tax of settings.taxes) {
+    taxes[tax.code] = { name: imm(tax.name), rateBp: tax.rateBp };
+  }
+  return {
+    schema: SCHEMA_VERSION,
+    type: imm("catalog"),
+    currency: imm(settings.currency),
+    minorUnitDigits: settings.minorUnitDigits,
+    pricesIncludeTax: settings.pricesIncludeTax,
+    taxes,
+    products: {},
+    barcodes: {},
+  };
+}
+
+function toProductDoc(product: Product): ProductDoc {
+  return {
+    sku: imm(product.sku),
+    barcode: product.barcode === null ? null : imm(product.barcode),
+    name: imm(product.name),
+    brand: imm(product.brand),
+    presentation: imm(product.presentation),
+    price: product.price,
+    taxCode: imm(product.taxCode),
+    active: product.active,
+    stockBuffer: product.stockBuffer,
+  };
+}
+
+/**
+ * Inserts or replaces products inside a `change()` callback. A product whose
+ * tax code is not in the catalog is rejected before anything is written.
+ */
+export function putProducts(doc: CatalogDoc, products: Product[]): void {
+  for (const product of products) {
+    if (!doc.taxes[product.taxCode]) {
+      throw new Error(
+        `Product ${product.sku} has unknown tax code "${product.taxCode}"; add the tax to the catalog first`,
+      );
+    }
+  }
+  for (const product of products) {
+    const previous = doc.products[product.sku];
+    const previousBarcode = previous ? optStr(previous.barcode) : null;
+    if (previousBarcode && previousBarcode !== product.barcode) {
+      delete doc.barcodes[previousBarcode];
+    }
+    doc.products[product.sku] = toProductDoc(product);
+    if (product.barcode) doc.barcodes[product.barcode] = imm(product.sku);
+  }
+}
+
+/** Reads one product by SKU, or null when the catalog has no such SKU. */
+export function readProduct(doc: CatalogDoc, sku: string): Product | null {
+  const stored = doc.products[sku];
+  if (!stored) return null;
+  return {
+    sku: str(stored.sku),
+    barcode: optStr(stored.barcode),
+    name: str(stored.name),
+    brand: str(stored.brand),
+    presentation: str(stored.presentation),
+    price: stored.price,
+    taxCode: str(stored.taxCode),
+    active: stored.active,
+    stockBuffer: stored.stockBuffer,
+  };
+}
+
+/** Finds a product by SKU or by barcode, in that order. */
+export function findProduct(doc: CatalogDoc, code: string): Product | null {
+  const bySku = readProduct(doc, code);
+  if (bySku) return bySku;
+  const sku = doc.barcodes[code];
+  return sku ? readProduct(doc, str(sku)) : null;
+}
+
+/** Reads one tax by code, or null. */
+export function readTax(doc: CatalogDoc, code: string): Tax | null {
+  const stored = doc.taxes[code];
+  if (!stored) return null;
+  return { code, name: str(stored.name), rateBp: stored.rateBp };
+}
+
+/** Lists every SKU in the catalog, sorted. */
+export function listSkus(doc: CatalogDoc): string[] {
+  return Object.keys(doc.products).sort();
+}

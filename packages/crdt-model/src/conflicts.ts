@@ -1,0 +1,96 @@
+import type { ConflictsDoc, DetectionDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, str } from "./strings.ts";
+import type { Conflict, Detection } from "./types.ts";
+
+/** Builds the value of a branch's conflicts document with one detection map per replica. */
+export function initConflicts(branch: string, replicas: string[]): ConflictsDoc {
+  const detections: ConflictsDoc["detections"] = {};
+  for (const replica of replicas) detections[replica] = {};
+  return { schema: SCHEMA_VERSION, type: imm("conflicts"), branch: imm(branch), detections };
+}
+
+function readDetection(stored: DetectionDoc): Detection {
+  return {
+    id: str(stored.id),
+    kind: str(stored.kind),
+    sku: str(stored.sku),
+    shortfall: stored.shortfall,
+    stock: stored.stock,
+    tickets: stored.tickets.map(str),
+    firstDetectedAt: str(stored.firstDetectedAt),
+    detectedAt: str(stored.detectedAt),
+    detectedBy: str(stored.detectedBy),
+  };
+}
+
+/** Reads what one replica has detected, by conflict id. */
+export function readDetections(doc: ConflictsDoc, replica: string): Map<string, Detection> {
+  const out = new Map<string, Detection>();
+  for (const [id, stored] of Object.entries(doc.detections[replica] ?? {})) {
+    out.set(id, readDetection(stored));
+  }
+  return out;
+}
+
+/**
+ * Writes a replica's detection inside a `change()` callback, replacing its
+ * earlier version. Each replica writes only its own map, so concurrent
+ * detections of one conflict by two replicas never overwrite each other.
+ */
+export function putDetection(doc: ConflictsDoc, replica: string, detection: Detection): void {
+  const own = doc.detections[replica];
+  if (!own) {
+    throw new Error(
+      `Conflicts of branch ${str(doc.branch)} have no map for replica ${replica}; the relay creates one per terminal`,
+    );
+  }
+  own[detection.id] = {
+    id: imm(detection.id),
+    kind: imm(detection.kind),
+    sku: imm(detection.sku),
+    shortfall: detection.shortfall,
+    stock: detection.stock,
+    tickets: detection.tickets.map(imm),
+    firstDetectedAt: imm(detection.firstDetectedAt),
+    detectedAt: imm(detection.detectedAt),
+    detectedBy: imm(detection.detectedBy),
+  };
+}
+
+function moreComplete(a: Detection, b: Detection): Detection {
+  if (a.tickets.length !== b.tickets.length) return a.tickets.length > b.tickets.length ? a : b;
+  if (a.shortfall !== b.shortfall) return a.shortfall > b.shortfall ? a : b;
+  return a.detectedAt >= b.detectedAt ? a : b;
+}
+
+/**
+ * Merges every replica's detections into one conflict per id. The content is
+ * the most complete detection (most tickets, then largest shortfall, then
+ * latest); the first detection time and place are the earliest any replica
+ * recorded. Sorted by first detection.
+ */
+export function listConflicts(doc: ConflictsDoc): Conflict[] {
+  const byId = new Map<string, Detection[]>();
+  for (const replica of Object.keys(doc.detections)) {
+    for (const detection of readDetections(doc, replica).values()) {
+      const list = byId.get(detection.id) ?? [];
+      list.push(detection);
+      byId.set(detection.id, list);
+    }
+  }
+  const conflicts: Conflict[] = [];
+  for (const detections of byId.values()) {
+    const sorted = [...detections].sort((a, b) => (a.firstDetectedAt < b.firstDetectedAt ? -1 : 1));
+    const best = sorted.reduce(moreComplete);
+    const first = sorted[0]!;
+    conflicts.push({
+      ...best,
+      firstDetectedAt: first.firstDetectedAt,
+      detectedBy: first.detectedBy,
+      detectedByAll: sorted.map((d) => d.detectedBy),
+      status: "open",
+    });
+  }
+  return conflicts.sort((a, b) => (a.firstDetectedAt < b.firstDetectedAt ? -1 : 1));
+}

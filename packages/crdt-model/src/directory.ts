@@ -1,0 +1,103 @@
+import type { DirectoryDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, optStr, str } from "./strings.ts";
+import type { LedgerRef, TerminalEntry } from "./types.ts";
+
+export interface DirectoryInit {
+  branch: string;
+  name: string;
+  timeZone: string;
+  catalogUrl: string;
+  conflictsUrl: string;
+  ingestUrl: string;
+  inventoryUrl: string;
+  terminals: { id: string; name: string }[];
+}
+
+/** Builds the value of a branch directory, with every terminal's entry created up front. */
+export function initDirectory(init: DirectoryInit): DirectoryDoc {
+  const terminals: DirectoryDoc["terminals"] = {};
+  for (const terminal of init.terminals) {
+    terminals[terminal.id] = { name: imm(terminal.name), lanUrl: null, ledgers: {} };
+  }
+  return {
+    schema: SCHEMA_VERSION,
+    type: imm("directory"),
+    branch: imm(init.branch),
+    name: imm(init.name),
+    timeZone: imm(init.timeZone),
+    catalogUrl: imm(init.catalogUrl),
+    conflictsUrl: imm(init.conflictsUrl),
+    ingestUrl: imm(init.ingestUrl),
+    inventoryUrl: imm(init.inventoryUrl),
+    terminals,
+  };
+}
+
+function entryOf(doc: DirectoryDoc, terminal: string) {
+  const entry = doc.terminals[terminal];
+  if (!entry) {
+    throw new Error(
+      `Branch ${str(doc.branch)} has no terminal ${terminal}; add it on the relay before starting it`,
+    );
+  }
+  return entry;
+}
+
+/** Records a terminal's LAN websocket URL; called by that terminal only. */
+export function setLanUrl(doc: DirectoryDoc, terminal: string, lanUrl: string | null): void {
+  const entry = entryOf(doc, terminal);
+  if (optStr(entry.lanUrl) === lanUrl) return;
+  entry.lanUrl = lanUrl === null ? null : imm(lanUrl);
+}
+
+/** Lists a ledger document under its terminal; called by that terminal only. */
+export function registerLedger(doc: DirectoryDoc, terminal: string, ref: Omit<LedgerRef, "terminal">): void {
+  const entry = entryOf(doc, terminal);
+  if (entry.ledgers[ref.documentId]) return;
+  entry.ledgers[ref.documentId] = {
+    url: imm(ref.url),
+    businessDay: imm(ref.businessDay),
+    part: ref.part,
+    firstSeq: ref.firstSeq,
+  };
+}
+
+/** Reads every terminal of the branch, with its ledgers sorted by first sequence number. */
+export function listTerminals(doc: DirectoryDoc): TerminalEntry[] {
+  return Object.entries(doc.terminals)
+    .map(([id, entry]) => ({
+      id,
+      name: str(entry.name),
+      lanUrl: optStr(entry.lanUrl),
+      ledgers: Object.entries(entry.ledgers)
+        .map(([documentId, ref]) => ({
+          documentId,
+          url: str(ref.url),
+          terminal: id,
+          businessDay: str(ref.businessDay),
+          part: ref.part,
+          firstSeq: ref.firstSeq,
+        }))
+        .sort((a, b) => a.firstSeq - b.firstSeq),
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Points the branch at a new inventory epoch; called by the relay only. */
+export function setInventoryUrl(doc: DirectoryDoc, url: string): void {
+  doc.inventoryUrl = imm(url);
+}
+
+/** The document URLs a directory points to. */
+export function readDirectoryUrls(doc: DirectoryDoc) {
+  return {
+    branch: str(doc.branch),
+    name: str(doc.name),
+    timeZone: str(doc.timeZone),
+    catalogUrl: str(doc.catalogUrl),
+    conflictsUrl: str(doc.conflictsUrl),
+    ingestUrl: str(doc.ingestUrl),
+    inventoryUrl: str(doc.inventoryUrl),
+  };
+}

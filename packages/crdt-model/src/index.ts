@@ -1,0 +1,23 @@
+/**
+ * @mercora/crdt-model: the Automerge document schemas of Mercora and the
+ * typed operations on them. Writers call the `init*` builders once to create
+ * a document, and the mutating operations inside `handle.change()`; readers
+ * turn stored documents into the plain types of `types.ts`.
+ */
+export * from "./types.ts";
+export * from "./schema.ts";
+export { imm, str, optStr } from "./strings.ts";
+export { ValidationError, RuleError } from "./errors.ts";
+export { HybridLogicalClock, encodeHlc, decodeHlc, compareHlc } from "./hlc.ts";
+export type { HlcTimestamp } from "./hlc.ts";
+export * from "./catalog.ts";
+export * from "./inventory.ts";
+export * from "./ledger.ts";
+export * from "./directory.ts";
+export * from "./ingest.ts";
+export * from "./conflicts.ts";
+export * from "./money.ts";
+export * from "./sale.ts";
+export * from "./catalog-csv.ts";
+export * from "./storage.ts";
+export * from "./repo-helpers.ts";

@@ -1,0 +1,64 @@
+import type { IngestDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, str } from "./strings.ts";
+import type { LedgerRecord } from "./types.ts";
+
+/** Builds the value of a branch's ingest document, with every terminal's mark at 0. */
+export function initIngest(branch: string, terminals: string[]): IngestDoc {
+  const acked: Record<string, number> = {};
+  for (const terminal of terminals) acked[terminal] = 0;
+  return {
+    schema: SCHEMA_VERSION,
+    type: imm("ingest"),
+    branch: imm(branch),
+    acked,
+    days: {},
+    lastRecordAt: {},
+  };
+}
+
+/**
+ * Ingests one record inside a `change()` callback of the relay: adds it to
+ * the branch totals of its business day and moves the terminal's
+ * acknowledgement mark. Only the record right after the mark is taken, so a
+ * record is ingested once and in order; returns false for any other. A
+ * record that failed verification is acknowledged with `countTotals: false`.
+ */
+export function ingestRecord(
+  doc: IngestDoc,
+  record: LedgerRecord,
+  options: { countTotals: boolean } = { countTotals: true },
+): boolean {
+  const mark = doc.acked[record.terminal];
+  if (mark === undefined) {
+    throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${record.terminal}`);
+  }
+  if (record.seq !== mark + 1) return false;
+  if (record.kind === "sale" && options.countTotals) {
+    let day = doc.days[record.businessDay];
+    if (!day) {
+      // Only the relay writes this document, so creating the day here is safe.
+      doc.days[record.businessDay] = { tickets: 0, sales: 0, tax: 0, offlineTickets: 0 };
+      day = doc.days[record.businessDay]!;
+    }
+    day.tickets += 1;
+    day.sales += record.total;
+    day.tax += record.tax;
+    if (record.offline) day.offlineTickets += 1;
+  }
+  doc.acked[record.terminal] = record.seq;
+  doc.lastRecordAt[record.terminal] = imm(record.at);
+  return true;
+}
+
+/** Reads a terminal's acknowledgement mark, or 0. */
+export function readAcked(doc: IngestDoc, terminal: string): number {
+  return doc.acked[terminal] ?? 0;
+}
+
+/** Reads the branch totals per business day, sorted by day. */
+export function readDays(doc: IngestDoc) {
+  return Object.entries(doc.days)
+    .map(([businessDay, day]) => ({ businessDay, ...day }))
+    .sort((a, b) => (a.businessDay < b.businessDay ? -1 : 1));
+}

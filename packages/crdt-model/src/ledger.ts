@@ -1,0 +1,154 @@
+import type { LedgerDoc, LedgerRecordDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, optStr, str } from "./strings.ts";
+import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
+
+/**
+ * Records a ledger document holds before the terminal rolls over to a new
+ * part. Automerge's cost per change grows with a document's history, so
+ * every ledger stays bounded at this size.
+ */
+export const LEDGER_PART_CAP = 2000;
+
+export interface LedgerInit {
+  branch: string;
+  terminal: string;
+  businessDay: string;
+  part: number;
+  firstSeq: number;
+}
+
+/** Builds the initial value of a ledger document for one terminal, business day and part. */
+export function initLedger(init: LedgerInit): LedgerDoc {
+  return {
+    schema: SCHEMA_VERSION,
+    type: imm("ledger"),
+    branch: imm(init.branch),
+    terminal: imm(init.terminal),
+    businessDay: imm(init.businessDay),
+    part: init.part,
+    firstSeq: init.firstSeq,
+    records: {},
+  };
+}
+
+function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
+  return {
+    id: imm(record.id),
+    kind: imm(record.kind),
+    branch: imm(record.branch),
+    terminal: imm(record.terminal),
+    seq: record.seq,
+    hlc: imm(record.hlc),
+    at: imm(record.at),
+    businessDay: imm(record.businessDay),
+    timeZone: imm(record.timeZone),
+    epoch: record.epoch,
+    offline: record.offline,
+    cashier: record.cashier === null ? null : imm(record.cashier),
+    requestId: record.requestId === null ? null : imm(record.requestId),
+    lines: record.lines.map((line) => ({
+      sku: imm(line.sku),
+      barcode: line.barcode === null ? null : imm(line.barcode),
+      name: imm(line.name),
+      qty: line.qty,
+      unitPrice: line.unitPrice,
+      taxCode: imm(line.taxCode),
+      taxRateBp: line.taxRateBp,
+      total: line.total,
+      tax: line.tax,
+      stockBefore: line.stockBefore,
+    })),
+    tenders: record.tenders.map((tender) => ({ type: imm(tender.type), amount: tender.amount })),
+    total: record.total,
+    tax: record.tax,
+    change: record.change,
+    stock: record.stock.map((line) => ({ sku: imm(line.sku), delta: line.delta })),
+    cashAmount: record.cashAmount,
+    reason: record.reason === null ? null : imm(record.reason),
+  };
+}
+
+/**
+ * Appends a record inside a `change()` callback. Records are keyed by id, so
+ * the same record arriving twice is one record; a different record under an
+ * existing id, or a record of another terminal, is rejected.
+ */
+export function appendRecord(doc: LedgerDoc, record: LedgerRecord): void {
+  if (record.terminal !== str(doc.terminal)) {
+    throw new Error(
+      `Record ${record.id} belongs to terminal ${record.terminal}, not to ledger owner ${str(doc.terminal)}`,
+    );
+  }
+  if (doc.records[record.id]) {
+    throw new Error(`Ledger already holds a record with id ${record.id}; records are never edited`);
+  }
+  doc.records[record.id] = toRecordDoc(record);
+}
+
+/** Reads one stored record as a plain object. */
+export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
+  return {
+    id: str(stored.id),
+    kind: str(stored.kind) as RecordKind,
+    branch: str(stored.branch),
+    terminal: str(stored.terminal),
+    seq: stored.seq,
+    hlc: str(stored.hlc),
+    at: str(stored.at),
+    businessDay: str(stored.businessDay),
+    timeZone: str(stored.timeZone),
+    epoch: stored.epoch,
+    offline: stored.offline,
+    cashier: optStr(stored.cashier),
+    requestId: optStr(stored.requestId),
+    lines: (stored.lines ?? []).map((line) => ({
+      sku: str(line.sku),
+      barcode: optStr(line.barcode),
+      name: str(line.name),
+      qty: line.qty,
+      unitPrice: line.unitPrice,
+      taxCode: str(line.taxCode),
+      taxRateBp: line.taxRateBp,
+      total: line.total,
+      tax: line.tax,
+      stockBefore: line.stockBefore,
+    })),
+    tenders: (stored.tenders ?? []).map((tender) => ({
+      type: str(tender.type) as TenderType,
+      amount: tender.amount,
+    })),
+    total: stored.total,
+    tax: stored.tax,
+    change: stored.change,
+    stock: (stored.stock ?? []).map((line) => ({ sku: str(line.sku), delta: line.delta })),
+    cashAmount: stored.cashAmount,
+    reason: optStr(stored.reason),
+  };
+}
+
+/** Lists a ledger's records in sequence order. */
+export function listRecords(doc: LedgerDoc): LedgerRecord[] {
+  return Object.values(doc.records)
+    .map(readRecord)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** Counts a ledger's records without reading them. */
+export function countRecords(doc: LedgerDoc): number {
+  return Object.keys(doc.records).length;
+}
+
+/** Returns the highest sequence number in a ledger, or `firstSeq - 1` when it is empty. */
+export function maxSeq(doc: LedgerDoc): number {
+  let max = doc.firstSeq - 1;
+  for (const stored of Object.values(doc.records)) {
+    if (stored.seq > max) max = stored.seq;
+  }
+  return max;
+}
+
+/** Makes the id of a terminal's record: unique because a terminal never reuses a sequence number. */
+export function recordId(branch: string, terminal: string, seq: number): string {
+  return `${branch}-${terminal}-${String(seq).padStart(8, "0")}`;
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { AnyDocumentId, DocHandle, Repo } from "@automerge/automerge-repo";
+
+/**
+ * Finds a document, retrying while no connected peer has it yet (a fresh
+ * terminal waiting for its first sync, say), until `timeoutMs` passes.
+ * Throws with the URL when it never becomes available.
+ */
+export async function findDocument<T>(
+  repo: Repo,
+  id: AnyDocumentId,
+  options: { timeoutMs: number; retryMs?: number; signal?: AbortSignal },
+): Promise<DocHandle<T>> {
+  const deadline = Date.now() + options.timeoutMs;
+  const retryMs = options.retryMs ?? 250;
+  let lastError: unknown = null;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      const remaining = Math.max(1, deadline - Date.now());
+      return await repo.find<T>(id, { signal: AbortSignal.timeout(remaining) });
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+  throw new Error(
+    `Document ${String(id)} is not available locally or from any connected peer after ${options.timeoutMs} ms` +
+      (lastError ? ` (last error: ${(lastError as Error).message})` : ""),
+  );
+}
+
+/** Writes a JSON file atomically and durably: temporary file, fsync, rename, fsync of the folder. */
+export async function writeJsonDurable(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(temp, "w");
+  try {
+    await handle.writeFile(JSON.stringify(value, null, 2) + "\n");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  const dir = await open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Reads a JSON file, or returns null when it does not exist. */
+export async function readJsonFile<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,209 @@
+import type { Counter, ImmutableString } from "@automerge/automerge";
+
+/**
+ * Stored shapes of every Mercora document. Every string that is an id, a SKU,
+ * a name or a status is an `ImmutableString`; counters are Automerge
+ * `Counter`s. Readers in this package turn these into the plain types of
+ * `types.ts`, so callers rarely touch the stored shapes.
+ */
+export const SCHEMA_VERSION = 1;
+
+export type Imm = ImmutableString;
+
+export interface TaxDoc {
+  name: Imm;
+  /** Rate in basis points: 2100 is 21%. */
+  rateBp: number;
+}
+
+export interface ProductDoc {
+  sku: Imm;
+  barcode: Imm | null;
+  name: Imm;
+  brand: Imm;
+  presentation: Imm;
+  /** Shelf price in minor units, tax included. */
+  price: number;
+  taxCode: Imm;
+  active: boolean;
+  /** Units that must remain after an offline sale; see `checkStockBuffer`. */
+  stockBuffer: number;
+}
+
+/** Corporate catalog: one document, written by HQ only. */
+export interface CatalogDoc {
+  schema: number;
+  type: Imm;
+  currency: Imm;
+  minorUnitDigits: number;
+  pricesIncludeTax: boolean;
+  taxes: Record<string, TaxDoc>;
+  products: Record<string, ProductDoc>;
+  /** Barcode to SKU. */
+  barcodes: Record<string, Imm>;
+}
+
+export interface TerminalEntryDoc {
+  name: Imm;
+  /** Websocket URL where the terminal accepts LAN peers; written by that terminal. */
+  lanUrl: Imm | null;
+  /** The terminal's ledger documents by document id; written by that terminal. */
+  ledgers: Record<string, LedgerRefDoc>;
+}
+
+export interface LedgerRefDoc {
+  url: Imm;
+  businessDay: Imm;
+  part: number;
+  firstSeq: number;
+}
+
+/**
+ * Branch directory: the terminals of one branch and the documents that
+ * exist. The relay creates it with one entry per terminal; each terminal
+ * then writes only inside its own entry.
+ */
+export interface DirectoryDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  name: Imm;
+  timeZone: Imm;
+  catalogUrl: Imm;
+  conflictsUrl: Imm;
+  ingestUrl: Imm;
+  /** Current inventory epoch document; written by the relay when it rolls the epoch. */
+  inventoryUrl: Imm;
+  terminals: Record<string, TerminalEntryDoc>;
+}
+
+/**
+ * Branch inventory for one epoch. `stock` holds one `Counter` per SKU,
+ * created by the relay with the epoch's opening stock, and every terminal of
+ * the branch increments them concurrently. `applied[writer]` is the highest
+ * sequence number of that writer's records already counted here; it is
+ * written in the same change as the counter increments, so a movement is
+ * applied exactly once.
+ */
+export interface InventoryDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  epoch: number;
+  previousUrl: Imm | null;
+  openedAt: Imm;
+  stock: Record<string, Counter>;
+  applied: Record<string, number>;
+  /** `applied` as it was when the epoch opened; records above it were counted here. */
+  openingApplied: Record<string, number>;
+}
+
+export interface SaleLineDoc {
+  sku: Imm;
+  barcode: Imm | null;
+  name: Imm;
+  qty: number;
+  unitPrice: number;
+  taxCode: Imm;
+  taxRateBp: number;
+  /** Line amount, tax included, in minor units. */
+  total: number;
+  tax: number;
+  /** Available stock the terminal knew before this sale. */
+  stockBefore: number;
+}
+
+export interface TenderDoc {
+  type: Imm;
+  amount: number;
+}
+
+export interface StockLineDoc {
+  sku: Imm;
+  /** Units added (positive) or removed (negative). */
+  delta: number;
+}
+
+/** One record of a terminal's ledger. Records are written once and never edited. */
+export interface LedgerRecordDoc {
+  id: Imm;
+  kind: Imm;
+  branch: Imm;
+  terminal: Imm;
+  seq: number;
+  hlc: Imm;
+  /** UTC instant, ISO 8601. */
+  at: Imm;
+  businessDay: Imm;
+  timeZone: Imm;
+  /** Inventory epoch the stock lines were applied to. */
+  epoch: number;
+  offline: boolean;
+  cashier: Imm | null;
+  requestId: Imm | null;
+  lines: SaleLineDoc[];
+  tenders: TenderDoc[];
+  total: number;
+  tax: number;
+  change: number;
+  stock: StockLineDoc[];
+  cashAmount: number;
+  reason: Imm | null;
+}
+
+/** One terminal's records for one business day, capped at `LEDGER_PART_CAP` records. */
+export interface LedgerDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  terminal: Imm;
+  businessDay: Imm;
+  part: number;
+  firstSeq: number;
+  records: Record<string, LedgerRecordDoc>;
+}
+
+export interface IngestDayDoc {
+  tickets: number;
+  sales: number;
+  tax: number;
+  offlineTickets: number;
+}
+
+/**
+ * What the relay has ingested from each terminal of a branch, written by the
+ * relay only: `acked[terminal]` is the highest contiguous sequence number
+ * ingested, and `days` holds the branch's totals per business day.
+ */
+export interface IngestDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  acked: Record<string, number>;
+  days: Record<string, IngestDayDoc>;
+  lastRecordAt: Record<string, Imm>;
+}
+
+export interface DetectionDoc {
+  id: Imm;
+  kind: Imm;
+  sku: Imm;
+  shortfall: number;
+  stock: number;
+  tickets: Imm[];
+  firstDetectedAt: Imm;
+  detectedAt: Imm;
+  detectedBy: Imm;
+}
+
+/**
+ * Branch conflicts. `detections[replica]` is written by that replica only
+ * (a terminal or the relay), and the relay creates one such map per replica
+ * up front. `listConflicts` merges them into one conflict per id.
+ */
+export interface ConflictsDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  detections: Record<string, Record<string, DetectionDoc>>;
+}

@@ -1,0 +1,218 @@
+import { createHash, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo";
+
+/**
+ * Chunk file layout: 4 magic bytes, the SHA-256 of the payload, the payload.
+ * The checksum lets a load tell a damaged or truncated chunk from a good one
+ * instead of handing corrupted bytes to Automerge.
+ */
+const MAGIC = Buffer.from("MCR1", "ascii");
+const HEADER_BYTES = MAGIC.length + 32;
+const CHUNK_SUFFIX = ".chunk";
+const QUARANTINE_DIR = "quarantine";
+
+export interface DamagedChunk {
+  key: StorageKey;
+  file: string;
+  movedTo: string;
+  reason: string;
+  at: string;
+}
+
+export interface DurableStorageEvents {
+  /** A chunk failed its checksum or was cut short, and was moved aside. */
+  damaged: [DamagedChunk];
+}
+
+/**
+ * An automerge-repo storage adapter that survives `kill -9` and power loss:
+ * every save writes a uniquely named temporary file, fsyncs it, renames it
+ * over the chunk and fsyncs the folder, so a chunk is either whole or absent.
+ * Loads verify each chunk's checksum; a chunk that fails is never returned,
+ * is moved to `quarantine/` and reported once through the `damaged` event
+ * and `damagedChunks`. Nothing is cached in memory.
+ */
+export class DurableFileStorageAdapter
+  extends EventEmitter<DurableStorageEvents>
+  implements StorageAdapterInterface
+{
+  readonly #root: string;
+  readonly #damaged: DamagedChunk[] = [];
+  #ready: Promise<void> | null = null;
+
+  constructor(root: string) {
+    super();
+    this.#root = root;
+  }
+
+  /** Chunks found damaged since this adapter started. */
+  get damagedChunks(): readonly DamagedChunk[] {
+    return this.#damaged;
+  }
+
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    const file = this.#fileOf(key);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    return this.#verify(key, file, bytes);
+  }
+
+  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    await this.#ensureRoot();
+    const file = this.#fileOf(key);
+    const dir = join(file, "..");
+    await mkdirDurable(dir, this.#root);
+    const digest = createHash("sha256").update(data).digest();
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(Buffer.concat([MAGIC, digest, data]));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+    await fsyncDir(dir);
+  }
+
+  async remove(key: StorageKey): Promise<void> {
+    const file = this.#fileOf(key);
+    await rm(file, { force: true });
+    await fsyncDir(join(file, "..")).catch(() => undefined);
+  }
+
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    const dir = this.#dirOf(keyPrefix);
+    const files = await listChunkFiles(dir);
+    const chunks: Chunk[] = [];
+    for (const file of files) {
+      const key = this.#keyOf(file);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      const data = await this.#verify(key, file, bytes);
+      if (data) chunks.push({ key, data });
+    }
+    return chunks;
+  }
+
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    const dir = this.#dirOf(keyPrefix);
+    for (const file of await listChunkFiles(dir)) await rm(file, { force: true });
+    await fsyncDir(dir).catch(() => undefined);
+  }
+
+  async #verify(key: StorageKey, file: string, bytes: Buffer): Promise<Uint8Array | undefined> {
+    let reason: string | null = null;
+    if (bytes.length < HEADER_BYTES) {
+      reason = `chunk is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`;
+    } else if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
+      reason = "chunk does not start with the MCR1 header";
+    } else {
+      const expected = bytes.subarray(MAGIC.length, HEADER_BYTES);
+      const payload = bytes.subarray(HEADER_BYTES);
+      const actual = createHash("sha256").update(payload).digest();
+      if (actual.equals(expected)) return new Uint8Array(payload);
+      reason = "chunk checksum does not match its content (damaged or cut short)";
+    }
+    await this.#quarantine(key, file, reason);
+    return undefined;
+  }
+
+  async #quarantine(key: StorageKey, file: string, reason: string): Promise<void> {
+    const dir = join(this.#root, QUARANTINE_DIR);
+    await mkdir(dir, { recursive: true });
+    const movedTo = join(dir, `${Date.now()}-${key.join("_")}${CHUNK_SUFFIX}`);
+    try {
+      await rename(file, movedTo);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    const damaged = { key, file, movedTo, reason, at: new Date().toISOString() };
+    this.#damaged.push(damaged);
+    this.emit("damaged", damaged);
+  }
+
+  #ensureRoot(): Promise<void> {
+    this.#ready ??= mkdir(this.#root, { recursive: true }).then(() => undefined);
+    return this.#ready;
+  }
+
+  #dirOf(keyPrefix: StorageKey): string {
+    return join(this.#root, "docs", ...keyPrefix.map(checkSegment));
+  }
+
+  #fileOf(key: StorageKey): string {
+    if (key.length === 0) throw new Error("Storage key is empty");
+    const segments = key.map(checkSegment);
+    const last = segments.pop()!;
+    return join(this.#root, "docs", ...segments, `${last}${CHUNK_SUFFIX}`);
+  }
+
+  #keyOf(file: string): StorageKey {
+    const rel = relative(join(this.#root, "docs"), file);
+    const segments = rel.split(sep);
+    const last = segments.pop()!;
+    return [...segments, last.slice(0, -CHUNK_SUFFIX.length)];
+  }
+}
+
+function checkSegment(segment: string): string {
+  if (segment === "" || segment === "." || segment === ".." || /[/\\\0]/.test(segment)) {
+    throw new Error(`Storage key segment ${JSON.stringify(segment)} is not a valid file name`);
+  }
+  return segment;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Creates a folder and its missing parents, fsyncing each parent so the new entry survives power loss. */
+async function mkdirDurable(dir: string, root: string): Promise<void> {
+  try {
+    await stat(dir);
+    return;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const parent = join(dir, "..");
+  if (parent !== dir && parent.startsWith(root)) await mkdirDurable(parent, root);
+  await mkdir(dir, { recursive: true });
+  await fsyncDir(parent);
+}
+
+async function listChunkFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith(CHUNK_SUFFIX))
+    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))
+    .sort();
+}

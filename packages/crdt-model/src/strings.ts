@@ -1,0 +1,25 @@
+import { ImmutableString } from "@automerge/automerge";
+
+/**
+ * Wraps a string as an Automerge `ImmutableString`. Ids, SKUs, names and
+ * statuses are never edited character by character, and storing them as
+ * immutable values keeps documents smaller and faster to load than
+ * collaborative text.
+ */
+export function imm(value: string): ImmutableString {
+  return new ImmutableString(value);
+}
+
+/** Reads a stored string, whether it is an `ImmutableString` or plain text. */
+export function str(value: unknown): string {
+  if (value instanceof ImmutableString) return value.val;
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "";
+  return String(value);
+}
+
+/** Reads a stored string that may be absent. */
+export function optStr(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return str(value);
+}

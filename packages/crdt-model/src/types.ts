@@ -1,0 +1,110 @@
+/** Plain, read-side types that the readers in this package return. */
+
+export interface Tax {
+  code: string;
+  name: string;
+  rateBp: number;
+}
+
+export interface Product {
+  sku: string;
+  barcode: string | null;
+  name: string;
+  brand: string;
+  presentation: string;
+  price: number;
+  taxCode: string;
+  active: boolean;
+  stockBuffer: number;
+}
+
+export const TENDER_TYPES = ["cash", "card", "transfer", "other"] as const;
+export type TenderType = (typeof TENDER_TYPES)[number];
+
+export interface Tender {
+  type: TenderType;
+  amount: number;
+}
+
+export interface SaleLine {
+  sku: string;
+  barcode: string | null;
+  name: string;
+  qty: number;
+  unitPrice: number;
+  taxCode: string;
+  taxRateBp: number;
+  total: number;
+  tax: number;
+  stockBefore: number;
+}
+
+export interface StockLine {
+  sku: string;
+  delta: number;
+}
+
+export const RECORD_KINDS = ["sale", "cash-movement", "stock-receipt", "stock-adjustment"] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+export const CASH_MOVEMENT_REASONS = ["opening-float", "cash-in", "cash-out", "closing-count"] as const;
+export type CashMovementReason = (typeof CASH_MOVEMENT_REASONS)[number];
+
+export interface LedgerRecord {
+  id: string;
+  kind: RecordKind;
+  branch: string;
+  terminal: string;
+  seq: number;
+  hlc: string;
+  at: string;
+  businessDay: string;
+  timeZone: string;
+  epoch: number;
+  offline: boolean;
+  cashier: string | null;
+  requestId: string | null;
+  lines: SaleLine[];
+  tenders: Tender[];
+  total: number;
+  tax: number;
+  change: number;
+  stock: StockLine[];
+  cashAmount: number;
+  reason: string | null;
+}
+
+export interface LedgerRef {
+  documentId: string;
+  url: string;
+  terminal: string;
+  businessDay: string;
+  part: number;
+  firstSeq: number;
+}
+
+export interface TerminalEntry {
+  id: string;
+  name: string;
+  lanUrl: string | null;
+  ledgers: LedgerRef[];
+}
+
+export interface Detection {
+  id: string;
+  kind: string;
+  sku: string;
+  shortfall: number;
+  stock: number;
+  tickets: string[];
+  firstDetectedAt: string;
+  detectedAt: string;
+  detectedBy: string;
+}
+
+/** One conflict, merged from the detections of every replica that saw it. */
+export interface Conflict extends Detection {
+  status: "open";
+  /** Replicas that detected it, in the order they first did. */
+  detectedByAll: string[];
+}

@@ -1,0 +1,133 @@
+import type { Conflict, Detection, LedgerRecord } from "@mercora/crdt-model";
+import { compareHlc } from "@mercora/crdt-model";
+
+export interface OversellInput {
+  /** The replica running the reconciler: a terminal id or "relay". */
+  replica: string;
+  /** Timestamp for new or changed detections (an HLC string). */
+  now: string;
+  /**
+   * Applied marks the inventory epoch opened with, per writer: only sales
+   * above them were counted in `stock`, so only they can explain it.
+   */
+  openingApplied: Record<string, number>;
+  /** Merged stock per SKU from the inventory counters. */
+  stock: Record<string, number>;
+  /** Records of the branch that this replica holds (any order). */
+  records: LedgerRecord[];
+  /** This replica's own detections, by conflict id. */
+  own: ReadonlyMap<string, Detection>;
+  /** Conflicts merged from every replica. */
+  merged: readonly Conflict[];
+}
+
+/** The id of the open oversell conflict of a SKU. */
+export function oversellId(sku: string): string {
+  // NOTE: one oversell conflict per SKU; once conflicts can be resolved,
+  // a later oversell of a resolved SKU needs a new id (a resolution count).
+  return `oversell:${sku}`;
+}
+
+interface SaleOfSku {
+  record: LedgerRecord;
+  qty: number;
+  stockBefore: number;
+}
+
+/**
+ * Finds the tickets involved in an oversell. Each sale claims the units it
+ * believed it took: with `stockBefore` units known and `qty` sold, units
+ * `stockBefore - qty + 1` to `stockBefore`. A sale is involved when one of
+ * its units does not exist (at or below zero) or is also claimed by another
+ * sale, which is what happens when terminals that cannot see each other sell
+ * the same last unit. Returns ticket ids in chronological (HLC) order.
+ */
+export function involvedTickets(sales: SaleOfSku[]): string[] {
+  const claims = new Map<number, number>();
+  for (const sale of sales) {
+    for (let unit = sale.stockBefore - sale.qty + 1; unit <= sale.stockBefore; unit++) {
+      claims.set(unit, (claims.get(unit) ?? 0) + 1);
+    }
+  }
+  return sales
+    .filter((sale) => {
+      for (let unit = sale.stockBefore - sale.qty + 1; unit <= sale.stockBefore; unit++) {
+        if (unit <= 0 || (claims.get(unit) ?? 0) > 1) return true;
+      }
+      return false;
+    })
+    .sort((a, b) => compareHlc(a.record.hlc, b.record.hlc))
+    .map((sale) => sale.record.id);
+}
+
+function salesBySku(
+  records: LedgerRecord[],
+  openingApplied: Record<string, number>,
+): Map<string, SaleOfSku[]> {
+  const out = new Map<string, SaleOfSku[]>();
+  for (const record of records) {
+    if (record.kind !== "sale") continue;
+    if (record.seq <= (openingApplied[record.terminal] ?? 0)) continue;
+    const perSku = new Map<string, SaleOfSku>();
+    for (const line of record.lines) {
+      const entry = perSku.get(line.sku);
+      if (entry) entry.qty += line.qty;
+      else perSku.set(line.sku, { record, qty: line.qty, stockBefore: line.stockBefore });
+    }
+    for (const [sku, sale] of perSku) {
+      const list = out.get(sku) ?? [];
+      list.push(sale);
+      out.set(sku, list);
+    }
+  }
+  return out;
+}
+
+function sameDetection(a: Detection, b: Detection): boolean {
+  return (
+    a.kind === b.kind &&
+    a.sku === b.sku &&
+    a.shortfall === b.shortfall &&
+    a.stock === b.stock &&
+    a.tickets.length === b.tickets.length &&
+    a.tickets.every((ticket, index) => ticket === b.tickets[index])
+  );
+}
+
+/**
+ * Turns every SKU whose merged stock is below zero into one oversell
+ * detection: the SKU, the shortfall, and the tickets involved in
+ * chronological order. Returns only the detections this replica must write
+ * (new, or changed since its last write), so running it again on the same
+ * state returns nothing.
+ */
+export function reconcileOversells(input: OversellInput): Detection[] {
+  const bySku = salesBySku(input.records, input.openingApplied);
+  const mergedById = new Map(input.merged.map((conflict) => [conflict.id, conflict]));
+  const writes: Detection[] = [];
+  for (const sku of Object.keys(input.stock).sort()) {
+    const stock = input.stock[sku]!;
+    if (stock >= 0) continue;
+    const id = oversellId(sku);
+    const computed = involvedTickets(bySku.get(sku) ?? []);
+    // Tickets another replica already named stay named, even when this
+    // replica no longer holds their records.
+    const known = mergedById.get(id)?.tickets ?? [];
+    const tickets = [...computed, ...known.filter((ticket) => !computed.includes(ticket))];
+    const previous = input.own.get(id);
+    const detection: Detection = {
+      id,
+      kind: "oversell",
+      sku,
+      shortfall: -stock,
+      stock,
+      tickets,
+      firstDetectedAt: previous?.firstDetectedAt ?? input.now,
+      detectedAt: input.now,
+      detectedBy: input.replica,
+    };
+    if (previous && sameDetection(previous, detection)) continue;
+    writes.push(detection);
+  }
+  return writes;
+}

@@ -1,0 +1,326 @@
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import {
+  HybridLogicalClock,
+  findDocument,
+  ingestRecord,
+  initInventoryEpoch,
+  listConflicts,
+  listTerminals,
+  readAcked,
+  readAllStock,
+  readDays,
+  readDetections,
+  readDirectoryUrls,
+  readOpeningApplied,
+  readRecord,
+  putDetection,
+  setInventoryUrl,
+  str,
+} from "@mercora/crdt-model";
+import type {
+  ConflictsDoc,
+  Detection,
+  DirectoryDoc,
+  IngestDoc,
+  InventoryDoc,
+  LedgerDoc,
+  LedgerRecord,
+} from "@mercora/crdt-model";
+import { reconcileOversells } from "@mercora/reconciler";
+import type { Logger } from "pino";
+
+export const RELAY_REPLICA = "relay";
+
+/** Relay-side document URLs of one branch, kept in the relay's state file. */
+export interface BranchUrls {
+  directoryUrl: string;
+  conflictsUrl: string;
+  ingestUrl: string;
+}
+
+/**
+ * Checks the arithmetic of a record as the relay receives it: line totals
+ * and taxes add up to the ticket, tenders cover the total with the stated
+ * change, and the record belongs to the ledger's branch and terminal.
+ * Returns what failed, or null.
+ */
+export function verifyRecord(record: LedgerRecord, branch: string, terminal: string): string | null {
+  if (record.branch !== branch) return `record branch ${record.branch} is not ${branch}`;
+  if (record.terminal !== terminal) return `record terminal ${record.terminal} is not ledger owner ${terminal}`;
+  if (record.kind !== "sale") return null;
+  const linesTotal = record.lines.reduce((sum, line) => sum + line.total, 0);
+  if (linesTotal !== record.total) return `line totals add up to ${linesTotal}, ticket total is ${record.total}`;
+  const linesTax = record.lines.reduce((sum, line) => sum + line.tax, 0);
+  if (linesTax !== record.tax) return `line taxes add up to ${linesTax}, ticket tax is ${record.tax}`;
+  for (const line of record.lines) {
+    if (line.unitPrice * line.qty !== line.total) {
+      return `line ${line.sku}: ${line.qty} x ${line.unitPrice} is not ${line.total}`;
+    }
+  }
+  const tendered = record.tenders.reduce((sum, tender) => sum + tender.amount, 0);
+  if (tendered - record.change !== record.total) {
+    return `tenders ${tendered} minus change ${record.change} is not the total ${record.total}`;
+  }
+  return null;
+}
+
+/**
+ * The relay's view of one branch: follows the directory and every ledger
+ * it lists, ingests each terminal's records in sequence order exactly once,
+ * and runs the reconciler on the merged state.
+ */
+export class RelayBranch {
+  readonly id: string;
+  directory!: DocHandle<DirectoryDoc>;
+  conflicts!: DocHandle<ConflictsDoc>;
+  ingest!: DocHandle<IngestDoc>;
+  inventory!: DocHandle<InventoryDoc>;
+  readonly ledgers = new Map<string, DocHandle<LedgerDoc>>();
+  readonly #records = new Map<string, LedgerRecord>();
+  /** Records above each terminal's acknowledgement mark, by sequence number. */
+  readonly #waiting = new Map<string, Map<number, LedgerRecord>>();
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    id: string,
+    readonly urls: BranchUrls,
+    private readonly repo: Repo,
+    private readonly clock: HybridLogicalClock,
+    private readonly log: Logger,
+    private readonly onDocument: (documentId: string, branch: string) => void,
+  ) {
+    this.id = id;
+  }
+
+  async open(): Promise<void> {
+    const timeoutMs = 30_000;
+    this.directory = await findDocument<DirectoryDoc>(this.repo, this.urls.directoryUrl as DocumentId, { timeoutMs });
+    this.conflicts = await findDocument<ConflictsDoc>(this.repo, this.urls.conflictsUrl as DocumentId, { timeoutMs });
+    this.ingest = await findDocument<IngestDoc>(this.repo, this.urls.ingestUrl as DocumentId, { timeoutMs });
+    const inventoryUrl = readDirectoryUrls(this.directory.doc()).inventoryUrl;
+    this.inventory = await findDocument<InventoryDoc>(this.repo, inventoryUrl as DocumentId, { timeoutMs });
+    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory]) {
+      this.onDocument(handle.documentId, this.id);
+    }
+    this.inventory.on("change", () => this.schedule());
+    this.directory.on("change", () => void this.#followDirectory());
+    await this.#followDirectory();
+    this.schedule();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  async #followDirectory(): Promise<void> {
+    for (const terminal of listTerminals(this.directory.doc())) {
+      for (const ref of terminal.ledgers) {
+        if (this.ledgers.has(ref.documentId)) continue;
+        this.onDocument(ref.documentId, this.id);
+        this.ledgers.set(ref.documentId, null as unknown as DocHandle<LedgerDoc>);
+        findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 3_600_000, retryMs: 1000 })
+          .then((handle) => {
+            this.ledgers.set(ref.documentId, handle);
+            this.#index(handle, terminal.id);
+            handle.on("change", () => this.#index(handle, terminal.id));
+          })
+          .catch((error) => {
+            this.ledgers.delete(ref.documentId);
+            this.log.warn({ err: error, documentId: ref.documentId }, "ledger not available from any peer yet");
+          });
+      }
+    }
+  }
+
+  #index(handle: DocHandle<LedgerDoc>, owner: string): void {
+    const doc = handle.doc();
+    if (!doc?.records) return;
+    const acked = readAcked(this.ingest.doc(), owner);
+    let added = false;
+    for (const [id, stored] of Object.entries(doc.records)) {
+      if (this.#records.has(id)) continue;
+      const record = readRecord(stored);
+      this.#records.set(id, record);
+      this.clock.observe(record.hlc);
+      if (record.seq > acked) {
+        const waiting = this.#waiting.get(owner) ?? new Map<number, LedgerRecord>();
+        waiting.set(record.seq, record);
+        this.#waiting.set(owner, waiting);
+        added = true;
+      }
+    }
+    if (added) this.schedule();
+  }
+
+  /** Runs ingest and reconciliation soon, once for a burst of changes. */
+  schedule(): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.#running
+        .then(() => this.#process())
+        .catch((error) => this.log.error({ err: error, branch: this.id }, "ingest failed"));
+    }, 50);
+  }
+
+  /** Waits for the ingest run in progress, if any. */
+  idle(): Promise<void> {
+    return this.#running;
+  }
+
+  async #process(): Promise<void> {
+    const batch: { record: LedgerRecord; failure: string | null }[] = [];
+    const ingestDoc = this.ingest.doc();
+    for (const [terminal, waiting] of this.#waiting) {
+      let next = readAcked(ingestDoc, terminal) + 1;
+      for (;;) {
+        const record = waiting.get(next);
+        if (!record) break;
+        batch.push({ record, failure: verifyRecord(record, this.id, terminal) });
+        waiting.delete(next);
+        next += 1;
+      }
+    }
+    if (batch.length > 0) {
+      const failures: Detection[] = [];
+      this.ingest.change((doc) => {
+        for (const { record, failure } of batch) {
+          // A record that fails verification is acknowledged, so the queue
+          // drains, but is kept out of the totals and raised as a conflict.
+          ingestRecord(doc, record, { countTotals: failure === null });
+          if (failure) {
+            const now = this.clock.now();
+            failures.push({
+              id: `integrity:${record.id}`,
+              kind: "integrity",
+              sku: "",
+              shortfall: 0,
+              stock: 0,
+              tickets: [record.id],
+              firstDetectedAt: now,
+              detectedAt: now,
+              detectedBy: RELAY_REPLICA,
+            });
+          }
+        }
+      });
+      if (failures.length > 0) {
+        const own = readDetections(this.conflicts.doc(), RELAY_REPLICA);
+        this.conflicts.change((doc) => {
+          for (const detection of failures) if (!own.has(detection.id)) putDetection(doc, RELAY_REPLICA, detection);
+        });
+        for (const detection of failures) this.log.error({ conflict: detection.id }, "record failed verification");
+      }
+      await this.repo.flush([this.ingest.documentId, this.conflicts.documentId]);
+      this.log.info({ branch: this.id, records: batch.length }, "ingested records");
+    }
+    await this.#reconcile();
+  }
+
+  async #reconcile(): Promise<void> {
+    const inventory = this.inventory.doc();
+    const stock: Record<string, number> = {};
+    for (const [sku, counter] of Object.entries(inventory.stock)) if (counter.value < 0) stock[sku] = counter.value;
+    const conflicts = this.conflicts.doc();
+    const writes = reconcileOversells({
+      replica: RELAY_REPLICA,
+      now: this.clock.now(),
+      openingApplied: readOpeningApplied(inventory),
+      stock,
+      records: [...this.#records.values()],
+      own: readDetections(conflicts, RELAY_REPLICA),
+      merged: listConflicts(conflicts),
+    });
+    if (writes.length === 0) return;
+    this.conflicts.change((doc) => {
+      for (const detection of writes) putDetection(doc, RELAY_REPLICA, detection);
+    });
+    await this.repo.flush([this.conflicts.documentId]);
+    for (const detection of writes) {
+      this.log.warn(
+        { branch: this.id, conflict: detection.id, shortfall: detection.shortfall, tickets: detection.tickets },
+        "oversell detected",
+      );
+    }
+  }
+
+  /**
+   * Opens a new inventory epoch whose counters start at the current merged
+   * stock, and points the directory at it. Terminals switch when they see
+   * the new URL and re-apply any record the snapshot did not include, so
+   * every movement is counted exactly once in the new epoch.
+   */
+  async rollInventory(): Promise<{ epoch: number; url: string }> {
+    const current = this.inventory.doc();
+    const next = this.repo.create<InventoryDoc>(
+      initInventoryEpoch({
+        branch: this.id,
+        epoch: current.epoch + 1,
+        previousUrl: this.inventory.url,
+        openedAt: new Date().toISOString(),
+        opening: readAllStock(current),
+        applied: { ...current.applied },
+      }),
+    );
+    this.onDocument(next.documentId, this.id);
+    await this.repo.flush([next.documentId]);
+    this.directory.change((doc) => setInventoryUrl(doc, next.url));
+    await this.repo.flush([this.directory.documentId]);
+    this.inventory = next;
+    this.inventory.on("change", () => this.schedule());
+    this.log.info({ branch: this.id, epoch: current.epoch + 1 }, "opened inventory epoch");
+    return { epoch: current.epoch + 1, url: next.url };
+  }
+
+  /** Branch summary for HQ. */
+  summary(contacts: Map<string, { lastContact: string; connected: boolean }>) {
+    const directory = this.directory.doc();
+    const ingest = this.ingest.doc();
+    const urls = readDirectoryUrls(directory);
+    return {
+      branch: this.id,
+      name: urls.name,
+      timeZone: urls.timeZone,
+      inventoryEpoch: this.inventory.doc().epoch,
+      terminals: listTerminals(directory).map((terminal) => {
+        const contact = contacts.get(`terminal:${this.id}:${terminal.id}`);
+        const lastRecordAt = ingest.lastRecordAt[terminal.id];
+        return {
+          id: terminal.id,
+          name: terminal.name,
+          lanUrl: terminal.lanUrl,
+          ackedSeq: readAcked(ingest, terminal.id),
+          lastRecordAt: lastRecordAt ? str(lastRecordAt) : null,
+          lastContact: contact?.lastContact ?? null,
+          connected: contact?.connected ?? false,
+          ledgers: terminal.ledgers.length,
+        };
+      }),
+      days: readDays(ingest),
+      conflicts: listConflicts(this.conflicts.doc()),
+    };
+  }
+
+  /** Merged stock per SKU in the current epoch. */
+  stock(): Record<string, number> {
+    return readAllStock(this.inventory.doc());
+  }
+
+  /** Heads of every branch document the relay holds. */
+  heads(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest]) {
+      out[handle.documentId] = handle.heads();
+    }
+    for (const handle of this.ledgers.values()) if (handle) out[handle.documentId] = handle.heads();
+    return out;
+  }
+
+  /** Every record the relay holds for the branch, in HLC order. */
+  records(): LedgerRecord[] {
+    return [...this.#records.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+  }
+}

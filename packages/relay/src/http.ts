@@ -1,0 +1,113 @@
+import Fastify from "fastify";
+import type { FastifyError } from "fastify";
+import { ValidationError } from "@mercora/crdt-model";
+import { renderHqPage } from "./hq-page.ts";
+import type { CreateBranchInput, Relay } from "./relay.ts";
+
+/**
+ * Builds the relay's HTTP server: the websocket sync endpoint at `/sync`,
+ * the bootstrap endpoint terminals call on first start, and the HQ API.
+ */
+export function buildRelayApi(relay: Relay) {
+  const app = Fastify({
+    // Request lines are logged at info; the relay logs only its own events there.
+    loggerInstance: relay.log.child({ component: "http" }, { level: "warn" }),
+    bodyLimit: 32 * 1024 * 1024,
+  });
+
+  app.addContentTypeParser(["text/csv", "text/plain"], { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+  app.server.on("upgrade", (request, socket, head) => {
+    const path = new URL(request.url ?? "/", "http://relay").pathname;
+    if (path !== "/sync") {
+      socket.destroy();
+      return;
+    }
+    relay.wss.handleUpgrade(request, socket, head, (ws) => relay.wss.emit("connection", ws, request));
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ValidationError) {
+      return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: "BAD_REQUEST", message: error.message });
+    }
+    request.log.error({ err: error, url: request.url }, "request failed");
+    return reply.code(500).send({ error: "INTERNAL", message: `The relay failed to handle the request: ${error.message}` });
+  });
+
+  const branchOr404 = (id: string) => {
+    const branch = relay.branches.get(id);
+    if (!branch) {
+      throw Object.assign(new Error(`No branch ${id} on this relay`), { statusCode: 404 });
+    }
+    return branch;
+  };
+
+  app.get("/health", async () => ({ ok: true }));
+
+  app.get<{ Params: { branch: string } }>("/api/branches/:branch/bootstrap", async (request, reply) => {
+    const bootstrap = relay.bootstrap(request.params.branch);
+    if (!bootstrap) {
+      return reply.code(404).send({ error: "BRANCH_UNKNOWN", message: `No branch ${request.params.branch} on this relay` });
+    }
+    return bootstrap;
+  });
+
+  app.post<{ Querystring: { priceColumn?: string; stockBuffer?: string } }>("/api/hq/catalog", async (request) => {
+    if (typeof request.body !== "string") {
+      throw new ValidationError("BODY_INVALID", "Send the catalog as CSV with Content-Type: text/csv", null);
+    }
+    const stockBuffer = request.query.stockBuffer === undefined ? undefined : Number(request.query.stockBuffer);
+    if (stockBuffer !== undefined && (!Number.isInteger(stockBuffer) || stockBuffer < 0)) {
+      throw new ValidationError("STOCK_BUFFER_INVALID", `stockBuffer ${request.query.stockBuffer} must be a whole number at or above 0`, "stockBuffer");
+    }
+    const result = await relay.importCatalog(request.body, {
+      ...(request.query.priceColumn ? { priceColumn: request.query.priceColumn } : {}),
+      ...(stockBuffer !== undefined ? { stockBuffer } : {}),
+    });
+    return { ...result, errors: result.errors.slice(0, 100) };
+  });
+
+  app.post<{ Body: CreateBranchInput }>("/api/hq/branches", async (request, reply) => {
+    if (typeof request.body !== "object" || request.body === null) {
+      throw new ValidationError("BODY_INVALID", "Send the branch as a JSON object", null);
+    }
+    return reply.code(201).send(await relay.createBranch(request.body));
+  });
+
+  app.get("/api/hq/branches", async () => relay.branchSummaries());
+
+  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch", async (request) =>
+    branchOr404(request.params.branch).summary(relay.contacts),
+  );
+
+  app.get<{ Params: { branch: string }; Querystring: { skus?: string } }>("/api/hq/branches/:branch/stock", async (request) => {
+    const stock = branchOr404(request.params.branch).stock();
+    if (!request.query.skus) return stock;
+    return Object.fromEntries(request.query.skus.split(",").map((sku) => [sku, stock[sku] ?? null]));
+  });
+
+  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/conflicts", async (request) =>
+    branchOr404(request.params.branch).summary(relay.contacts).conflicts,
+  );
+
+  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/records", async (request) =>
+    branchOr404(request.params.branch).records(),
+  );
+
+  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/replica", async (request) => {
+    const branch = branchOr404(request.params.branch);
+    await branch.idle();
+    return { heads: branch.heads(), stock: branch.stock() };
+  });
+
+  app.post<{ Params: { branch: string } }>("/api/hq/branches/:branch/inventory/roll", async (request) =>
+    branchOr404(request.params.branch).rollInventory(),
+  );
+
+  app.get("/hq", async (_request, reply) => reply.type("text/html; charset=utf-8").send(renderHqPage(relay.branchSummaries())));
+
+  return app;
+}

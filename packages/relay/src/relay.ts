@@ -1,0 +1,250 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Repo } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
+import {
+  DurableFileStorageAdapter,
+  HybridLogicalClock,
+  ValidationError,
+  findDocument,
+  initCatalog,
+  initConflicts,
+  initDirectory,
+  initIngest,
+  initInventoryEpoch,
+  listSkus,
+  parseCatalogCsv,
+  putProducts,
+  readJsonFile,
+  writeJsonDurable,
+} from "@mercora/crdt-model";
+import type { CatalogDoc, CatalogImportOptions, CatalogSettings, ConflictsDoc, DirectoryDoc, IngestDoc, InventoryDoc, Product } from "@mercora/crdt-model";
+import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import type { BranchUrls } from "./branch.ts";
+import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
+
+export interface RelayOptions {
+  dataDir: string;
+  log: Logger;
+}
+
+interface RelayState {
+  catalogUrl: string | null;
+  branches: Record<string, BranchUrls & { terminals: string[] }>;
+}
+
+export interface CreateBranchInput {
+  id: string;
+  name: string;
+  timeZone: string;
+  terminals: { id: string; name: string }[];
+  /** Opening stock: `default` for every catalog SKU, `skus` for particular ones. */
+  openingStock?: { default?: number; skus?: Record<string, number> };
+}
+
+/** Catalog settings of a new corporate catalog: Argentine pesos with VAT included, as in the bundled data. */
+export const DEFAULT_CATALOG_SETTINGS: CatalogSettings = {
+  currency: "ARS",
+  minorUnitDigits: 2,
+  pricesIncludeTax: true,
+  taxes: [
+    { code: "IVA21", name: "IVA 21%", rateBp: 2100 },
+    { code: "IVA10.5", name: "IVA 10,5%", rateBp: 1050 },
+    { code: "EXENTO", name: "Exento", rateBp: 0 },
+  ],
+};
+
+/**
+ * The cloud relay: one automerge-repo on durable storage that every
+ * terminal syncs with over a websocket, the corporate catalog, and one
+ * `RelayBranch` per branch that ingests records and reconciles stock.
+ */
+export class Relay {
+  readonly repo: Repo;
+  readonly storage: DurableFileStorageAdapter;
+  readonly clock = new HybridLogicalClock(RELAY_REPLICA);
+  readonly wss: WebSocketServer;
+  readonly branches = new Map<string, RelayBranch>();
+  readonly contacts = new Map<string, { lastContact: string; connected: boolean }>();
+  readonly log: Logger;
+  #state: RelayState = { catalogUrl: null, branches: {} };
+  #catalog: DocHandle<CatalogDoc> | null = null;
+  /** Document id to branch id; the catalog maps to "*". */
+  readonly #docBranch = new Map<string, string>();
+
+  constructor(readonly options: RelayOptions) {
+    this.log = options.log;
+    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"));
+    this.storage.on("damaged", (chunk) =>
+      this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside"),
+    );
+    this.wss = new WebSocketServer({ noServer: true });
+    this.wss.on("connection", (socket) => {
+      socket.on("error", (error) => this.log.debug({ err: error }, "sync socket error"));
+    });
+    this.repo = new Repo({
+      storage: this.storage,
+      network: [new ListeningWebSocketServerAdapter(this.wss as unknown as ConstructorParameters<typeof ListeningWebSocketServerAdapter>[0])],
+      peerId: RELAY_REPLICA as PeerId,
+      shareConfig: {
+        // Offer a terminal only its own branch's documents and the catalog.
+        announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),
+        // NOTE: any connected peer may still request any document by id;
+        // per-branch access needs authenticated peer ids.
+        access: async () => true,
+      },
+    });
+    this.repo.networkSubsystem.on("peer", ({ peerId }) => this.#touch(peerId, true));
+    this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => this.#touch(peerId, false));
+    this.repo.networkSubsystem.on("message", (message) => this.#touch(message.senderId, true));
+  }
+
+  #sharesWith(peerId: PeerId, documentId: DocumentId | undefined): boolean {
+    if (!documentId) return false;
+    const branch = this.#docBranch.get(documentId);
+    if (!branch) return false;
+    if (branch === "*") return true;
+    return peerId.startsWith(`terminal:${branch}:`);
+  }
+
+  #touch(peerId: string, connected: boolean): void {
+    this.contacts.set(peerId, { lastContact: new Date().toISOString(), connected });
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    this.#state = (await readJsonFile<RelayState>(this.#statePath)) ?? { catalogUrl: null, branches: {} };
+    if (this.#state.catalogUrl) {
+      this.#catalog = await findDocument<CatalogDoc>(this.repo, this.#state.catalogUrl as DocumentId, { timeoutMs: 30_000 });
+      this.#docBranch.set(this.#catalog.documentId, "*");
+    }
+    for (const [id, urls] of Object.entries(this.#state.branches)) await this.#openBranch(id, urls);
+    this.log.info({ branches: this.branches.size, catalog: this.#state.catalogUrl }, "relay started");
+  }
+
+  async stop(): Promise<void> {
+    for (const branch of this.branches.values()) branch.close();
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+    await this.repo.flush().catch(() => undefined);
+    await this.repo.shutdown().catch(() => undefined);
+  }
+
+  get #statePath(): string {
+    return join(this.options.dataDir, "relay.json");
+  }
+
+  async #saveState(): Promise<void> {
+    await writeJsonDurable(this.#statePath, this.#state);
+  }
+
+  async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
+    const branch = new RelayBranch(id, urls, this.repo, this.clock, this.log.child({ branch: id }), (documentId, b) =>
+      this.#docBranch.set(documentId, b),
+    );
+    await branch.open();
+    this.branches.set(id, branch);
+    this.repo.shareConfigChanged();
+    return branch;
+  }
+
+  get catalog(): DocHandle<CatalogDoc> | null {
+    return this.#catalog;
+  }
+
+  /** Imports a catalog CSV into the corporate catalog, creating the catalog on first import. */
+  async importCatalog(csv: string, options: CatalogImportOptions = {}) {
+    const result = parseCatalogCsv(csv, options);
+    if (!this.#catalog) {
+      this.#catalog = this.repo.create<CatalogDoc>(initCatalog(DEFAULT_CATALOG_SETTINGS));
+      this.#docBranch.set(this.#catalog.documentId, "*");
+      this.#state.catalogUrl = this.#catalog.url;
+    }
+    const products: Product[] = result.products;
+    this.#catalog.change((doc) => putProducts(doc, products));
+    await this.repo.flush([this.#catalog.documentId]);
+    await this.#saveState();
+    for (const error of result.errors.slice(0, 20)) this.log.warn(error, "catalog row rejected");
+    this.log.info({ imported: products.length, rejected: result.errors.length }, "catalog imported");
+    return { imported: products.length, rejected: result.errors.length, errors: result.errors, catalogUrl: this.#catalog.url };
+  }
+
+  /**
+   * Creates a branch: its directory, ingest, conflicts and first inventory
+   * epoch, with every terminal's entries and a counter for every catalog SKU
+   * created here, before any terminal writes.
+   */
+  async createBranch(input: CreateBranchInput) {
+    if (!this.#catalog) {
+      throw new ValidationError("CATALOG_MISSING", "Import a catalog before creating branches", null);
+    }
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(input.id ?? "")) {
+      throw new ValidationError("BRANCH_ID_INVALID", `Branch id ${JSON.stringify(input.id)} must be 1-32 letters, digits, - or _`, "id");
+    }
+    if (this.#state.branches[input.id]) {
+      throw new ValidationError("BRANCH_EXISTS", `Branch ${input.id} already exists`, "id", input.id);
+    }
+    if (!Array.isArray(input.terminals) || input.terminals.length === 0) {
+      throw new ValidationError("TERMINALS_MISSING", "A branch needs at least one terminal", "terminals");
+    }
+    for (const terminal of input.terminals) {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(terminal.id ?? "")) {
+        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits, - or _`, "terminals");
+      }
+    }
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: input.timeZone });
+    } catch {
+      throw new ValidationError("TIME_ZONE_INVALID", `Time zone ${JSON.stringify(input.timeZone)} is not an IANA zone such as America/Argentina/Buenos_Aires`, "timeZone");
+    }
+    const opening: Record<string, number> = {};
+    const fallback = input.openingStock?.default ?? 0;
+    for (const sku of listSkus(this.#catalog.doc())) opening[sku] = fallback;
+    for (const [sku, units] of Object.entries(input.openingStock?.skus ?? {})) {
+      if (!(sku in opening)) {
+        throw new ValidationError("SKU_UNKNOWN", `Opening stock names SKU ${sku}, which is not in the catalog`, "openingStock", sku);
+      }
+      opening[sku] = units;
+    }
+    const writers = [...input.terminals.map((t) => t.id), RELAY_REPLICA];
+    const applied = Object.fromEntries(writers.map((w) => [w, 0]));
+    const inventory = this.repo.create<InventoryDoc>(
+      initInventoryEpoch({ branch: input.id, epoch: 1, previousUrl: null, openedAt: new Date().toISOString(), opening, applied }),
+    );
+    const conflicts = this.repo.create<ConflictsDoc>(initConflicts(input.id, writers));
+    const ingest = this.repo.create<IngestDoc>(initIngest(input.id, input.terminals.map((t) => t.id)));
+    const directory = this.repo.create<DirectoryDoc>(
+      initDirectory({
+        branch: input.id,
+        name: input.name,
+        timeZone: input.timeZone,
+        catalogUrl: this.#catalog.url,
+        conflictsUrl: conflicts.url,
+        ingestUrl: ingest.url,
+        inventoryUrl: inventory.url,
+        terminals: input.terminals,
+      }),
+    );
+    for (const handle of [inventory, conflicts, ingest, directory]) this.#docBranch.set(handle.documentId, input.id);
+    await this.repo.flush([inventory.documentId, conflicts.documentId, ingest.documentId, directory.documentId]);
+    const urls = { directoryUrl: directory.url, conflictsUrl: conflicts.url, ingestUrl: ingest.url };
+    this.#state.branches[input.id] = { ...urls, terminals: input.terminals.map((t) => t.id) };
+    await this.#saveState();
+    await this.#openBranch(input.id, urls);
+    this.log.info({ branch: input.id, terminals: writers.length - 1, skus: Object.keys(opening).length }, "branch created");
+    return { branch: input.id, directoryUrl: directory.url };
+  }
+
+  /** Bootstrap facts a new terminal needs: the branch directory URL and its terminal ids. */
+  bootstrap(branchId: string) {
+    const state = this.#state.branches[branchId];
+    if (!state) return null;
+    return { branch: branchId, directoryUrl: state.directoryUrl, terminals: state.terminals };
+  }
+
+  branchSummaries() {
+    return [...this.branches.values()].map((branch) => branch.summary(this.contacts));
+  }
+}

@@ -1,0 +1,123 @@
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { DEFAULT_CONNECTIVITY } from "./connectivity.ts";
+import { buildTerminalApi } from "./http.ts";
+import type { LanPeer } from "./lan.ts";
+import { Terminal } from "./terminal.ts";
+
+export const TERMINAL_USAGE = `Usage: mercora terminal --data DIR --branch ID --terminal ID [options]
+
+Options:
+  --data DIR            folder for this terminal's documents, journal and receipts (required)
+  --branch ID           branch this terminal belongs to (required)
+  --terminal ID         terminal id within the branch, e.g. T1 (required)
+  --relay URL           relay base URL, e.g. http://127.0.0.1:7000 (default: none, LAN-only)
+  --directory URL       branch directory document URL, for a first start from LAN peers
+  --lan-listen H:P      address for LAN peers to dial (default: 127.0.0.1:0, a free port)
+  --lan-advertise URL   websocket URL written to the branch directory (default: the listen URL)
+  --lan-peer ID=URL     a LAN peer to dial; repeat for several
+  --no-lan-discovery    dial only --lan-peer peers, not those in the branch directory
+  --http H:P            address of the local HTTP API (default: 127.0.0.1:0)
+  --check-interval MS   time between connection checks of the relay (default: ${DEFAULT_CONNECTIVITY.checkIntervalMs})
+  --check-timeout MS    a connection check slower than this fails (default: ${DEFAULT_CONNECTIVITY.checkTimeoutMs})
+  --retry MS            time between websocket reconnection attempts (default: ${DEFAULT_CONNECTIVITY.retryMs})
+  --receipts KIND       file, stdout or none (default: file)
+  --columns N           receipt width in characters: 32 (58 mm) or 48 (80 mm) (default: 48)
+  --bootstrap-timeout MS  how long a first start waits for the branch documents (default: 60000)
+  --log-level LEVEL     pino level: debug, info, warn, error (default: info)
+`;
+
+function parseAddress(value: string, flag: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(value);
+  if (!match) throw new Error(`${flag} must be HOST:PORT, got "${value}"`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+function parsePeer(value: string): LanPeer {
+  const index = value.indexOf("=");
+  if (index <= 0 || !/^wss?:\/\//.test(value.slice(index + 1))) {
+    throw new Error(`--lan-peer must be ID=ws://HOST:PORT, got "${value}"`);
+  }
+  return { id: value.slice(0, index), url: value.slice(index + 1) };
+}
+
+function parseMs(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new Error(`${flag} must be a positive number of milliseconds, got "${value}"`);
+  return ms;
+}
+
+/** Runs `mercora terminal`: starts a terminal and its HTTP API until SIGINT or SIGTERM. */
+export async function runTerminalCli(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: "string" },
+      branch: { type: "string" },
+      terminal: { type: "string" },
+      relay: { type: "string" },
+      directory: { type: "string" },
+      "lan-listen": { type: "string" },
+      "lan-advertise": { type: "string" },
+      "lan-peer": { type: "string", multiple: true },
+      "no-lan-discovery": { type: "boolean" },
+      http: { type: "string" },
+      "check-interval": { type: "string" },
+      "check-timeout": { type: "string" },
+      retry: { type: "string" },
+      receipts: { type: "string" },
+      columns: { type: "string" },
+      "bootstrap-timeout": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TERMINAL_USAGE);
+    return;
+  }
+  for (const flag of ["data", "branch", "terminal"] as const) {
+    if (!values[flag]) throw new Error(`--${flag} is required\n\n${TERMINAL_USAGE}`);
+  }
+  const receipts = values.receipts ?? "file";
+  if (receipts !== "file" && receipts !== "stdout" && receipts !== "none") {
+    throw new Error(`--receipts must be file, stdout or none, got "${receipts}"`);
+  }
+  const columns = Number(values.columns ?? 48);
+  if (columns !== 32 && columns !== 48) throw new Error(`--columns must be 32 or 48, got "${values.columns}"`);
+  const log = pino({ level: values["log-level"] ?? "info", base: { terminal: values.terminal, branch: values.branch } });
+  const terminal = new Terminal({
+    dataDir: values.data!,
+    branch: values.branch!,
+    terminal: values.terminal!,
+    relayUrl: values.relay?.replace(/\/$/, "") ?? null,
+    directoryUrl: values.directory ?? null,
+    lanListen: parseAddress(values["lan-listen"] ?? "127.0.0.1:0", "--lan-listen"),
+    lanAdvertise: values["lan-advertise"] ?? null,
+    lanPeers: (values["lan-peer"] ?? []).map(parsePeer),
+    lanDiscovery: !values["no-lan-discovery"],
+    connectivity: {
+      checkIntervalMs: parseMs(values["check-interval"], DEFAULT_CONNECTIVITY.checkIntervalMs, "--check-interval"),
+      checkTimeoutMs: parseMs(values["check-timeout"], DEFAULT_CONNECTIVITY.checkTimeoutMs, "--check-timeout"),
+      retryMs: parseMs(values.retry, DEFAULT_CONNECTIVITY.retryMs, "--retry"),
+    },
+    receipts: { target: receipts, columns, locale: "es-419" },
+    bootstrapTimeoutMs: parseMs(values["bootstrap-timeout"], 60_000, "--bootstrap-timeout"),
+    log,
+  });
+  await terminal.start();
+  const api = buildTerminalApi(terminal);
+  const http = parseAddress(values.http ?? "127.0.0.1:0", "--http");
+  const address = await api.listen({ host: http.host, port: http.port });
+  // One machine-readable line that scripts wait for.
+  log.info({ http: address, lan: terminal.lan.listenUrl }, "terminal ready");
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, "terminal stopping");
+    await api.close();
+    await terminal.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}

@@ -1,0 +1,134 @@
+import Fastify from "fastify";
+import type { FastifyError } from "fastify";
+import { RuleError, ValidationError } from "@mercora/crdt-model";
+import type { Terminal } from "./terminal.ts";
+
+/** JSON body of every error the API returns. */
+export interface ApiError {
+  error: string;
+  message: string;
+  field?: string | null;
+}
+
+/**
+ * Builds the terminal's local HTTP API: sales, cash movements, stock
+ * movements and lookups, conflicts, status and the manual offline switch.
+ * Bad input gets a 4xx with a code and a message that names the value.
+ */
+export function buildTerminalApi(terminal: Terminal) {
+  const app = Fastify({ loggerInstance: terminal.log.child({ component: "http" }, { level: "warn" }) });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ValidationError) {
+      return reply.code(400).send({ error: error.code, message: error.message, field: error.field } satisfies ApiError);
+    }
+    if (error instanceof RuleError) {
+      return reply.code(409).send({ error: error.code, message: error.message, field: error.field } satisfies ApiError);
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      const code = (error as { code?: string }).code === "FST_ERR_CTP_INVALID_JSON_BODY" ? "BODY_INVALID" : "BAD_REQUEST";
+      const message =
+        code === "BODY_INVALID" ? `The request body is not valid JSON: ${error.message}` : error.message;
+      return reply.code(status).send({ error: code, message } satisfies ApiError);
+    }
+    request.log.error({ err: error, url: request.url }, "request failed");
+    return reply.code(500).send({ error: "INTERNAL", message: `The terminal failed to handle the request: ${error.message}` });
+  });
+
+  app.get("/health", async () => ({ ok: true }));
+  app.get("/status", async () => terminal.status());
+
+  app.get<{ Params: { code: string } }>("/products/:code", async (request, reply) => {
+    const product = terminal.lookup(request.params.code);
+    if (!product) {
+      return reply.code(404).send({
+        error: "SKU_UNKNOWN",
+        message: `No product with SKU or barcode ${request.params.code} in the catalog`,
+      } satisfies ApiError);
+    }
+    return product;
+  });
+
+  app.get<{ Querystring: { q?: string; limit?: string } }>("/products", async (request) => {
+    const limit = Math.min(100, Math.max(1, Number(request.query.limit ?? 20) || 20));
+    return terminal.search(request.query.q ?? "", limit);
+  });
+
+  app.get<{ Params: { sku: string } }>("/stock/:sku", async (request, reply) => {
+    const product = terminal.lookup(request.params.sku);
+    if (!product) {
+      return reply.code(404).send({
+        error: "SKU_UNKNOWN",
+        message: `No product with SKU or barcode ${request.params.sku} in the catalog`,
+      } satisfies ApiError);
+    }
+    return { sku: product.sku, name: product.name, stock: product.stock, stockBuffer: product.stockBuffer };
+  });
+
+  app.get("/stock", async () => terminal.allStock());
+
+  app.post("/sales", async (request, reply) => {
+    const { record, duplicate } = await terminal.recordSale(request.body);
+    return reply.code(duplicate ? 200 : 201).send({ record, duplicate, receipt: terminal.receipts.render(record) });
+  });
+
+  app.get<{ Params: { id: string } }>("/records/:id", async (request, reply) => {
+    const record = terminal.record(request.params.id);
+    if (!record) {
+      return reply.code(404).send({
+        error: "RECORD_UNKNOWN",
+        message: `No record ${request.params.id} on this terminal`,
+      } satisfies ApiError);
+    }
+    return record;
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { copy?: string } }>("/records/:id/receipt", async (request, reply) => {
+    const record = terminal.record(request.params.id);
+    if (!record) {
+      return reply.code(404).send({
+        error: "RECORD_UNKNOWN",
+        message: `No record ${request.params.id} on this terminal`,
+      } satisfies ApiError);
+    }
+    return reply.type("text/plain; charset=utf-8").send(terminal.receipts.render(record, request.query.copy !== "false"));
+  });
+
+  app.get<{ Querystring: { scope?: string } }>("/records", async (request) =>
+    request.query.scope === "branch" ? terminal.branchRecords() : terminal.ownRecords(),
+  );
+
+  app.post("/cash-movements", async (request, reply) => {
+    const record = await terminal.recordCashMovement(request.body);
+    return reply.code(201).send({ record });
+  });
+
+  app.post("/stock/receipts", async (request, reply) => {
+    const record = await terminal.recordStockMovement("stock-receipt", request.body);
+    return reply.code(201).send({ record });
+  });
+
+  app.post("/stock/adjustments", async (request, reply) => {
+    const record = await terminal.recordStockMovement("stock-adjustment", request.body);
+    return reply.code(201).send({ record });
+  });
+
+  app.get("/conflicts", async () => terminal.conflicts());
+
+  app.post<{ Body: { offline?: unknown; by?: unknown; reason?: unknown } }>("/wan/offline", async (request, reply) => {
+    const body = request.body ?? {};
+    if (typeof body.offline !== "boolean") {
+      throw new ValidationError("OFFLINE_INVALID", "Send {\"offline\": true} or {\"offline\": false}", "offline", body.offline);
+    }
+    if (typeof body.by !== "string" || body.by.trim() === "") {
+      throw new ValidationError("BY_MISSING", "The manual offline switch needs \"by\": the manager who switches it", "by");
+    }
+    await terminal.connectivity.setManualOffline(body.offline, body.by, typeof body.reason === "string" ? body.reason : null);
+    return reply.send({ manualOffline: terminal.connectivity.manualOffline });
+  });
+
+  app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));
+
+  return app;
+}

@@ -1,0 +1,18 @@
+/**
+ * @mercora/terminal: the cashier terminal. `Terminal` keeps the branch's
+ * documents in automerge-repo on durable storage, syncs with LAN peers and
+ * the relay, and records sales, cash movements and stock movements;
+ * `buildTerminalApi` exposes it over HTTP; `runTerminalCli` is
+ * `mercora terminal`.
+ */
+export { Terminal } from "./terminal.ts";
+export type { TerminalOptions, StorageProblem } from "./terminal.ts";
+export { buildTerminalApi } from "./http.ts";
+export type { ApiError } from "./http.ts";
+export { runTerminalCli, TERMINAL_USAGE } from "./cli.ts";
+export { Connectivity, DEFAULT_CONNECTIVITY } from "./connectivity.ts";
+export type { ConnectivityOptions } from "./connectivity.ts";
+export { ListeningWebSocketServerAdapter, ResilientWebSocketClientAdapter } from "./network.ts";
+export { HeadsJournal } from "./journal.ts";
+export { LanNetwork } from "./lan.ts";
+export type { LanPeer } from "./lan.ts";

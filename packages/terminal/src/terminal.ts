@@ -1,0 +1,865 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import * as A from "@automerge/automerge";
+import { Repo } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
+import {
+  DurableFileStorageAdapter,
+  HybridLogicalClock,
+  LEDGER_PART_CAP,
+  RuleError,
+  ValidationError,
+  appendRecord,
+  applyStockMovement,
+  businessDayOf,
+  checkStockBuffer,
+  countRecords,
+  findDocument,
+  findProduct,
+  initLedger,
+  listConflicts,
+  listRecords,
+  listTerminals,
+  maxSeq,
+  parseSaleRequest,
+  priceSale,
+  putDetection,
+  readAcked,
+  readAllStock,
+  readApplied,
+  readDetections,
+  readDirectoryUrls,
+  readJsonFile,
+  readOpeningApplied,
+  readProduct,
+  readRecord,
+  readStock,
+  recordId,
+  registerLedger,
+  setLanUrl,
+  str,
+  writeJsonDurable,
+  CASH_MOVEMENT_REASONS,
+} from "@mercora/crdt-model";
+import type {
+  CashMovementReason,
+  CatalogDoc,
+  ConflictsDoc,
+  DirectoryDoc,
+  IngestDoc,
+  InventoryDoc,
+  LedgerDoc,
+  LedgerRecord,
+  RecordKind,
+  StockLine,
+} from "@mercora/crdt-model";
+import { reconcileOversells } from "@mercora/reconciler";
+import type { Logger } from "pino";
+import { Connectivity } from "./connectivity.ts";
+import type { ConnectivityOptions } from "./connectivity.ts";
+import { HeadsJournal } from "./journal.ts";
+import { LanNetwork } from "./lan.ts";
+import type { LanPeer } from "./lan.ts";
+import { ReceiptSpooler } from "./receipts.ts";
+import type { ReceiptSettings } from "./receipts.ts";
+
+export interface TerminalOptions {
+  dataDir: string;
+  branch: string;
+  terminal: string;
+  /** Relay base URL, e.g. http://127.0.0.1:7000; null runs LAN-only. */
+  relayUrl: string | null;
+  /** Directory document URL, for a first start without the relay. */
+  directoryUrl: string | null;
+  lanListen: { host: string; port: number } | null;
+  /** URL other terminals dial; defaults to the listen address. */
+  lanAdvertise: string | null;
+  lanPeers: LanPeer[];
+  /** Also dial peers listed in the branch directory. */
+  lanDiscovery: boolean;
+  connectivity: ConnectivityOptions;
+  receipts: ReceiptSettings;
+  /** How long a first start waits for the relay or a LAN peer to provide the branch documents. */
+  bootstrapTimeoutMs: number;
+  log: Logger;
+}
+
+interface TerminalState {
+  branch: string;
+  terminal: string;
+  directoryUrl: string;
+  ledgers: { documentId: string; url: string; businessDay: string; part: number; firstSeq: number }[];
+}
+
+interface OwnLedger {
+  handle: DocHandle<LedgerDoc>;
+  businessDay: string;
+  part: number;
+  firstSeq: number;
+}
+
+/** What a damaged or incomplete document looks like on the status endpoint. */
+export interface StorageProblem {
+  documentId: string;
+  problem: string;
+  since: string;
+}
+
+const RELAY_PEER = "relay";
+
+/**
+ * One cashier terminal: its documents in an automerge-repo with durable
+ * storage, LAN peers, the WAN link to the relay, and the operations the
+ * HTTP API exposes. Writes are serialized, so sequence numbers are issued
+ * one at a time and every acknowledgement follows an fsync.
+ */
+export class Terminal {
+  readonly options: TerminalOptions;
+  readonly log: Logger;
+  readonly clock: HybridLogicalClock;
+  readonly repo: Repo;
+  readonly storage: DurableFileStorageAdapter;
+  readonly journal: HeadsJournal;
+  readonly connectivity: Connectivity;
+  readonly lan: LanNetwork;
+  readonly receipts: ReceiptSpooler;
+
+  #state!: TerminalState;
+  #directory!: DocHandle<DirectoryDoc>;
+  #catalog!: DocHandle<CatalogDoc>;
+  #inventory!: DocHandle<InventoryDoc>;
+  #conflicts!: DocHandle<ConflictsDoc>;
+  #ingest!: DocHandle<IngestDoc>;
+  #own: OwnLedger[] = [];
+  #peerLedgers = new Map<string, DocHandle<LedgerDoc>>();
+  #seq = 0;
+  #writeQueue: Promise<unknown> = Promise.resolve();
+  #requestIndex = new Map<string, string>();
+  #records = new Map<string, LedgerRecord>();
+  #storageProblems: StorageProblem[] = [];
+  #reconcileTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+  readonly #peers = new Set<string>();
+
+  constructor(options: TerminalOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.clock = new HybridLogicalClock(options.terminal);
+    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"));
+    this.storage.on("damaged", (chunk) => {
+      this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside");
+      this.#storageProblems.push({
+        documentId: chunk.key[0] ?? "unknown",
+        problem: `chunk ${chunk.key.join("/")} damaged (${chunk.reason}), moved to ${chunk.movedTo}`,
+        since: chunk.at,
+      });
+    });
+    this.journal = new HeadsJournal(join(options.dataDir, "acked-heads.jsonl"));
+    this.repo = new Repo({
+      storage: this.storage,
+      network: [],
+      peerId: `terminal:${options.branch}:${options.terminal}` as PeerId,
+      // Terminals share every document they hold with their LAN peers and the relay.
+      sharePolicy: async () => true,
+    });
+    this.repo.networkSubsystem.on("peer", ({ peerId }) => {
+      this.#peers.add(peerId);
+      this.log.info({ peerId }, "peer connected");
+    });
+    this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
+      this.#peers.delete(peerId);
+      this.log.info({ peerId }, "peer disconnected");
+    });
+    this.connectivity = new Connectivity(this.repo, options.relayUrl, options.connectivity, join(options.dataDir, "connectivity.jsonl"), this.log);
+    this.lan = new LanNetwork(this.repo, options.terminal, this.log);
+    this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "receipts"), this.log);
+  }
+
+  /** Starts networking, loads or fetches the branch documents, checks storage and repairs inventory. */
+  async start(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    await this.journal.open();
+    if (this.options.lanListen) await this.lan.listen(this.options.lanListen);
+    for (const peer of this.options.lanPeers) this.lan.dial(peer);
+    await this.connectivity.start();
+    await this.#loadState();
+    await this.#openBranchDocuments();
+    await this.#checkAcknowledgedHeads();
+    await this.#openOwnLedgers();
+    this.#seq = Math.max(this.journal.maxSeq, ...this.#own.map((l) => maxSeq(l.handle.doc())), 0);
+    await this.#enqueue(() => this.#repairInventory());
+    await this.#announceSelf();
+    this.#watchDirectory();
+    this.#scheduleReconcile();
+    this.receipts.setContext(() => ({
+      storeName: str(this.#directory.doc().name),
+      currency: str(this.#catalog.doc().currency),
+      minorUnitDigits: this.#catalog.doc().minorUnitDigits,
+    }));
+    await this.receipts.start();
+    this.log.info({ seq: this.#seq, ledgers: this.#own.length }, "terminal started");
+  }
+
+  async stop(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
+    await this.#writeQueue.catch(() => undefined);
+    this.receipts.stop();
+    this.connectivity.stop();
+    await this.lan.close();
+    await this.repo.flush().catch(() => undefined);
+    await this.repo.shutdown().catch(() => undefined);
+    await this.journal.close();
+  }
+
+  get branch(): string {
+    return this.options.branch;
+  }
+
+  get terminalId(): string {
+    return this.options.terminal;
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  async #loadState(): Promise<void> {
+    const path = join(this.options.dataDir, "terminal.json");
+    const saved = await readJsonFile<TerminalState>(path);
+    if (saved) {
+      if (saved.branch !== this.options.branch || saved.terminal !== this.options.terminal) {
+        throw new Error(
+          `Data folder ${this.options.dataDir} belongs to terminal ${saved.terminal} of branch ${saved.branch}, ` +
+            `not ${this.options.terminal} of ${this.options.branch}; use another --data folder`,
+        );
+      }
+      this.#state = saved;
+      return;
+    }
+    const directoryUrl = this.options.directoryUrl ?? (await this.#fetchDirectoryUrl());
+    this.#state = { branch: this.options.branch, terminal: this.options.terminal, directoryUrl, ledgers: [] };
+    await this.#saveState();
+  }
+
+  async #fetchDirectoryUrl(): Promise<string> {
+    const relay = this.options.relayUrl;
+    if (!relay) {
+      throw new Error("First start needs --relay or --directory to find the branch documents");
+    }
+    const url = `${relay}/api/branches/${encodeURIComponent(this.options.branch)}/bootstrap`;
+    const deadline = Date.now() + this.options.bootstrapTimeoutMs;
+    let lastError = "";
+    while (Date.now() < deadline && !this.#closed) {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        if (response.ok) {
+          const body = (await response.json()) as { directoryUrl: string; terminals: string[] };
+          if (!body.terminals.includes(this.options.terminal)) {
+            throw new Error(
+              `Relay lists no terminal ${this.options.terminal} in branch ${this.options.branch} ` +
+                `(it has ${body.terminals.join(", ")}); add it on the relay first`,
+            );
+          }
+          return body.directoryUrl;
+        }
+        lastError = `HTTP ${response.status}: ${await response.text()}`;
+        if (response.status === 404) throw new Error(`Relay does not know branch ${this.options.branch}: ${lastError}`);
+      } catch (error) {
+        if ((error as Error).message.startsWith("Relay")) throw error;
+        lastError = (error as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error(`Could not reach the relay at ${url} to bootstrap: ${lastError}`);
+  }
+
+  async #saveState(): Promise<void> {
+    await writeJsonDurable(join(this.options.dataDir, "terminal.json"), this.#state);
+  }
+
+  async #openBranchDocuments(): Promise<void> {
+    const timeoutMs = this.options.bootstrapTimeoutMs;
+    this.#directory = await findDocument<DirectoryDoc>(this.repo, this.#state.directoryUrl as DocumentId, { timeoutMs });
+    const urls = readDirectoryUrls(this.#directory.doc());
+    if (!this.#directory.doc().terminals[this.options.terminal]) {
+      throw new Error(
+        `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
+      );
+    }
+    const [catalog, inventory, conflicts, ingest] = await Promise.all([
+      findDocument<CatalogDoc>(this.repo, urls.catalogUrl as DocumentId, { timeoutMs }),
+      findDocument<InventoryDoc>(this.repo, urls.inventoryUrl as DocumentId, { timeoutMs }),
+      findDocument<ConflictsDoc>(this.repo, urls.conflictsUrl as DocumentId, { timeoutMs }),
+      findDocument<IngestDoc>(this.repo, urls.ingestUrl as DocumentId, { timeoutMs }),
+    ]);
+    this.#catalog = catalog;
+    this.#inventory = inventory;
+    this.#conflicts = conflicts;
+    this.#ingest = ingest;
+    this.#inventory.on("change", () => this.#scheduleReconcile());
+    await this.repo.flush();
+  }
+
+  /**
+   * Compares what storage loaded with the heads recorded at each
+   * acknowledgement. A document missing acknowledged changes lost a chunk:
+   * writes stay refused until the missing changes arrive from a peer.
+   */
+  async #checkAcknowledgedHeads(): Promise<void> {
+    for (const entry of this.journal.entries) {
+      let handle: DocHandle<unknown>;
+      try {
+        handle = await findDocument(this.repo, entry.documentId as DocumentId, { timeoutMs: 2000 });
+      } catch {
+        this.#reportMissing(entry.documentId, entry.heads, "document missing from storage");
+        continue;
+      }
+      if (!A.hasHeads(handle.doc() as A.Doc<unknown>, entry.heads)) {
+        this.#reportMissing(entry.documentId, entry.heads, "acknowledged changes missing from storage");
+        handle.on("change", () => this.#recheckHeads(entry.documentId, entry.heads, handle));
+      }
+    }
+  }
+
+  #reportMissing(documentId: string, heads: string[], problem: string): void {
+    if (this.#storageProblems.some((p) => p.documentId === documentId && p.problem === problem)) return;
+    this.log.error({ documentId, heads }, `${problem}; refusing writes until a peer supplies them`);
+    this.#storageProblems.push({ documentId, problem, since: new Date().toISOString() });
+  }
+
+  #recheckHeads(documentId: string, heads: string[], handle: DocHandle<unknown>): void {
+    if (!A.hasHeads(handle.doc() as A.Doc<unknown>, heads)) return;
+    const before = this.#storageProblems.length;
+    this.#storageProblems = this.#storageProblems.filter(
+      (p) => !(p.documentId === documentId && p.problem.startsWith("acknowledged changes missing")),
+    );
+    if (this.#storageProblems.length !== before) {
+      this.log.warn({ documentId }, "missing acknowledged changes restored from a peer");
+      void this.#enqueue(() => this.#repairInventory());
+    }
+  }
+
+  get #writesBlocked(): StorageProblem | null {
+    return this.#storageProblems.find((p) => p.problem.includes("missing")) ?? null;
+  }
+
+  async #openOwnLedgers(): Promise<void> {
+    const refs = new Map(this.#state.ledgers.map((ref) => [ref.documentId, ref]));
+    const listed = listTerminals(this.#directory.doc()).find((t) => t.id === this.options.terminal);
+    for (const ref of listed?.ledgers ?? []) {
+      if (!refs.has(ref.documentId)) refs.set(ref.documentId, ref);
+    }
+    for (const ref of [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq)) {
+      let handle: DocHandle<LedgerDoc>;
+      try {
+        handle = await findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
+      } catch (error) {
+        this.#reportMissing(ref.documentId, [], "own ledger missing from storage and peers");
+        this.log.error({ err: error, documentId: ref.documentId }, "own ledger not found");
+        continue;
+      }
+      this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq });
+      this.#indexLedger(handle);
+      handle.on("change", () => this.#indexLedger(handle));
+    }
+    // A ledger created just before a crash may be in local state but not yet in the directory.
+    this.#directory.change((doc) => {
+      for (const ref of refs.values()) registerLedger(doc, this.options.terminal, ref);
+    });
+    this.#state.ledgers = [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
+  }
+
+  #indexLedger(handle: DocHandle<LedgerDoc>): void {
+    const doc = handle.doc();
+    if (!doc?.records) return;
+    for (const [id, stored] of Object.entries(doc.records)) {
+      if (this.#records.has(id)) continue;
+      const record = readRecord(stored);
+      this.#records.set(id, record);
+      if (record.requestId && record.terminal === this.options.terminal) {
+        this.#requestIndex.set(record.requestId, id);
+      }
+      if (record.terminal !== this.options.terminal) this.clock.observe(record.hlc);
+    }
+  }
+
+  /**
+   * Applies to the current inventory epoch every own record whose stock
+   * lines are not counted there yet: the records written just before a
+   * crash, or after the relay opened a new epoch. The applied mark moves in
+   * the same change, so a record is never counted twice.
+   */
+  async #repairInventory(): Promise<void> {
+    if (this.#writesBlocked) return;
+    const applied = readApplied(this.#inventory.doc(), this.options.terminal);
+    if (applied === null) {
+      throw new Error(
+        `Inventory epoch of branch ${this.options.branch} has no entry for terminal ${this.options.terminal}`,
+      );
+    }
+    const missing = [...this.#records.values()]
+      .filter((r) => r.terminal === this.options.terminal && r.seq > applied && r.stock.length > 0)
+      .sort((a, b) => a.seq - b.seq);
+    const lastSeq = this.#seq;
+    if (missing.length === 0 && applied >= lastSeq) return;
+    this.#inventory.change((doc) => {
+      for (const record of missing) applyStockMovement(doc, this.options.terminal, record.seq, record.stock);
+      // Records without stock lines (cash movements) move the mark too.
+      if ((doc.applied[this.options.terminal] ?? 0) < lastSeq) doc.applied[this.options.terminal] = lastSeq;
+    });
+    await this.repo.flush([this.#inventory.documentId]);
+    await this.journal.append(lastSeq, [{ documentId: this.#inventory.documentId, heads: this.#inventory.heads() }]);
+    this.log.warn({ repaired: missing.map((r) => r.id), applied, lastSeq }, "inventory repaired from ledger");
+  }
+
+  async #announceSelf(): Promise<void> {
+    const lanUrl = this.options.lanAdvertise ?? (this.lan.listenUrl ? this.lan.listenUrl : null);
+    this.#directory.change((doc) => setLanUrl(doc, this.options.terminal, lanUrl));
+    await this.repo.flush([this.#directory.documentId]);
+  }
+
+  #watchDirectory(): void {
+    const onChange = () => {
+      void this.#followDirectory().catch((error) => this.log.error({ err: error }, "failed to follow the branch directory"));
+    };
+    this.#directory.on("change", onChange);
+    onChange();
+  }
+
+  /** Loads peer ledgers of the live set, dials discovered LAN peers and follows inventory epochs. */
+  async #followDirectory(): Promise<void> {
+    const doc = this.#directory.doc();
+    const today = businessDayOf(new Date(), str(doc.timeZone));
+    const yesterday = businessDayOf(new Date(Date.now() - 86_400_000), str(doc.timeZone));
+    for (const terminal of listTerminals(doc)) {
+      if (terminal.id === this.options.terminal) continue;
+      if (this.options.lanDiscovery && terminal.lanUrl && terminal.id > this.options.terminal) {
+        this.lan.dial({ id: terminal.id, url: terminal.lanUrl });
+      }
+      for (const ref of terminal.ledgers) {
+        if (this.#peerLedgers.has(ref.documentId)) continue;
+        if (ref.businessDay !== today && ref.businessDay !== yesterday) continue;
+        this.#peerLedgers.set(ref.documentId, null as unknown as DocHandle<LedgerDoc>);
+        void findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
+          .then((handle) => {
+            this.#peerLedgers.set(ref.documentId, handle);
+            this.#indexLedger(handle);
+            handle.on("change", () => {
+              this.#indexLedger(handle);
+              this.#scheduleReconcile();
+            });
+            this.#scheduleReconcile();
+          })
+          .catch((error) => {
+            this.#peerLedgers.delete(ref.documentId);
+            this.log.warn({ err: error, documentId: ref.documentId }, "peer ledger not available yet");
+          });
+      }
+    }
+    const inventoryUrl = str(doc.inventoryUrl);
+    if (inventoryUrl !== this.#inventory.url) await this.#switchInventory(inventoryUrl);
+  }
+
+  async #switchInventory(url: string): Promise<void> {
+    const handle = await findDocument<InventoryDoc>(this.repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 });
+    await this.#enqueue(async () => {
+      if (handle.doc().epoch <= this.#inventory.doc().epoch) return;
+      this.log.info({ from: this.#inventory.doc().epoch, to: handle.doc().epoch }, "switching to new inventory epoch");
+      this.#inventory = handle;
+      this.#inventory.on("change", () => this.#scheduleReconcile());
+      await this.#repairInventory();
+    });
+  }
+
+  // -------------------------------------------------------------- operations
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#writeQueue.then(task, task);
+    this.#writeQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Available stock of a SKU as this terminal knows it, or null when the SKU has no counter. */
+  stockOf(sku: string): number | null {
+    return readStock(this.#inventory.doc(), sku);
+  }
+
+  /** Looks up a product by SKU or barcode, with its known stock. */
+  lookup(code: string) {
+    const product = findProduct(this.#catalog.doc(), code);
+    if (!product) return null;
+    return { ...product, stock: this.stockOf(product.sku) };
+  }
+
+  /** Searches products whose name contains every word of the query, case and accent insensitive. */
+  search(query: string, limit = 20) {
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    const out: (ReturnType<typeof readProduct> & { stock: number | null })[] = [];
+    if (words.length === 0) return out;
+    for (const stored of Object.values(this.#catalog.doc().products)) {
+      const name = fold(str(stored.name));
+      if (words.every((w) => name.includes(w))) {
+        const product = readProduct(this.#catalog.doc(), str(stored.sku))!;
+        out.push({ ...product, stock: this.stockOf(product.sku) });
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Records a sale and acknowledges it only once it is on disk. A request
+   * with a `requestId` already recorded returns the existing record.
+   */
+  recordSale(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
+    const request = parseSaleRequest(body);
+    return this.#enqueue(async () => {
+      const existing = request.requestId ? this.#requestIndex.get(request.requestId) : undefined;
+      if (existing) return { record: this.#records.get(existing)!, duplicate: true };
+      const catalog = this.#catalog.doc();
+      const priced = priceSale(catalog, request, (sku) => this.stockOf(sku) ?? 0);
+      const offline = !this.connectivity.online;
+      if (offline) {
+        const failures = checkStockBuffer(priced.lines, (sku) => readProduct(catalog, sku)?.stockBuffer ?? 0);
+        const first = failures[0];
+        if (first) {
+          throw new RuleError(
+            "STOCK_BUFFER",
+            `Offline sale of ${first.qty} x ${first.sku} (${first.name}) refused: known stock is ${first.available} ` +
+              `and the buffer for this SKU is ${first.buffer}; sell it when the terminal is online again`,
+            "lines",
+          );
+        }
+      }
+      for (const line of priced.stock) this.#requireCounter(line.sku);
+      const record = await this.#write("sale", {
+        lines: priced.lines,
+        tenders: priced.tenders,
+        total: priced.total,
+        tax: priced.tax,
+        change: priced.change,
+        stock: priced.stock,
+        cashier: request.cashier ?? null,
+        requestId: request.requestId ?? null,
+        offline,
+      });
+      this.receipts.enqueue(record);
+      return { record, duplicate: false };
+    });
+  }
+
+  /** Records a cash movement of the cash drawer (opening float, cash in, cash out, closing count). */
+  recordCashMovement(body: unknown): Promise<LedgerRecord> {
+    const input = parseCashMovement(body);
+    return this.#enqueue(async () => {
+      const record = await this.#write("cash-movement", {
+        cashAmount: input.amount,
+        reason: input.reason,
+        cashier: input.cashier,
+        offline: !this.connectivity.online,
+      });
+      this.receipts.enqueue(record);
+      return record;
+    });
+  }
+
+  /** Records goods received (positive) or a stock adjustment (either sign). */
+  recordStockMovement(kind: "stock-receipt" | "stock-adjustment", body: unknown): Promise<LedgerRecord> {
+    const input = parseStockMovement(kind, body);
+    return this.#enqueue(async () => {
+      const stock: StockLine[] = [];
+      input.lines.forEach((line, index) => {
+        const product = findProduct(this.#catalog.doc(), line.code);
+        if (!product) {
+          throw new ValidationError(
+            "SKU_UNKNOWN",
+            `Line ${index + 1}: no product with SKU or barcode ${line.code} in the catalog`,
+            `lines[${index}].sku`,
+            line.code,
+          );
+        }
+        this.#requireCounter(product.sku);
+        stock.push({ sku: product.sku, delta: line.delta });
+      });
+      return this.#write(kind, { stock, reason: input.reason, offline: !this.connectivity.online });
+    });
+  }
+
+  #requireCounter(sku: string): void {
+    if (this.stockOf(sku) === null) {
+      throw new ValidationError(
+        "SKU_NOT_STOCKED",
+        `SKU ${sku} has no stock counter in branch ${this.options.branch}; the relay adds counters for new catalog SKUs`,
+        "lines",
+        sku,
+      );
+    }
+  }
+
+  async #write(kind: RecordKind, fields: Partial<LedgerRecord>): Promise<LedgerRecord> {
+    const blocked = this.#writesBlocked;
+    if (blocked) {
+      throw new RuleError(
+        "STORAGE_INCOMPLETE",
+        `Terminal storage is missing acknowledged changes of document ${blocked.documentId} (${blocked.problem}); ` +
+          "it refuses new records until a LAN peer or the relay supplies them",
+      );
+    }
+    const now = new Date();
+    const timeZone = str(this.#directory.doc().timeZone);
+    const businessDay = businessDayOf(now, timeZone);
+    const ledger = await this.#ledgerFor(businessDay);
+    const seq = this.#seq + 1;
+    const record: LedgerRecord = {
+      id: recordId(this.options.branch, this.options.terminal, seq),
+      kind,
+      branch: this.options.branch,
+      terminal: this.options.terminal,
+      seq,
+      hlc: this.clock.now(),
+      at: now.toISOString(),
+      businessDay,
+      timeZone,
+      epoch: this.#inventory.doc().epoch,
+      offline: false,
+      cashier: null,
+      requestId: null,
+      lines: [],
+      tenders: [],
+      total: 0,
+      tax: 0,
+      change: 0,
+      stock: [],
+      cashAmount: 0,
+      reason: null,
+      ...fields,
+    };
+    ledger.handle.change((doc) => appendRecord(doc, record));
+    // The sequence number is spent once the record is in the ledger, even if a later step fails.
+    this.#seq = seq;
+    this.#records.set(record.id, record);
+    if (record.requestId) this.#requestIndex.set(record.requestId, record.id);
+    this.#inventory.change((doc) => {
+      if (record.stock.length > 0) applyStockMovement(doc, this.options.terminal, seq, record.stock);
+      else doc.applied[this.options.terminal] = seq;
+    });
+    await this.repo.flush([ledger.handle.documentId, this.#inventory.documentId]);
+    await this.journal.append(seq, [
+      { documentId: ledger.handle.documentId, heads: ledger.handle.heads() },
+      { documentId: this.#inventory.documentId, heads: this.#inventory.heads() },
+    ]);
+    this.#scheduleReconcile();
+    return record;
+  }
+
+  /** Returns the ledger for a business day, creating a new part when the day changes or the cap is reached. */
+  async #ledgerFor(businessDay: string): Promise<OwnLedger> {
+    const current = this.#own.at(-1);
+    if (current && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) {
+      return current;
+    }
+    const part = current && current.businessDay === businessDay ? current.part + 1 : 1;
+    const firstSeq = this.#seq + 1;
+    const handle = this.repo.create<LedgerDoc>(
+      initLedger({ branch: this.options.branch, terminal: this.options.terminal, businessDay, part, firstSeq }),
+    );
+    await this.repo.flush([handle.documentId]);
+    const ref = { documentId: handle.documentId, url: handle.url, businessDay, part, firstSeq };
+    this.#state.ledgers.push(ref);
+    await this.#saveState();
+    this.#directory.change((doc) => registerLedger(doc, this.options.terminal, ref));
+    await this.repo.flush([this.#directory.documentId]);
+    const ledger = { handle, businessDay, part, firstSeq };
+    this.#own.push(ledger);
+    handle.on("change", () => this.#indexLedger(handle));
+    this.log.info({ documentId: handle.documentId, businessDay, part, firstSeq }, "opened ledger");
+    return ledger;
+  }
+
+  /** Reads one record by id from the documents this terminal holds. */
+  record(id: string): LedgerRecord | null {
+    return this.#records.get(id) ?? null;
+  }
+
+  /** Lists this terminal's own records, newest last. */
+  ownRecords(): LedgerRecord[] {
+    return [...this.#records.values()]
+      .filter((r) => r.terminal === this.options.terminal)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Every record of the branch this terminal holds, in HLC order. */
+  branchRecords(): LedgerRecord[] {
+    return [...this.#records.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+  }
+
+  // ------------------------------------------------------------- reconciling
+
+  #scheduleReconcile(): void {
+    if (this.#closed || this.#reconcileTimer) return;
+    this.#reconcileTimer = setTimeout(() => {
+      this.#reconcileTimer = null;
+      void this.#enqueue(() => this.reconcile()).catch((error) =>
+        this.log.error({ err: error }, "reconcile failed"),
+      );
+    }, 200);
+  }
+
+  /** Runs the oversell reconciler on what this terminal holds and writes its detections. */
+  async reconcile(): Promise<number> {
+    if (!this.#conflicts || this.#closed) return 0;
+    const inventory = this.#inventory.doc();
+    const conflicts = this.#conflicts.doc();
+    const writes = reconcileOversells({
+      replica: this.options.terminal,
+      now: this.clock.now(),
+      openingApplied: readOpeningApplied(inventory),
+      stock: negativeStock(inventory),
+      records: [...this.#records.values()],
+      own: readDetections(conflicts, this.options.terminal),
+      merged: listConflicts(conflicts),
+    });
+    if (writes.length === 0) return 0;
+    this.#conflicts.change((doc) => {
+      for (const detection of writes) putDetection(doc, this.options.terminal, detection);
+    });
+    await this.repo.flush([this.#conflicts.documentId]);
+    for (const detection of writes) {
+      this.log.warn({ conflict: detection.id, shortfall: detection.shortfall, tickets: detection.tickets }, "oversell detected");
+    }
+    return writes.length;
+  }
+
+  /** Open conflicts of the branch, merged from every replica's detections. */
+  conflicts() {
+    return listConflicts(this.#conflicts.doc());
+  }
+
+  // ------------------------------------------------------------------ status
+
+  /** Connectivity, queue, storage and conflict figures for the status endpoint. */
+  status() {
+    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    const lanPeers = [...this.#peers].filter((p) => p !== RELAY_PEER).sort();
+    const mode = this.connectivity.online ? "online" : lanPeers.length > 0 ? "lan-only" : "offline";
+    return {
+      branch: this.options.branch,
+      terminal: this.options.terminal,
+      mode,
+      online: this.connectivity.online,
+      manualOffline: this.connectivity.manualOffline,
+      relayConnected: this.#peers.has(RELAY_PEER),
+      lanPeers,
+      lastSeq: this.#seq,
+      ackedSeq: acked,
+      pending: Math.max(0, this.#seq - acked),
+      offlineMs: this.connectivity.offlineMs(),
+      inventoryEpoch: this.#inventory.doc().epoch,
+      ledgers: this.#own.map((l) => ({
+        documentId: l.handle.documentId,
+        businessDay: l.businessDay,
+        part: l.part,
+        records: countRecords(l.handle.doc()),
+      })),
+      storage: {
+        ok: this.#storageProblems.length === 0,
+        writesBlocked: this.#writesBlocked !== null,
+        problems: this.#storageProblems,
+      },
+      conflicts: { open: listConflicts(this.#conflicts.doc()).length },
+      printer: this.receipts.status(),
+    };
+  }
+
+  /** Stock of every SKU that has moved or is below zero, for checks and the demo summary. */
+  allStock(): Record<string, number> {
+    return readAllStock(this.#inventory.doc());
+  }
+
+  /** Heads of every branch document this terminal holds, for comparing replicas. */
+  documentHeads(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest];
+    for (const own of this.#own) handles.push(own.handle);
+    for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
+    for (const handle of handles) out[handle.documentId] = handle.heads();
+    return out;
+  }
+}
+
+function negativeStock(inventory: InventoryDoc): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [sku, counter] of Object.entries(inventory.stock)) {
+    if (counter.value < 0) out[sku] = counter.value;
+  }
+  return out;
+}
+
+function fold(text: string): string {
+  return text
+    .normalize("NFD")
+    .replace(/\p{Diacritic}/gu, "")
+    .toLowerCase();
+}
+
+function parseCashMovement(body: unknown): { reason: CashMovementReason; amount: number; cashier: string | null } {
+  const input = (body ?? {}) as Record<string, unknown>;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ValidationError("BODY_INVALID", "The cash movement must be a JSON object with reason and amount", null);
+  }
+  const reason = input.reason;
+  if (typeof reason !== "string" || !CASH_MOVEMENT_REASONS.includes(reason as CashMovementReason)) {
+    throw new ValidationError(
+      "CASH_REASON_INVALID",
+      `Cash movement reason ${JSON.stringify(reason)} is not one of ${CASH_MOVEMENT_REASONS.join(", ")}`,
+      "reason",
+      reason,
+    );
+  }
+  const amount = input.amount;
+  if (typeof amount !== "number" || !Number.isSafeInteger(amount) || amount < 0) {
+    throw new ValidationError(
+      "CASH_AMOUNT_INVALID",
+      `Cash movement amount ${JSON.stringify(amount)} is not a whole number of minor units at or above 0`,
+      "amount",
+      amount,
+    );
+  }
+  const cashier = typeof input.cashier === "string" ? input.cashier : null;
+  return { reason: reason as CashMovementReason, amount, cashier };
+}
+
+function parseStockMovement(
+  kind: "stock-receipt" | "stock-adjustment",
+  body: unknown,
+): { lines: { code: string; delta: number }[]; reason: string | null } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ValidationError("BODY_INVALID", "The stock movement must be a JSON object with lines", null);
+  }
+  const input = body as Record<string, unknown>;
+  if (!Array.isArray(input.lines) || input.lines.length === 0) {
+    throw new ValidationError("LINES_MISSING", "The stock movement has no lines", "lines");
+  }
+  const lines = input.lines.map((raw, index) => {
+    const line = (raw ?? {}) as Record<string, unknown>;
+    const code = line.sku ?? line.barcode ?? line.code;
+    if (typeof code !== "string" || code === "") {
+      throw new ValidationError("LINE_CODE_MISSING", `Line ${index + 1} has no SKU or barcode`, `lines[${index}].sku`);
+    }
+    const qty = line.qty;
+    const valid = typeof qty === "number" && Number.isSafeInteger(qty) && (kind === "stock-receipt" ? qty > 0 : qty !== 0);
+    if (!valid) {
+      throw new ValidationError(
+        "LINE_QTY_INVALID",
+        kind === "stock-receipt"
+          ? `Line ${index + 1} (${code}) has quantity ${JSON.stringify(qty)}; goods received need a positive whole number`
+          : `Line ${index + 1} (${code}) has quantity ${JSON.stringify(qty)}; an adjustment needs a non-zero whole number`,
+        `lines[${index}].qty`,
+        qty,
+      );
+    }
+    return { code, delta: qty as number };
+  });
+  const reason = typeof input.reason === "string" ? input.reason : null;
+  return { lines, reason };
+}
