@@ -639,6 +639,12 @@ export class Terminal {
     this.#seq = seq;
     this.#records.set(record.id, record);
     if (record.requestId) this.#requestIndex.set(record.requestId, record.id);
+    if (process.env.MERCORA_FAULT === "crash-after-ledger") {
+      // Fault injection for tests: die with the record durable but its stock not yet applied.
+      await this.repo.flush([ledger.handle.documentId]);
+      await this.journal.append(seq, [{ documentId: ledger.handle.documentId, heads: ledger.handle.heads() }]);
+      process.kill(process.pid, "SIGKILL");
+    }
     this.#inventory.change((doc) => {
       if (record.stock.length > 0) applyStockMovement(doc, this.options.terminal, seq, record.stock);
       else doc.applied[this.options.terminal] = seq;
