@@ -19,7 +19,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(command === "--help" || command === undefined ? USAGE : `Unknown command "${command}"\n\n${USAGE}`);
     if (command !== "--help" && command !== undefined) process.exitCode = 2;
   } catch (error) {
-    process.stderr.write(`mercora ${command}: ${(error as Error).message}\n`);
+    process.stderr.write(`mercora ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env.MERCORA_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     if (command === "relay") process.stderr.write(`\n${RELAY_USAGE}`);
     else if (command === "terminal" && /required|must be/.test((error as Error).message)) process.stderr.write(`\n${TERMINAL_USAGE}`);
     process.exit(1);

@@ -114,7 +114,15 @@ describe("store through an outage", function () {
 
   it("adds nothing when syncing again", async function () {
     const { store } = fixture;
-    const before = await api<{ heads: Record<string, string[]> }>(store.relayUrl, "/api/hq/branches/A/replica");
+    // Let the reconcilers of every replica finish with what the last test left.
+    let previous = "";
+    const before = await waitFor("the relay's documents to stay unchanged", async () => {
+      const replica = await api<{ heads: Record<string, string[]> }>(store.relayUrl, "/api/hq/branches/A/replica");
+      const current = JSON.stringify(replica.body.heads);
+      const stable = current === previous;
+      previous = current;
+      return stable ? replica : undefined;
+    }, 30_000, 1500);
     const conflictsBefore = await api<Conflict[]>(store.relayUrl, "/api/hq/branches/A/conflicts");
     await store.cutWan("A");
     await store.cutLan("A");

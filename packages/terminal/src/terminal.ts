@@ -408,7 +408,7 @@ export class Terminal {
       if ((doc.applied[this.options.terminal] ?? 0) < lastSeq) doc.applied[this.options.terminal] = lastSeq;
     });
     await this.repo.flush([this.#inventory.documentId]);
-    await this.journal.append(lastSeq, [{ documentId: this.#inventory.documentId, heads: this.#inventory.heads() }]);
+    await this.journal.append(lastSeq, [{ documentId: this.#inventory.documentId, heads: hexHeads(this.#inventory) }]);
     this.log.warn({ repaired: missing.map((r) => r.id), applied, lastSeq }, "inventory repaired from ledger");
   }
 
@@ -642,7 +642,7 @@ export class Terminal {
     if (process.env.MERCORA_FAULT === "crash-after-ledger") {
       // Fault injection for tests: die with the record durable but its stock not yet applied.
       await this.repo.flush([ledger.handle.documentId]);
-      await this.journal.append(seq, [{ documentId: ledger.handle.documentId, heads: ledger.handle.heads() }]);
+      await this.journal.append(seq, [{ documentId: ledger.handle.documentId, heads: hexHeads(ledger.handle) }]);
       process.kill(process.pid, "SIGKILL");
     }
     this.#inventory.change((doc) => {
@@ -651,8 +651,8 @@ export class Terminal {
     });
     await this.repo.flush([ledger.handle.documentId, this.#inventory.documentId]);
     await this.journal.append(seq, [
-      { documentId: ledger.handle.documentId, heads: ledger.handle.heads() },
-      { documentId: this.#inventory.documentId, heads: this.#inventory.heads() },
+      { documentId: ledger.handle.documentId, heads: hexHeads(ledger.handle) },
+      { documentId: this.#inventory.documentId, heads: hexHeads(this.#inventory) },
     ]);
     this.#scheduleReconcile();
     return record;
@@ -791,6 +791,11 @@ export class Terminal {
     for (const handle of handles) out[handle.documentId] = handle.heads();
     return out;
   }
+}
+
+/** Heads in Automerge's hex form, which `hasHeads` takes (DocHandle.heads() returns the URL form). */
+function hexHeads(handle: DocHandle<unknown>): string[] {
+  return A.getHeads(handle.doc() as A.Doc<unknown>);
 }
 
 function negativeStock(inventory: InventoryDoc): Record<string, number> {

@@ -1,0 +1,141 @@
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { expect } from "chai";
+import type { LedgerRecord } from "@mercora/crdt-model";
+import { api, startMercora, waitFor } from "../scripts/lib/processes.ts";
+import { sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
+
+const ZONE = "America/Argentina/Buenos_Aires";
+
+async function chunkFiles(dir: string): Promise<{ path: string; mtimeMs: number; size: number }[]> {
+  const out = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".chunk")) continue;
+    const path = join(entry.parentPath, entry.name);
+    const info = await stat(path);
+    out.push({ path, mtimeMs: info.mtimeMs, size: info.size });
+  }
+  return out;
+}
+
+describe("terminal durability", function () {
+  const { csv, products } = smallCatalog(120);
+  let fixture: Awaited<ReturnType<typeof startStore>>;
+
+  before(async function () {
+    fixture = await startStore(
+      [{ id: "A", name: "Sucursal Centro", timeZone: ZONE, terminals: ["T1", "T2"], openingStock: { default: 100 } }],
+      csv,
+    );
+  });
+
+  after(async function () {
+    await fixture?.stop();
+  });
+
+  it("keeps acknowledged sales after kill -9", async function () {
+    const { store } = fixture;
+    const t1 = store.terminal("A", "T1");
+    await store.isolate("A", "T1");
+    const product = products[5]!;
+    const before = await stockAt(t1.http, product.sku);
+    const acknowledged: string[] = [];
+    // Sales go out back to back and the kill follows the last acknowledgement at once.
+    for (let i = 0; i < 25; i++) {
+      const sale = await sell(t1.http, product, 1);
+      expect(sale.status).to.equal(201);
+      acknowledged.push(sale.body.record.id);
+    }
+    await store.killTerminal("A", "T1");
+    const restarted = await store.restartTerminal("A", "T1");
+    const records = await api<LedgerRecord[]>(restarted.http, "/records");
+    const ids = records.body.map((r) => r.id);
+    for (const id of acknowledged) expect(ids, `acknowledged ${id}`).to.include(id);
+    expect(await stockAt(restarted.http, product.sku)).to.equal(before! - 25);
+    const sold = records.body.filter((r) => r.kind === "sale" && r.lines.some((l) => l.sku === product.sku)).length;
+    expect(before! - sold).to.equal(await stockAt(restarted.http, product.sku));
+    await store.reconnectAll();
+    await store.waitForConvergence("A");
+  });
+
+  it("repairs stock after a crash between ledger and inventory", async function () {
+    const { store, root } = fixture;
+    const t2 = store.terminal("A", "T2");
+    await store.isolate("A", "T2");
+    const product = products[6]!;
+    const before = await stockAt(t2.http, product.sku);
+    await t2.process.stop();
+    // Start T2 with the fault that kills it after the ledger write and before the stock write.
+    const args = (t2.process.child.spawnargs as string[]).slice(2);
+    const faulty = await (async () => {
+      process.env.MERCORA_FAULT = "crash-after-ledger";
+      try {
+        return await startMercora("faulty T2", args, join(root, "logs", "A-T2-faulty.log"));
+      } finally {
+        delete process.env.MERCORA_FAULT;
+      }
+    })();
+    const attempt = await sell(faulty.ready.http, product, 2).catch((error: Error) => error);
+    expect(attempt).to.be.instanceOf(Error);
+    expect(await faulty.exited).to.equal(null);
+    const restarted = await store.restartTerminal("A", "T2");
+    const records = await api<LedgerRecord[]>(restarted.http, "/records");
+    const crashed = records.body.filter((r) => r.lines.some((l) => l.sku === product.sku && l.qty === 2));
+    expect(crashed).to.have.length(1);
+    expect(await stockAt(restarted.http, product.sku)).to.equal(before! - 2);
+    const log = await readFile(restarted.process.logPath, "utf8");
+    expect(log).to.include("inventory repaired from ledger");
+    await store.reconnectAll();
+    await store.waitForConvergence("A");
+  });
+
+  it("detects a damaged chunk and refetches from a peer", async function () {
+    const { store } = fixture;
+    const t1 = store.terminal("A", "T1");
+    const product = products[7]!;
+    await store.cutWan("A");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const sale = await sell(t1.http, product, 1);
+      ids.push(sale.body.record.id);
+    }
+    await waitFor("T2 to hold T1's sales", async () => {
+      const records = await api<LedgerRecord[]>(store.terminal("A", "T2").http, "/records?scope=branch");
+      return ids.every((id) => records.body.some((r) => r.id === id)) ? true : undefined;
+    });
+    const status = await api<{ ledgers: { documentId: string }[] }>(t1.http, "/status");
+    const ledgerId = status.body.ledgers.at(-1)!.documentId;
+    await t1.process.stop();
+    await store.cutLan("A");
+    // Damage the newest chunk of T1's ledger: flip one byte in its payload.
+    const chunks = (await chunkFiles(join(t1.dataDir, "automerge", "docs", ledgerId))).sort(
+      (a, b) => b.mtimeMs - a.mtimeMs,
+    );
+    const newest = chunks.find((c) => c.size > 64)!;
+    const bytes = await readFile(newest.path);
+    bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
+    await writeFile(newest.path, bytes);
+
+    const restarted = await store.restartTerminal("A", "T1");
+    const damaged = await api<{ storage: { ok: boolean; problems: { problem: string }[]; writesBlocked: boolean } }>(
+      restarted.http,
+      "/status",
+    );
+    expect(damaged.body.storage.ok).to.equal(false);
+    expect(damaged.body.storage.problems.some((p) => p.problem.includes("damaged"))).to.equal(true);
+    const quarantined = await readdir(join(t1.dataDir, "automerge", "quarantine"));
+    expect(quarantined).to.have.length(1);
+
+    await store.restoreLan("A");
+    await waitFor("T1 to get its changes back from T2", async () => {
+      const status = await api<{ storage: { writesBlocked: boolean } }>(restarted.http, "/status");
+      return status.body.storage.writesBlocked ? undefined : true;
+    });
+    const records = await api<LedgerRecord[]>(restarted.http, "/records");
+    for (const id of ids) expect(records.body.map((r) => r.id), id).to.include(id);
+    const sale = await sell(restarted.http, product, 1);
+    expect(sale.status).to.equal(201);
+    await store.reconnectAll();
+    await store.waitForConvergence("A");
+  });
+});
