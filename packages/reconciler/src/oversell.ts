@@ -60,6 +60,22 @@ export function involvedTickets(sales: SaleOfSku[]): string[] {
     .map((sale) => sale.record.id);
 }
 
+/**
+ * Falls back to the latest sales, in HLC order, whose quantities cover the
+ * shortfall. Used when no unit was claimed twice, for example when the
+ * epoch opened with stock that terminals had not seen yet.
+ */
+function latestCovering(sales: SaleOfSku[], shortfall: number): string[] {
+  const sorted = [...sales].sort((a, b) => compareHlc(a.record.hlc, b.record.hlc));
+  const picked: SaleOfSku[] = [];
+  let covered = 0;
+  for (let i = sorted.length - 1; i >= 0 && covered < shortfall; i--) {
+    picked.unshift(sorted[i]!);
+    covered += sorted[i]!.qty;
+  }
+  return picked.map((sale) => sale.record.id);
+}
+
 function salesBySku(
   records: LedgerRecord[],
   openingApplied: Record<string, number>,
@@ -109,7 +125,9 @@ export function reconcileOversells(input: OversellInput): Detection[] {
     const stock = input.stock[sku]!;
     if (stock >= 0) continue;
     const id = oversellId(sku);
-    const computed = involvedTickets(bySku.get(sku) ?? []);
+    const sales = bySku.get(sku) ?? [];
+    let computed = involvedTickets(sales);
+    if (computed.length === 0) computed = latestCovering(sales, -stock);
     // Tickets another replica already named stay named, even when this
     // replica no longer holds their records.
     const known = mergedById.get(id)?.tickets ?? [];

@@ -1,0 +1,179 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as A from "@automerge/automerge";
+import { expect } from "chai";
+import {
+  DurableFileStorageAdapter,
+  HybridLogicalClock,
+  ValidationError,
+  applyStockMovement,
+  businessDayOf,
+  checkTenders,
+  compareHlc,
+  divideRoundHalfUp,
+  initInventoryEpoch,
+  readStock,
+  splitTaxIncluded,
+} from "../src/index.ts";
+import type { InventoryDoc } from "../src/index.ts";
+
+describe("money", function () {
+  it("rounds half up exactly", function () {
+    expect(divideRoundHalfUp(5, 2)).to.equal(3);
+    expect(divideRoundHalfUp(4, 2)).to.equal(2);
+    expect(divideRoundHalfUp(7, 3)).to.equal(2);
+    expect(divideRoundHalfUp(Number.MAX_SAFE_INTEGER, 1)).to.equal(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("splits tax-included amounts per line", function () {
+    // 159.99 at 21%: base 132.22, tax 27.77.
+    expect(splitTaxIncluded(15999, 2100)).to.deep.equal({ base: 13222, tax: 2777 });
+    // 1,250.00 at 13%: base 1,106.19, tax 143.81.
+    expect(splitTaxIncluded(125000, 1300)).to.deep.equal({ base: 110619, tax: 14381 });
+    expect(splitTaxIncluded(1000, 0)).to.deep.equal({ base: 1000, tax: 0 });
+  });
+
+  it("gives change on cash only", function () {
+    expect(checkTenders([{ type: "card", amount: 700 }, { type: "cash", amount: 500 }], 1000)).to.deep.equal({
+      tendered: 1200,
+      change: 200,
+    });
+    expect(() => checkTenders([{ type: "card", amount: 1200 }], 1000)).to.throw(ValidationError, /change is given on cash only/);
+    expect(() => checkTenders([{ type: "cash", amount: 999 }], 1000)).to.throw(ValidationError, /1 is still due/);
+    expect(() => checkTenders([], 1000)).to.throw(ValidationError, /no tenders/);
+    expect(() => checkTenders([{ type: "cash", amount: 0 }], 0)).to.throw(ValidationError, /not a positive integer/);
+  });
+
+  it("names the business day in the store zone", function () {
+    const instant = new Date("2026-12-05T02:30:00Z");
+    expect(businessDayOf(instant, "America/Argentina/Buenos_Aires")).to.equal("2026-12-04");
+    expect(businessDayOf(instant, "UTC")).to.equal("2026-12-05");
+  });
+});
+
+describe("hybrid logical clock", function () {
+  it("orders events past a lagging wall clock", function () {
+    let wall = 1_000;
+    const fast = new HybridLogicalClock("T1", () => 5_000);
+    const slow = new HybridLogicalClock("T2", () => wall);
+    const remote = fast.now();
+    slow.observe(remote);
+    const local = slow.now();
+    expect(compareHlc(remote, local)).to.equal(-1);
+    wall = 6_000;
+    expect(slow.now().startsWith("0000000000006000.0000")).to.equal(true);
+  });
+
+  it("counts events within one millisecond", function () {
+    const clock = new HybridLogicalClock("T1", () => 42);
+    const stamps = [clock.now(), clock.now(), clock.now()];
+    expect(stamps).to.deep.equal([...stamps].sort());
+    expect(new Set(stamps).size).to.equal(3);
+  });
+});
+
+function fromValue<T>(value: T): A.Doc<T> {
+  return A.from(value as Record<string, unknown>) as unknown as A.Doc<T>;
+}
+
+describe("inventory counters", function () {
+  const init = () =>
+    initInventoryEpoch({ branch: "A", epoch: 1, previousUrl: null, openedAt: "2026-12-04T00:00:00Z", opening: { "779": 1 }, applied: { T1: 0, T2: 0 } });
+
+  it("merges concurrent sales of the last unit", function () {
+    const base = fromValue(init());
+    let t1 = A.clone(base);
+    let t2 = A.clone(base);
+    t1 = A.change(t1, (doc) => void applyStockMovement(doc, "T1", 1, [{ sku: "779", delta: -1 }]));
+    t2 = A.change(t2, (doc) => void applyStockMovement(doc, "T2", 1, [{ sku: "779", delta: -1 }]));
+    const merged = A.merge(t1, t2);
+    expect(readStock(merged, "779")).to.equal(-1);
+  });
+
+  it("loses a sale when stock is a plain number", function () {
+    // The same two sales on a last-writer-wins number end at 0 and hide the oversell.
+    const base = A.from<{ stock: Record<string, number> }>({ stock: { "779": 1 } });
+    const t1 = A.change(A.clone(base), (doc) => void (doc.stock["779"] = doc.stock["779"]! - 1));
+    const t2 = A.change(A.clone(base), (doc) => void (doc.stock["779"] = doc.stock["779"]! - 1));
+    expect(A.merge(t1, t2).stock["779"]).to.equal(0);
+  });
+
+  it("applies a record's movement once", function () {
+    let doc = fromValue(init());
+    doc = A.change(doc, (d) => void applyStockMovement(d, "T1", 1, [{ sku: "779", delta: -1 }]));
+    let applied = true;
+    doc = A.change(doc, (d) => void (applied = applyStockMovement(d, "T1", 1, [{ sku: "779", delta: -1 }])));
+    expect(applied).to.equal(false);
+    expect(readStock(doc, "779")).to.equal(0);
+  });
+
+  it("rejects an unknown writer or SKU", function () {
+    const doc = fromValue(init());
+    expect(() => A.change(doc, (d) => void applyStockMovement(d, "T9", 1, []))).to.throw(/no entry for writer T9/);
+    expect(() => A.change(doc, (d) => void applyStockMovement(d, "T1", 1, [{ sku: "000", delta: -1 }]))).to.throw(/no counter for SKU 000/);
+  });
+});
+
+describe("durable file storage", function () {
+  let root: string;
+
+  beforeEach(async function () {
+    root = await mkdtemp(join(tmpdir(), "mercora-storage-"));
+  });
+
+  afterEach(async function () {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("round-trips chunks by prefix", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    await storage.save(["doc1", "incremental", "a"], new Uint8Array([1, 2, 3]));
+    await storage.save(["doc1", "snapshot", "b"], new Uint8Array([4]));
+    await storage.save(["doc2", "incremental", "c"], new Uint8Array([5]));
+    const chunks = await storage.loadRange(["doc1"]);
+    expect(chunks.map((c) => c.key.join("/"))).to.deep.equal(["doc1/incremental/a", "doc1/snapshot/b"]);
+    expect([...(await storage.load(["doc1", "incremental", "a"]))!]).to.deep.equal([1, 2, 3]);
+    await storage.removeRange(["doc1", "incremental"]);
+    expect(await storage.load(["doc1", "incremental", "a"])).to.equal(undefined);
+    expect(await storage.load(["doc2", "incremental", "c"])).to.not.equal(undefined);
+  });
+
+  it("quarantines a flipped byte once", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    await storage.save(["doc1", "incremental", "a"], new Uint8Array([1, 2, 3, 4]));
+    const file = join(root, "docs", "doc1", "incremental", "a.chunk");
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = 0xff;
+    await writeFile(file, bytes);
+    const reported: string[] = [];
+    storage.on("damaged", (chunk) => reported.push(chunk.reason));
+    expect(await storage.loadRange(["doc1"])).to.deep.equal([]);
+    expect(await storage.loadRange(["doc1"])).to.deep.equal([]);
+    expect(reported).to.have.length(1);
+    expect(reported[0]).to.include("checksum");
+    expect(await readdir(join(root, "quarantine"))).to.have.length(1);
+  });
+
+  it("quarantines a chunk cut short", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    await storage.save(["doc1", "incremental", "a"], new Uint8Array(100));
+    const file = join(root, "docs", "doc1", "incremental", "a.chunk");
+    const bytes = await readFile(file);
+    await writeFile(file, bytes.subarray(0, 20));
+    expect(await storage.load(["doc1", "incremental", "a"])).to.equal(undefined);
+    expect(storage.damagedChunks).to.have.length(1);
+    expect(storage.damagedChunks[0]!.reason).to.include("shorter than");
+  });
+
+  it("rejects keys that escape the folder", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    let error: unknown = null;
+    try {
+      await storage.save(["..", "x"], new Uint8Array([1]));
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as Error).message).to.include("not a valid file name");
+  });
+});
