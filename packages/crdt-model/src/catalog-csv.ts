@@ -106,8 +106,8 @@ function gtinCheckDigit(digitsWithoutCheck: string): number {
  *
  * Prices are decimal strings with a dot, such as `54` or `264.99`, and are converted to
  * integer minor units without floating point: `264.99` becomes 26499. A price with more
- * decimals than `minorUnitDigits` is rounded half up, so `264.995` becomes 26500 and
- * `264.991` becomes 26499. A zero price is accepted.
+ * decimals than `minorUnitDigits` is rejected, because the currency cannot charge it;
+ * trailing zeros beyond them (`54.990`) are accepted. A zero price is accepted.
  *
  * A row is reported in `errors` and not imported when its field count differs from the
  * header (one error) or when field checks fail (one error per field). The code must be a
@@ -337,7 +337,7 @@ function readProductCode(code: string): { sku: string; barcode: string | null } 
 }
 
 /**
- * Converts a decimal price string to integer minor units, rounding extra decimals half up.
+ * Converts a decimal price string to integer minor units exactly.
  * Returns the problem, phrased to follow the column name, when the string is not a price.
  */
 function parsePriceToMinorUnits(value: string, minorUnitDigits: number): number | { problem: string } {
@@ -357,10 +357,14 @@ function parsePriceToMinorUnits(value: string, minorUnitDigits: number): number 
 
   const integerDigits = match[1] ?? "";
   const fractionDigits = match[2] ?? "";
+  const dropped = fractionDigits.slice(minorUnitDigits);
+  if (/[1-9]/.test(dropped)) {
+    return {
+      problem: `${value} has ${fractionDigits.length} decimals but the currency has ${minorUnitDigits}; correct the price`,
+    };
+  }
   const keptFraction = fractionDigits.slice(0, minorUnitDigits).padEnd(minorUnitDigits, "0");
-  // Half up on a non-negative value depends only on the first dropped digit.
-  const roundUp = Number(fractionDigits[minorUnitDigits] ?? "0") >= 5;
-  const minorUnits = BigInt(integerDigits + keptFraction) + (roundUp ? 1n : 0n);
+  const minorUnits = BigInt(integerDigits + keptFraction);
   if (minorUnits > BigInt(Number.MAX_SAFE_INTEGER)) {
     return { problem: `${value} is too large; check the price for extra digits` };
   }

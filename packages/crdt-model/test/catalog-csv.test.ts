@@ -82,22 +82,24 @@ describe("parseCatalogCsv prices", () => {
     expect(priceOf("90071992547409.91")).to.equal(Number.MAX_SAFE_INTEGER);
   });
 
-  it("rounds extra decimals half up", () => {
-    expect(priceOf("264.991")).to.equal(26499);
-    expect(priceOf("264.995")).to.equal(26500);
-    expect(priceOf("264.9949")).to.equal(26499);
-    expect(priceOf("0.005")).to.equal(1);
-    // Math.round(1.005 * 100) is 100, because 1.005 is stored as 1.00499999999999989...
-    expect(priceOf("1.005")).to.equal(101);
-    expect(priceOf("0.004")).to.equal(0);
-    expect(priceOf("999.999")).to.equal(100000);
+  it("rejects more decimals than the currency", () => {
+    for (const price of ["264.991", "264.995", "0.005", "1.005"]) {
+      const result = parseCatalogCsv(csv(HEADER, `7791376000208,GOLD MUNDO,Galletitas,200.0 gr,${price}`));
+      expect(result.products, `products for ${price}`).to.deep.equal([]);
+      expect(onlyError(result.errors).message, `error for ${price}`).to.include("decimals but the currency has 2");
+      expect(onlyError(result.errors).line).to.equal(2);
+    }
+  });
+
+  it("accepts trailing zero decimals", () => {
+    expect(priceOf("264.990")).to.equal(26499);
+    expect(priceOf("54.0000")).to.equal(5400);
   });
 
   it("applies minorUnitDigits", () => {
     expect(priceOf("54", 0)).to.equal(54);
-    expect(priceOf("54.5", 0)).to.equal(55);
-    expect(priceOf("54.49", 0)).to.equal(54);
-    expect(priceOf("1.2345", 3)).to.equal(1235);
+    expect(priceOf("54.0", 0)).to.equal(54);
+    expect(priceOf("1.234", 3)).to.equal(1234);
     expect(priceOf("1.2", 3)).to.equal(1200);
   });
 

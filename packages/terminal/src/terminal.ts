@@ -103,6 +103,8 @@ export interface StorageProblem {
   documentId: string;
   problem: string;
   since: string;
+  /** True while the problem stops the terminal from writing new records. */
+  blocking: boolean;
 }
 
 const RELAY_PEER = "relay";
@@ -140,6 +142,7 @@ export class Terminal {
   #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #peers = new Set<string>();
+  readonly #refetching = new Set<string>();
 
   constructor(options: TerminalOptions) {
     this.options = options;
@@ -152,6 +155,7 @@ export class Terminal {
         documentId: chunk.key[0] ?? "unknown",
         problem: `chunk ${chunk.key.join("/")} damaged (${chunk.reason}), moved to ${chunk.movedTo}`,
         since: chunk.at,
+        blocking: false,
       });
     });
     this.journal = new HeadsJournal(join(options.dataDir, "acked-heads.jsonl"));
@@ -311,12 +315,27 @@ export class Terminal {
       try {
         handle = await findDocument(this.repo, entry.documentId as DocumentId, { timeoutMs: 2000 });
       } catch {
-        this.#reportMissing(entry.documentId, entry.heads, "document missing from storage");
+        this.#reportMissing(entry.documentId, entry.heads, "acknowledged changes missing: document not in storage");
         continue;
       }
       if (!A.hasHeads(handle.doc() as A.Doc<unknown>, entry.heads)) {
         this.#reportMissing(entry.documentId, entry.heads, "acknowledged changes missing from storage");
-        handle.on("change", () => this.#recheckHeads(entry.documentId, entry.heads, handle));
+      }
+    }
+  }
+
+  /** Asks peers for a document that storage lost entirely, until one supplies it. */
+  async #refetch(documentId: string, heads: string[]): Promise<void> {
+    if (this.#refetching.has(documentId)) return;
+    this.#refetching.add(documentId);
+    while (!this.#closed) {
+      try {
+        const handle = await findDocument(this.repo, documentId as DocumentId, { timeoutMs: 5000, retryMs: 1000 });
+        handle.on("change", () => this.#recheckHeads(documentId, heads, handle));
+        this.#recheckHeads(documentId, heads, handle);
+        return;
+      } catch {
+        // No connected peer has it yet; the next attempt follows.
       }
     }
   }
@@ -324,15 +343,21 @@ export class Terminal {
   #reportMissing(documentId: string, heads: string[], problem: string): void {
     if (this.#storageProblems.some((p) => p.documentId === documentId && p.problem === problem)) return;
     this.log.error({ documentId, heads }, `${problem}; refusing writes until a peer supplies them`);
-    this.#storageProblems.push({ documentId, problem, since: new Date().toISOString() });
+    this.#storageProblems.push({ documentId, problem, since: new Date().toISOString(), blocking: true });
+    if (heads.length > 0 || !this.#refetching.has(documentId)) void this.#refetch(documentId, heads);
   }
 
   #recheckHeads(documentId: string, heads: string[], handle: DocHandle<unknown>): void {
-    if (!A.hasHeads(handle.doc() as A.Doc<unknown>, heads)) return;
+    const doc = handle.doc() as A.Doc<unknown> | undefined;
+    if (!doc) return;
+    const expected = this.journal.entries.find((e) => e.documentId === documentId)?.heads ?? heads;
+    if (!A.hasHeads(doc, expected)) return;
     const before = this.#storageProblems.length;
-    this.#storageProblems = this.#storageProblems.filter(
-      (p) => !(p.documentId === documentId && p.problem.startsWith("acknowledged changes missing")),
-    );
+    this.#storageProblems = this.#storageProblems.filter((p) => !(p.documentId === documentId && p.blocking));
+    if (!this.#own.some((own) => own.handle.documentId === documentId)) {
+      const ref = this.#state.ledgers.find((l) => l.documentId === documentId);
+      if (ref) this.#adoptOwnLedger(handle as DocHandle<LedgerDoc>, ref);
+    }
     if (this.#storageProblems.length !== before) {
       this.log.warn({ documentId }, "missing acknowledged changes restored from a peer");
       void this.#enqueue(() => this.#repairInventory());
@@ -340,7 +365,7 @@ export class Terminal {
   }
 
   get #writesBlocked(): StorageProblem | null {
-    return this.#storageProblems.find((p) => p.problem.includes("missing")) ?? null;
+    return this.#storageProblems.find((p) => p.blocking) ?? null;
   }
 
   async #openOwnLedgers(): Promise<void> {
@@ -358,15 +383,22 @@ export class Terminal {
         this.log.error({ err: error, documentId: ref.documentId }, "own ledger not found");
         continue;
       }
-      this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq });
-      this.#indexLedger(handle);
-      handle.on("change", () => this.#indexLedger(handle));
+      this.#adoptOwnLedger(handle, ref);
     }
     // A ledger created just before a crash may be in local state but not yet in the directory.
     this.#directory.change((doc) => {
       for (const ref of refs.values()) registerLedger(doc, this.options.terminal, ref);
     });
     this.#state.ledgers = [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
+  }
+
+  #adoptOwnLedger(handle: DocHandle<LedgerDoc>, ref: { businessDay: string; part: number; firstSeq: number }): void {
+    this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq });
+    this.#own.sort((a, b) => a.firstSeq - b.firstSeq);
+    this.#indexLedger(handle);
+    handle.on("change", () => this.#indexLedger(handle));
+    const highest = maxSeq(handle.doc());
+    if (highest > this.#seq) this.#seq = highest;
   }
 
   #indexLedger(handle: DocHandle<LedgerDoc>): void {
