@@ -1,13 +1,13 @@
 /**
- * Demonstration store on this machine (`npm start`): a relay and two branches
- * with four terminals replay a real sales trace against the real catalog while
- * branch A loses its WAN, two of its terminals sell the same last unit, and the
- * store converges after the WAN returns. Prints a summary and exits non-zero
- * when a replica disagrees with the relay, a branch does not converge, or the
- * expected oversell conflict is missing.
+ * Demonstration store on this machine (`npm start`). A relay and two branches
+ * with four terminals replay a real sales trace against the real catalog. Branch
+ * A loses its WAN for part of the time, two of its terminals sell the same last
+ * unit, and the store converges after the WAN returns. The demonstration prints
+ * a summary and exits non-zero when a replica disagrees with the relay, a branch
+ * does not converge, or the expected oversell conflict is missing.
  */
 import { mkdir, mkdtemp, readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { constants as osConstants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { StoreHarness } from "./lib/store.ts";
@@ -24,7 +24,7 @@ import {
   terminalLabel,
 } from "./lib/demo-plan.ts";
 import type { DemoPlan } from "./lib/demo-plan.ts";
-import { Replay, Reporter, reportProgress, runOutage } from "./lib/demo-selling.ts";
+import { Replay, Reporter, announceTraceDays, reportProgress, runOutage } from "./lib/demo-selling.ts";
 import { summarize } from "./lib/demo-summary.ts";
 
 const USAGE = `Usage: npm start -- [options]
@@ -49,11 +49,11 @@ const OUTAGE_END = 0.65;
 /** Extra time after the selling time for terminals that fell behind their tickets. */
 const REPLAY_GRACE_MS = 15_000;
 /**
- * Connection checks every 300 ms, so a cut WAN link (whose connections are
- * refused at once) is noticed within about half a second. The check timeout is
- * 2 s rather than the 250 ms of TEST_TERMINAL_FLAGS, because under the replay's
- * load the relay's /health sometimes took longer than 250 ms on a 2-core
- * machine, and terminals then switched offline with the WAN up.
+ * Connection checks every 300 ms, so a cut WAN link is noticed within about half
+ * a second, because the cut link refuses connections at once. The check timeout
+ * is 2 s rather than the 250 ms of TEST_TERMINAL_FLAGS. With 250 ms, checks of
+ * the relay's /health timed out under the replay's load on a 2-core machine, and
+ * terminals switched offline with the WAN up.
  */
 const DEMO_TERMINAL_FLAGS = ["--check-interval", "300", "--check-timeout", "2000", "--retry", "250", "--receipts", "file"];
 
@@ -64,7 +64,7 @@ interface DemoOptions {
   keepRunning: boolean;
 }
 
-/** Parses the command line; returns null after printing the help. Throws on an invalid option. */
+/** Parses the command line, or prints the help and returns null. Throws on an invalid option. */
 function parseOptions(argv: string[]): DemoOptions | null {
   const { values } = parseArgs({
     args: argv,
@@ -107,11 +107,16 @@ async function prepareDataDir(requested: string | null): Promise<string> {
   const entries = await readdir(dir);
   if (entries.length > 0) {
     throw new Error(
-      `Data folder ${dir} already contains ${entries.length} entries (e.g. ${entries[0]}); ` +
+      `Data folder ${dir} is not empty (it contains ${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}); ` +
         "pass a new or empty folder with --data-dir, or omit it to use a new temporary folder",
     );
   }
   return dir;
+}
+
+/** Returns "1 ticket" or "N tickets". */
+function tickets(count: number): string {
+  return count === 1 ? "1 ticket" : `${count} tickets`;
 }
 
 function printPlan(plan: DemoPlan, options: DemoOptions, reporter: Reporter): void {
@@ -126,8 +131,8 @@ function printPlan(plan: DemoPlan, options: DemoOptions, reporter: Reporter): vo
   reporter.line(
     `Replaying ${plan.tickets.length} tickets over ${options.durationMs / 1000} s ` +
       `(at most ${MAX_LINES_PER_TICKET} lines and ${MAX_UNITS_PER_LINE} units a line): ${perTerminal.join(", ")}` +
-      (plan.overCap > 0 ? `; ${plan.overCap} later trace tickets over the cap` : "") +
-      (plan.emptied > 0 ? `; ${plan.emptied} tickets left out because their SKUs reached the stock floor` : ""),
+      (plan.overCap > 0 ? `; ${tickets(plan.overCap)} later in the trace left out by the ticket cap` : "") +
+      (plan.emptied > 0 ? `; ${tickets(plan.emptied)} left out because all their SKUs reached the stock floor` : ""),
   );
   reporter.line(
     `Contested SKU ${plan.contested.sku} ${plan.contested.name} at ${formatPesos(plan.contested.price)}: ` +
@@ -159,7 +164,7 @@ async function sell(store: StoreHarness, plan: DemoPlan, options: DemoOptions, r
   const replay = new Replay(store, plan, reporter);
   await replay.openDrawers();
   const startedAt = Date.now();
-  reporter.line(`Selling starts: ${options.durationMs / 1000} s of trace time`);
+  reporter.line(`Selling starts: ${options.durationMs / 1000} s, onto which the trace's ${plan.days.length} trading days are compressed`);
   const replayDone = replay.run(startedAt, startedAt + options.durationMs + REPLAY_GRACE_MS);
   const outageDone = runOutage(store, replay, plan, reporter, {
     cutAt: startedAt + options.durationMs * OUTAGE_START,
@@ -167,16 +172,27 @@ async function sell(store: StoreHarness, plan: DemoPlan, options: DemoOptions, r
   });
   const done = Promise.all([replayDone, outageDone]);
   const progress = reportProgress(replay, reporter, startedAt, options.durationMs, done);
+  const days = announceTraceDays(plan, reporter, startedAt, done);
   const [, outage] = await done;
-  await progress;
+  await Promise.all([progress, days]);
   const notRung = replay.tallies.reduce((sum, tally) => sum + tally.notRung, 0);
-  reporter.line(`Selling done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s` + (notRung > 0 ? `; ${notRung} tickets not rung up in time` : ""));
+  reporter.line(`Selling done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s` + (notRung > 0 ? `; ${tickets(notRung)} not rung up in time` : ""));
   await replay.closeDrawers();
   return { replay, outage };
 }
 
-/** Waits for SIGINT or SIGTERM. */
-function waitForSignal(): Promise<void> {
+function printResult(failures: string[]): void {
+  if (failures.length === 0) {
+    process.stdout.write("\nResult: OK\n");
+    return;
+  }
+  process.stdout.write(`\nResult: FAILED\n${failures.map((failure) => `  - ${failure}\n`).join("")}`);
+}
+
+/** Prints the URLs and waits for SIGINT or SIGTERM (Ctrl-C) while the store keeps running. */
+function keepRunning(store: StoreHarness, replay: Replay, reporter: Reporter): Promise<void> {
+  reporter.line(`Store keeps running. Press Ctrl-C to stop it. HQ page: ${store.relayUrl}/hq`);
+  for (const handle of replay.handles) reporter.line(`  ${handle.branch}/${handle.id} terminal API: ${handle.http}/status`);
   return new Promise((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
@@ -208,9 +224,12 @@ async function main(): Promise<number> {
     stopping ??= store.stop().catch((error) => reporter.line(`Stopping the store failed: ${(error as Error).message}`));
     return stopping;
   };
-  const onSignal = (signal: string) => {
+  const onSignal = (signal: NodeJS.Signals) => {
     reporter.line(`${signal} received; stopping every process`);
-    void stopStore().then(() => process.exit(130));
+    void stopStore().then(() => {
+      reporter.line("Every process stopped");
+      process.exit(128 + (osConstants.signals[signal] ?? 1));
+    });
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -221,14 +240,11 @@ async function main(): Promise<number> {
     reporter.line(`Store started: relay ${store.relayUrl}, HQ page ${store.relayUrl}/hq`);
     const { replay, outage } = await sell(store, plan, options, reporter);
     const failures = await summarize(store, plan, replay, outage, reporter, dataDir);
-    process.stdout.write(
-      failures.length === 0 ? "\nResult: OK\n" : `\nResult: FAILED\n${failures.map((failure) => `  - ${failure}\n`).join("")}`,
-    );
+    printResult(failures);
     if (options.keepRunning) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      reporter.line(`Store keeps running; HQ page ${store.relayUrl}/hq. Press Ctrl-C to stop it`);
-      await waitForSignal();
+      await keepRunning(store, replay, reporter);
     }
     return failures.length === 0 ? 0 : 1;
   } finally {

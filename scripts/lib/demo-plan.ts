@@ -36,7 +36,7 @@ export const CONTESTED_OPENING_STOCK = 1;
 /** Opening float of each cash drawer, in centavos (ARS 5,000). */
 export const OPENING_FLOAT = 500_000;
 
-/** Largest quantity a replayed line sells; the trace is wholesale and sells dozens of units a line. */
+/** Maximum quantity of a replayed line, because the trace is wholesale and often sells dozens of units a line. */
 export const MAX_UNITS_PER_LINE = 3;
 export const MAX_LINES_PER_TICKET = 8;
 /** The plan never sells a branch's stock of a SKU below this many units, so shelves are not emptied. */
@@ -46,8 +46,9 @@ export const STOCK_FLOOR = 5;
  * replays the whole trace (478 tickets) in the default 80 seconds, and a shorter
  * run replays the earliest tickets.
  */
-// NOTE: 6 tickets per second is an estimate. Four terminals on a 2-core machine rang up
-// about 12 eight-line tickets per second in a trial, so this keeps to half of that.
+// NOTE: 6 tickets per second is an estimate of a sustainable load. Four terminals ringing up
+// 40 eight-line tickets each, back to back, reached about 12 tickets per second on a 2-core
+// machine in one trial, and this keeps to half of that.
 export const DEFAULT_TICKETS_PER_SECOND = 6;
 
 /** Cash is handed over rounded up to the next 10 pesos (1000 centavos). */
@@ -78,11 +79,21 @@ export interface PlannedTicket {
   requestId: string;
 }
 
+/** Trading day of the trace and when its first planned ticket is rung up. */
+export interface TraceDay {
+  /** Date of the trace day, YYYY-MM-DD. */
+  date: string;
+  offsetMs: number;
+  tickets: number;
+}
+
 export interface DemoPlan {
   catalogCsv: string;
   products: Map<string, ProductInput>;
   contested: ProductInput;
   tickets: PlannedTicket[];
+  /** Trace days of the planned tickets, in order. */
+  days: TraceDay[];
   trace: {
     tickets: number;
     cancellations: number;
@@ -121,6 +132,7 @@ export async function planDemo(options: { durationMs: number; maxTickets: number
   // Units the plan has left to sell per branch and SKU, above the stock floor.
   const sellable = new Map<string, Map<string, number>>(DEMO_BRANCHES.map((branch) => [branch.id, new Map()]));
   const tickets: PlannedTicket[] = [];
+  const days: TraceDay[] = [];
   let emptied = 0;
   let droppedLines = 0;
   for (const { ticket, offsetMs } of compressTime(chosen, options.durationMs)) {
@@ -148,6 +160,9 @@ export async function planDemo(options: { durationMs: number; maxTickets: number
       emptied += 1;
       continue;
     }
+    const date = ticket.at.toISOString().slice(0, 10);
+    if (days.at(-1)?.date !== date) days.push({ date, offsetMs, tickets: 0 });
+    days.at(-1)!.tickets += 1;
     const total = lines.reduce((sum, line) => sum + line.unitPrice * line.qty, 0);
     tickets.push({
       invoiceNo: ticket.invoiceNo,
@@ -165,6 +180,7 @@ export async function planDemo(options: { durationMs: number; maxTickets: number
     products,
     contested,
     tickets,
+    days,
     trace: {
       tickets: trace.tickets.length,
       cancellations: trace.cancellations,
@@ -191,7 +207,7 @@ function pickContested(products: ProductInput[], tracedSkus: Set<string>): Produ
   return first;
 }
 
-/** Reads the digits of an invoice number such as "569239"; falls back to a character sum for other shapes. */
+/** Reads the digits of an invoice number such as "569239", or returns a character sum for an invoice number without digits. */
 function invoiceNumber(invoiceNo: string): number {
   const digits = invoiceNo.replace(/\D/g, "");
   if (digits !== "") return Number(digits.slice(-9));

@@ -19,10 +19,10 @@ import type { DemoPlan, PlannedTicket } from "./demo-plan.ts";
 
 const SALE_TIMEOUT_MS = 15_000;
 const STATUS_TIMEOUT_MS = 5_000;
-/** Refusals of one error code printed per terminal before they are only counted. */
-const REFUSALS_PRINTED = 3;
+/** Rejections with one error code printed per terminal before the rest are only counted. */
+const REJECTIONS_PRINTED = 3;
 
-/** Prints timestamped lines, with the time since the demonstration started. */
+/** Printer of output lines that start with the time since the demonstration started. */
 export class Reporter {
   readonly startedAt = Date.now();
 
@@ -41,15 +41,18 @@ export interface TerminalTally {
   sold: number;
   /** Sales the terminal had already recorded under the same requestId (after a retried request). */
   duplicates: number;
-  refused: number;
-  refusedByCode: Map<string, number>;
+  /** Sales the terminal rejected with HTTP 400 or 409. */
+  rejected: number;
+  rejectedByCode: Map<string, number>;
   /** Requests that failed twice on the network or with a server error. */
   failed: number;
   /** Planned tickets not rung up because the selling time was over. */
   notRung: number;
   /** Cash the sales left in the drawer, in centavos. */
   cash: number;
+  /** True once the terminal recorded the opening float. */
   openingFloat: boolean;
+  /** Closing count the terminal recorded, in centavos, or null. */
   closingCount: number | null;
   /** Units sold per SKU, from the records the terminal returned. */
   units: Map<string, number>;
@@ -57,7 +60,7 @@ export interface TerminalTally {
 
 type SaleOutcome =
   | { kind: "sold"; record: LedgerRecord; duplicate: boolean }
-  | { kind: "refused"; status: number; code: string; message: string }
+  | { kind: "rejected"; status: number; code: string; message: string }
   | { kind: "failed"; message: string };
 
 interface SaleBody {
@@ -67,13 +70,13 @@ interface SaleBody {
   requestId: string;
 }
 
-/** Rings up planned and extra tickets on the store's terminals and keeps a tally per terminal. */
+/** Trace replay on the store's terminals, with a tally per terminal of every sale it sends. */
 export class Replay {
   readonly tallies: TerminalTally[];
   readonly handles: TerminalHandle[];
 
   constructor(
-    private readonly store: StoreHarness,
+    store: StoreHarness,
     private readonly plan: DemoPlan,
     private readonly reporter: Reporter,
   ) {
@@ -82,8 +85,8 @@ export class Replay {
       label: terminalLabel(terminal),
       sold: 0,
       duplicates: 0,
-      refused: 0,
-      refusedByCode: new Map(),
+      rejected: 0,
+      rejectedByCode: new Map(),
       failed: 0,
       notRung: 0,
       cash: 0,
@@ -97,9 +100,7 @@ export class Replay {
   async openDrawers(): Promise<void> {
     await Promise.all(
       this.handles.map(async (handle, index) => {
-        const tally = this.tallies[index]!;
-        const response = await this.#cashMovement(handle, index, "opening-float", OPENING_FLOAT);
-        tally.openingFloat = response;
+        this.tallies[index]!.openingFloat = await this.#cashMovement(handle, index, "opening-float", OPENING_FLOAT);
       }),
     );
     this.reporter.line(`Cash drawers opened with a float of ${formatPesos(OPENING_FLOAT)} each`);
@@ -179,12 +180,12 @@ export class Replay {
       if (outcome.duplicate) tally.duplicates += 1;
       tally.cash += cashKept(outcome.record.tenders, outcome.record.change);
       for (const line of outcome.record.lines) tally.units.set(line.sku, (tally.units.get(line.sku) ?? 0) + line.qty);
-    } else if (outcome.kind === "refused") {
-      tally.refused += 1;
-      const count = (tally.refusedByCode.get(outcome.code) ?? 0) + 1;
-      tally.refusedByCode.set(outcome.code, count);
-      if (count <= REFUSALS_PRINTED) {
-        const more = count === REFUSALS_PRINTED ? " (further refusals with this code are only counted)" : "";
+    } else if (outcome.kind === "rejected") {
+      tally.rejected += 1;
+      const count = (tally.rejectedByCode.get(outcome.code) ?? 0) + 1;
+      tally.rejectedByCode.set(outcome.code, count);
+      if (count <= REJECTIONS_PRINTED) {
+        const more = count === REJECTIONS_PRINTED ? " (further rejections with this code are only counted)" : "";
         this.reporter.line(`${tally.label}: ticket ${body.requestId} rejected, HTTP ${outcome.status} ${outcome.code}: ${outcome.message}${more}`);
       }
     } else {
@@ -206,7 +207,7 @@ export class Replay {
       }
       if (response.status === 400 || response.status === 409) {
         return {
-          kind: "refused",
+          kind: "rejected",
           status: response.status,
           code: response.body.error ?? "UNKNOWN",
           message: response.body.message ?? JSON.stringify(response.body),
@@ -227,7 +228,7 @@ interface TerminalStatus {
   conflicts: { open: number };
 }
 
-/** Reads a terminal's /status, or null when it does not answer in time. */
+/** Reads a terminal's /status, or returns null when the request fails or times out. */
 export async function readStatus(handle: TerminalHandle): Promise<TerminalStatus | null> {
   try {
     const response = await api<TerminalStatus>(handle.http, "/status", { timeoutMs: STATUS_TIMEOUT_MS });
@@ -262,12 +263,31 @@ export async function reportProgress(
     const statuses = await Promise.all(replay.handles.map(readStatus));
     const parts = replay.tallies.map((tally, index) => {
       const status = statuses[index];
-      const refused = tally.refused + tally.failed > 0 ? `, ${tally.refused + tally.failed} refused` : "";
+      const rejected = tally.rejected + tally.failed > 0 ? `, ${tally.rejected + tally.failed} rejected or failed` : "";
       const state = status ? `${status.mode}, ${status.pending} pending` : "no status";
-      return `${tally.label} ${tally.sold} sold${refused} (${state})`;
+      return `${tally.label} ${tally.sold} sold${rejected} (${state})`;
     });
     const selling = Math.min(Date.now() - sellingStartedAt, durationMs) / 1000;
     reporter.line(`selling ${selling.toFixed(0)}/${durationMs / 1000}s | ${parts.join(" | ")}`);
+  }
+}
+
+/** Prints a line when the replay reaches each trading day of the trace, which explains the quiet nights. */
+export async function announceTraceDays(
+  plan: DemoPlan,
+  reporter: Reporter,
+  sellingStartedAt: number,
+  done: Promise<unknown>,
+): Promise<void> {
+  let finished = false;
+  void done.finally(() => {
+    finished = true;
+  });
+  for (const [index, day] of plan.days.entries()) {
+    await Promise.race([sleep(sellingStartedAt + day.offsetMs - Date.now()), done]);
+    if (finished) break;
+    const weekday = new Date(`${day.date}T12:00:00Z`).toLocaleDateString("en-GB", { weekday: "long", timeZone: "UTC" });
+    reporter.line(`Trace day ${index + 1} of ${plan.days.length} (${weekday} ${day.date}) opens: ${day.tickets} tickets`);
   }
 }
 
@@ -285,11 +305,12 @@ export interface OutageResult {
 }
 
 /**
- * Runs the WAN outage of branch A while the replay goes on: cuts the WAN with
- * the LAN up at `cutAt`, cuts T1 off the LAN so that T1 and T2 each sell the
- * contested SKU's last unit without seeing the other's sale, restores the LAN,
- * and restores the WAN at `restoreAt` (or right after the contested sales, if
- * they end later). Failed steps are reported and the outage carries on.
+ * Runs the WAN outage of branch A while the replay goes on. At `cutAt` it cuts
+ * the WAN with the LAN up. It then cuts T1 off the LAN, so that T1 and T2 each
+ * sell the contested SKU's last unit without seeing the other's sale, and
+ * restores the LAN. It restores the WAN at `restoreAt`, or right after the
+ * contested sales if they end later. A failed step is printed and recorded,
+ * and the outage carries on.
  */
 export async function runOutage(
   store: StoreHarness,
@@ -365,7 +386,7 @@ async function sellContested(replay: Replay, plan: DemoPlan, index: number): Pro
     requestId: `demo-contested-${terminal.branch}-${terminal.id}`,
   });
   if (outcome.kind !== "sold") {
-    throw new Error(outcome.kind === "refused" ? `${outcome.code}: ${outcome.message}` : outcome.message);
+    throw new Error(outcome.kind === "rejected" ? `${outcome.code}: ${outcome.message}` : outcome.message);
   }
   return {
     terminal: terminalLabel(terminal),

@@ -113,16 +113,16 @@ function isExpectedOversell(conflict: Conflict, outage: OutageResult): boolean {
 
 function printTickets(replay: Replay): void {
   process.stdout.write("\nTickets per terminal\n");
-  process.stdout.write("  terminal   sold  refused  failed  not rung up  cash kept         closing count\n");
+  process.stdout.write("  terminal   sold  rejected  failed  not rung up  cash kept         closing count\n");
   for (const tally of replay.tallies) {
     const closing = tally.closingCount === null ? "not recorded" : formatPesos(tally.closingCount);
     process.stdout.write(
-      `  ${tally.label.padEnd(9)} ${String(tally.sold).padStart(5)} ${String(tally.refused).padStart(8)} ` +
+      `  ${tally.label.padEnd(9)} ${String(tally.sold).padStart(5)} ${String(tally.rejected).padStart(9)} ` +
         `${String(tally.failed).padStart(7)} ${String(tally.notRung).padStart(12)}  ${formatPesos(tally.cash).padEnd(17)} ${closing}\n`,
     );
-    if (tally.refusedByCode.size > 0) {
-      const codes = [...tally.refusedByCode].map(([code, count]) => `${code} x${count}`).join(", ");
-      process.stdout.write(`             refused by code: ${codes}\n`);
+    if (tally.rejectedByCode.size > 0) {
+      const codes = [...tally.rejectedByCode].map(([code, count]) => `${code} x${count}`).join(", ");
+      process.stdout.write(`             rejected by code: ${codes}\n`);
     }
     if (tally.duplicates > 0) process.stdout.write(`             ${tally.duplicates} retried request(s) returned the sale already recorded\n`);
   }
@@ -171,7 +171,7 @@ async function printStock(store: StoreHarness, plan: DemoPlan, replay: Replay, f
 
     const expected = expectedStock(plan, replay, branch.id, Object.keys(relayStock));
     const differences = compareStock(relayStock, expected);
-    const sold = [...Object.entries(expected)].filter(([sku, units]) => units !== openingStockOf(plan, branch.id, sku)).length;
+    const sold = Object.entries(expected).filter(([sku, units]) => units !== openingStockOf(plan, branch.id, sku)).length;
     process.stdout.write(
       `  branch ${branch.id} relay against its opening stock minus the tickets rung up: ${differences.compared} SKUs compared ` +
         `(${sold} sold), ${differences.skus.length} differ\n`,

@@ -32,10 +32,12 @@ export async function startMercora(
   args: string[],
   logPath: string,
   timeoutMs = 60_000,
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<MercoraProcess> {
   await mkdir(dirname(logPath), { recursive: true });
   const log = createWriteStream(logPath, { flags: "a" });
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  onSpawn?.(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let tail = "";
   const ready = await new Promise<MercoraProcess["ready"]>((resolve, reject) => {

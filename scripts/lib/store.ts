@@ -35,7 +35,7 @@ export interface TerminalHandle {
 }
 
 /** Fast connection checks, so tests notice an outage within about a second. */
-export const TEST_TERMINAL_FLAGS = ["--check-interval", "300", "--check-timeout", "250", "--retry", "250", "--receipts", "file"];
+export const TEST_TERMINAL_FLAGS = ["--check-interval", "300", "--check-timeout", "1500", "--retry", "250", "--receipts", "file"];
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -60,6 +60,8 @@ export class StoreHarness {
   readonly wan = new Map<string, LinkProxy>();
   readonly lan = new Map<string, LinkProxy>();
   readonly #plan: StorePlan;
+  /** Every child process spawned, ready or not, so `stop()` ends those still starting too. */
+  readonly #spawned = new Set<import("node:child_process").ChildProcess>();
 
   constructor(plan: StorePlan) {
     this.#plan = plan;
@@ -77,6 +79,7 @@ export class StoreHarness {
       ["relay", "--data", join(plan.root, "relay"), "--listen", `127.0.0.1:${relayPort}`],
       join(plan.root, "logs", "relay.log"),
       plan.readyTimeoutMs,
+      (child) => this.#spawned.add(child),
     );
     this.relayUrl = this.relay.ready.http;
     const imported = await api<{ imported: number; rejected: number }>(this.relayUrl, "/api/hq/catalog", {
@@ -145,6 +148,7 @@ export class StoreHarness {
       this.#terminalArgs(branch, id, lanPort),
       join(this.#plan.root, "logs", `${branch.id}-${id}.log`),
       this.#plan.readyTimeoutMs,
+      (child) => this.#spawned.add(child),
     );
     const handle: TerminalHandle = {
       id,
@@ -252,6 +256,9 @@ export class StoreHarness {
   async stop(): Promise<void> {
     await Promise.all([...this.terminals.values()].map((t) => t.process.stop(3000)));
     await this.relay?.stop(3000);
+    for (const child of this.#spawned) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
     for (const link of [...this.wan.values(), ...this.lan.values()]) await link.cut();
   }
 }
