@@ -73,7 +73,7 @@ describe("terminal API", function () {
       400,
       "TENDERS_SHORT",
     );
-    expect(body.message).to.include("1 is still due");
+    expect(body.message).to.include("leave 1 still due");
   });
 
   it("rejects card tenders over the total", async function () {
@@ -135,10 +135,14 @@ describe("terminal API", function () {
 
   it("logs the manual offline switch", async function () {
     const { store } = fixture;
-    const missingBy = await api<{ error: string }>(http, "/wan/offline", { body: { offline: true } });
-    expect(missingBy.status).to.equal(400);
+    const missingPin = await api<{ error: string }>(http, "/wan/offline", { body: { offline: true, manager: "gerente" } });
+    expect(missingPin.status).to.equal(400);
+    expect(missingPin.body.error).to.equal("MANAGER_PIN_MISSING");
+    const cashier = await api<{ error: string }>(http, "/wan/offline", { body: { offline: true, manager: "cajero", pin: "1357" } });
+    expect(cashier.status).to.equal(409);
+    expect(cashier.body.error).to.equal("MANAGER_REQUIRED");
     const switched = await api<{ manualOffline: boolean }>(http, "/wan/offline", {
-      body: { offline: true, by: "Gerente Ana", reason: "mudanza de caja" },
+      body: { offline: true, manager: "gerente", pin: "2468", reason: "mudanza de caja" },
     });
     expect(switched.body.manualOffline).to.equal(true);
     const status = await store.waitForMode("A", "T1", "offline");
@@ -146,12 +150,13 @@ describe("terminal API", function () {
     // The relay is reachable, yet the terminal stays offline until switched back.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await api<{ mode: string }>(http, "/status")).body.mode).to.equal("offline");
-    await api(http, "/wan/offline", { body: { offline: false, by: "Gerente Ana" } });
+    await api(http, "/wan/offline", { body: { offline: false, manager: "gerente", pin: "2468" } });
     await store.waitForMode("A", "T1", "online");
     const log = await readFile(join(store.terminal("A", "T1").dataDir, "connectivity.jsonl"), "utf8");
     const events = log.trim().split("\n").map((line) => JSON.parse(line) as { event: string; by?: string; reason?: string });
-    expect(events).to.deep.include({ ...events.find((e) => e.event === "manual-offline")!, by: "Gerente Ana", reason: "mudanza de caja" });
-    expect(events.some((e) => e.event === "manual-online" && e.by === "Gerente Ana")).to.equal(true);
+    const manualOff = events.find((e) => e.event === "manual-offline");
+    expect(manualOff).to.include({ by: "gerente", reason: "mudanza de caja" });
+    expect(events.some((e) => e.event === "manual-online" && e.by === "gerente")).to.equal(true);
   });
 
   it("reports cash movements and bad ones", async function () {

@@ -10,13 +10,28 @@ export interface BranchPlan {
   timeZone: string;
   terminals: string[];
   openingStock?: { default?: number; skus?: Record<string, number> };
+  /** Users with PINs; every branch gets the test manager and cashier of `DEFAULT_USERS` unless told. */
+  users?: { id: string; name: string; role: "cashier" | "manager"; pin: string }[];
+  cashRoundingIncrement?: number;
+  /** Extra flags for particular terminals, by terminal id. */
+  terminalFlags?: Record<string, string[]>;
 }
+
+/** A manager and a cashier that tests and the demo sign in with. */
+export const DEFAULT_USERS: NonNullable<BranchPlan["users"]> = [
+  { id: "gerente", name: "Ana Gerente", role: "manager", pin: "2468" },
+  { id: "cajero", name: "Luis Cajero", role: "cashier", pin: "1357" },
+];
 
 export interface StorePlan {
   /** Folder that holds every process's data folder and log. */
   root: string;
   /** Catalog CSV text imported into the relay before branches are created. */
   catalogCsv: string;
+  /** Country of the catalog's tax profile (default AR, as the bundled catalog). */
+  country?: string;
+  /** More catalog CSVs imported after the first, each with its own tax code. */
+  extraCatalogs?: { csv: string; taxCode: string }[];
   branches: BranchPlan[];
   /** Extra flags for every terminal, e.g. faster connection checks in tests. */
   terminalFlags?: string[];
@@ -82,12 +97,21 @@ export class StoreHarness {
       (child) => this.#spawned.add(child),
     );
     this.relayUrl = this.relay.ready.http;
-    const imported = await api<{ imported: number; rejected: number }>(this.relayUrl, "/api/hq/catalog", {
+    const imported = await api<{ imported: number; rejected: number }>(this.relayUrl, `/api/hq/catalog?country=${plan.country ?? "AR"}`, {
       rawBody: plan.catalogCsv,
       contentType: "text/csv",
       timeoutMs: 120_000,
     });
-    if (imported.status !== 200) throw new Error(`Catalog import failed: ${JSON.stringify(imported.body)}`);
+    if (imported.status !== 200 || imported.body.rejected > 0) {
+      throw new Error(`Catalog import failed or rejected rows: ${JSON.stringify(imported.body).slice(0, 2000)}`);
+    }
+    for (const extra of plan.extraCatalogs ?? []) {
+      const more = await api(this.relayUrl, `/api/hq/catalog?taxCode=${encodeURIComponent(extra.taxCode)}`, {
+        rawBody: extra.csv,
+        contentType: "text/csv",
+      });
+      if (more.status !== 200) throw new Error(`Catalog import failed: ${JSON.stringify(more.body)}`);
+    }
     for (const branch of plan.branches) {
       const created = await api(this.relayUrl, "/api/hq/branches", {
         body: {
@@ -96,6 +120,8 @@ export class StoreHarness {
           timeZone: branch.timeZone,
           terminals: branch.terminals.map((id) => ({ id, name: `Caja ${id}` })),
           openingStock: branch.openingStock ?? { default: 0 },
+          users: branch.users ?? DEFAULT_USERS,
+          ...(branch.cashRoundingIncrement !== undefined ? { cashRoundingIncrement: branch.cashRoundingIncrement } : {}),
         },
         timeoutMs: 120_000,
       });
@@ -133,6 +159,7 @@ export class StoreHarness {
       "--lan-listen", `127.0.0.1:${lanPort}`,
       "--no-lan-discovery",
       ...(this.#plan.terminalFlags ?? []),
+      ...(branch.terminalFlags?.[id] ?? []),
     ];
     for (const other of branch.terminals) {
       if (other <= id) continue;

@@ -19,10 +19,30 @@ export function smallCatalog(rows = 200): { csv: string; products: ProductInput[
   return { csv, products };
 }
 
-/** Starts a store in a fresh temporary folder; `stop()` ends every process and removes the folder. */
-export async function startStore(branches: BranchPlan[], catalogCsv: string) {
+export interface StoreOptions {
+  /** Country of the catalog's tax profile (default AR). */
+  country?: string;
+  /** More catalog CSVs imported after the first, each with its own tax code. */
+  extraCatalogs?: { csv: string; taxCode: string }[];
+  /** Flags that follow `TEST_TERMINAL_FLAGS` on every terminal, e.g. a `--printer`. */
+  terminalFlags?: string[];
+}
+
+/**
+ * Starts a store in a fresh temporary folder; `stop()` ends every process and removes the folder.
+ * A list in place of `options` gives extra flags for every terminal.
+ */
+export async function startStore(branches: BranchPlan[], catalogCsv: string, options: StoreOptions | string[] = {}) {
+  const settings: StoreOptions = Array.isArray(options) ? { terminalFlags: options } : options;
   const root = await mkdtemp(join(tmpdir(), "mercora-test-"));
-  const store = new StoreHarness({ root, catalogCsv, branches, terminalFlags: TEST_TERMINAL_FLAGS });
+  const store = new StoreHarness({
+    root,
+    catalogCsv,
+    branches,
+    terminalFlags: [...TEST_TERMINAL_FLAGS, ...(settings.terminalFlags ?? [])],
+    ...(settings.country ? { country: settings.country } : {}),
+    ...(settings.extraCatalogs ? { extraCatalogs: settings.extraCatalogs } : {}),
+  });
   try {
     await store.start();
   } catch (error) {

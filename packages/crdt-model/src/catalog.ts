@@ -1,12 +1,16 @@
 import type { CatalogDoc, ProductDoc } from "./schema.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, optStr, str } from "./strings.ts";
+import type { PricingRules } from "./pricing.ts";
+import type { TaxRounding } from "./tax-profiles.ts";
 import type { Product, Tax } from "./types.ts";
 
 export interface CatalogSettings {
+  country: string;
   currency: string;
   minorUnitDigits: number;
   pricesIncludeTax: boolean;
+  rounding: TaxRounding;
   taxes: Tax[];
 }
 
@@ -19,9 +23,11 @@ export function initCatalog(settings: CatalogSettings): CatalogDoc {
   return {
     schema: SCHEMA_VERSION,
     type: imm("catalog"),
+    country: imm(settings.country),
     currency: imm(settings.currency),
     minorUnitDigits: settings.minorUnitDigits,
     pricesIncludeTax: settings.pricesIncludeTax,
+    taxRounding: imm(settings.rounding),
     taxes,
     products: {},
     barcodes: {},
@@ -100,4 +106,25 @@ export function readTax(doc: CatalogDoc, code: string): Tax | null {
 /** Lists every SKU in the catalog, sorted. */
 export function listSkus(doc: CatalogDoc): string[] {
   return Object.keys(doc.products).sort();
+}
+
+/** Reads how the catalog's prices are taxed and rounded. */
+export function readPricingRules(doc: CatalogDoc): PricingRules {
+  const rounding = str(doc.taxRounding);
+  return {
+    pricesIncludeTax: doc.pricesIncludeTax,
+    rounding: rounding === "per-rate-group" ? "per-rate-group" : "per-line",
+  };
+}
+
+/** Reads the catalog's currency and its minor unit digits. */
+export function readCurrency(doc: CatalogDoc): { currency: string; minorUnitDigits: number } {
+  return { currency: str(doc.currency), minorUnitDigits: doc.minorUnitDigits };
+}
+
+/** Lists the catalog's taxes. */
+export function listTaxes(doc: CatalogDoc): Tax[] {
+  return Object.keys(doc.taxes)
+    .sort()
+    .map((code) => readTax(doc, code)!);
 }

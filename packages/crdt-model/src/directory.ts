@@ -7,8 +7,10 @@ export interface DirectoryInit {
   branch: string;
   name: string;
   timeZone: string;
+  cashRoundingIncrement: number;
   catalogUrl: string;
   conflictsUrl: string;
+  permissionsUrl: string;
   ingestUrl: string;
   inventoryUrl: string;
   terminals: { id: string; name: string }[];
@@ -26,8 +28,10 @@ export function initDirectory(init: DirectoryInit): DirectoryDoc {
     branch: imm(init.branch),
     name: imm(init.name),
     timeZone: imm(init.timeZone),
+    cashRoundingIncrement: init.cashRoundingIncrement,
     catalogUrl: imm(init.catalogUrl),
     conflictsUrl: imm(init.conflictsUrl),
+    permissionsUrl: imm(init.permissionsUrl),
     ingestUrl: imm(init.ingestUrl),
     inventoryUrl: imm(init.inventoryUrl),
     terminals,
@@ -95,8 +99,10 @@ export function readDirectoryUrls(doc: DirectoryDoc) {
     branch: str(doc.branch),
     name: str(doc.name),
     timeZone: str(doc.timeZone),
+    cashRoundingIncrement: doc.cashRoundingIncrement ?? 0,
     catalogUrl: str(doc.catalogUrl),
     conflictsUrl: str(doc.conflictsUrl),
+    permissionsUrl: str(doc.permissionsUrl),
     ingestUrl: str(doc.ingestUrl),
     inventoryUrl: str(doc.inventoryUrl),
   };

@@ -21,3 +21,8 @@ export * from "./sale.ts";
 export * from "./catalog-csv.ts";
 export * from "./storage.ts";
 export * from "./repo-helpers.ts";
+export * from "./tax-profiles.ts";
+export * from "./pricing.ts";
+export * from "./permissions.ts";
+export * from "./refunds.ts";
+export * from "./reports.ts";

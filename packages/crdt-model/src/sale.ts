@@ -1,6 +1,7 @@
-import { findProduct, readTax } from "./catalog.ts";
+import { findProduct, readPricingRules, readTax } from "./catalog.ts";
 import { ValidationError } from "./errors.ts";
-import { checkTenders, splitTaxIncluded } from "./money.ts";
+import { priceLines, settleTenders } from "./pricing.ts";
+import { str } from "./strings.ts";
 import type { CatalogDoc } from "./schema.ts";
 import type { SaleLine, StockLine, Tender, TenderType } from "./types.ts";
 
@@ -10,6 +11,8 @@ export interface SaleRequest {
   tenders: Tender[];
   cashier?: string | null;
   requestId?: string | null;
+  /** Manager authorization to sell below the stock buffer while offline. */
+  override?: { manager: string; pin: string } | null;
 }
 
 export interface PricedSale {
@@ -17,12 +20,37 @@ export interface PricedSale {
   tenders: Tender[];
   total: number;
   tax: number;
+  cashRounding: number;
   change: number;
   stock: StockLine[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Checks the shape of untrusted tenders (parsed JSON) and returns them typed. */
+export function parseTenders(tenders: unknown): Tender[] {
+  if (!Array.isArray(tenders)) {
+    throw new ValidationError("TENDERS_MISSING", "The sale has no tenders; add at least one payment", "tenders");
+  }
+  return tenders.map((tender, index) => {
+    if (!isRecord(tender) || typeof tender.type !== "string" || typeof tender.amount !== "number") {
+      throw new ValidationError(
+        "TENDER_INVALID",
+        `Tender ${index + 1} must be an object with a type and an amount in minor units`,
+        `tenders[${index}]`,
+      );
+    }
+    if (tender.currency !== undefined && typeof tender.currency !== "string") {
+      throw new ValidationError("TENDER_CURRENCY_INVALID", `Tender ${index + 1} currency must be an ISO 4217 code`, `tenders[${index}].currency`);
+    }
+    return {
+      type: tender.type as TenderType,
+      amount: tender.amount,
+      ...(tender.currency !== undefined ? { currency: tender.currency as string } : {}),
+    };
+  });
 }
 
 /**
@@ -33,7 +61,7 @@ export function parseSaleRequest(body: unknown): SaleRequest {
   if (!isRecord(body)) {
     throw new ValidationError("BODY_INVALID", "The sale must be a JSON object with lines and tenders", null);
   }
-  const { lines, tenders, cashier, requestId } = body;
+  const { lines, tenders, cashier, requestId, override } = body;
   if (!Array.isArray(lines) || lines.length === 0) {
     throw new ValidationError("LINES_MISSING", "The sale has no lines; add at least one product", "lines");
   }
@@ -43,11 +71,7 @@ export function parseSaleRequest(body: unknown): SaleRequest {
     }
     const code = line.sku ?? line.barcode ?? line.code;
     if (typeof code !== "string" || code.trim() === "") {
-      throw new ValidationError(
-        "LINE_CODE_MISSING",
-        `Line ${index + 1} has no SKU or barcode`,
-        `lines[${index}].sku`,
-      );
+      throw new ValidationError("LINE_CODE_MISSING", `Line ${index + 1} has no SKU or barcode`, `lines[${index}].sku`);
     }
     const qty = line.qty ?? line.quantity;
     if (typeof qty !== "number" || !Number.isSafeInteger(qty) || qty <= 0) {
@@ -60,45 +84,42 @@ export function parseSaleRequest(body: unknown): SaleRequest {
     }
     return { code: code.trim(), qty };
   });
-  if (!Array.isArray(tenders)) {
-    throw new ValidationError("TENDERS_MISSING", "The sale has no tenders; add at least one payment", "tenders");
-  }
-  const parsedTenders = tenders.map((tender, index) => {
-    if (!isRecord(tender) || typeof tender.type !== "string" || typeof tender.amount !== "number") {
-      throw new ValidationError(
-        "TENDER_INVALID",
-        `Tender ${index + 1} must be an object with a type and an amount in minor units`,
-        `tenders[${index}]`,
-      );
-    }
-    return { type: tender.type as TenderType, amount: tender.amount };
-  });
   if (cashier !== undefined && cashier !== null && typeof cashier !== "string") {
     throw new ValidationError("CASHIER_INVALID", "cashier must be a string", "cashier");
   }
   if (requestId !== undefined && requestId !== null && typeof requestId !== "string") {
     throw new ValidationError("REQUEST_ID_INVALID", "requestId must be a string", "requestId");
   }
+  let parsedOverride: SaleRequest["override"] = null;
+  if (override !== undefined && override !== null) {
+    if (!isRecord(override) || typeof override.manager !== "string" || typeof override.pin !== "string") {
+      throw new ValidationError("OVERRIDE_INVALID", "override needs the manager's user id and PIN", "override");
+    }
+    parsedOverride = { manager: override.manager, pin: override.pin };
+  }
   return {
     lines: parsedLines,
-    tenders: parsedTenders,
+    tenders: parseTenders(tenders),
     cashier: cashier ?? null,
     requestId: requestId ?? null,
+    override: parsedOverride,
   };
 }
 
 /**
  * Prices a sale against the catalog: resolves every line by SKU or barcode,
- * computes the tax per line (prices include tax), checks the tenders and
- * derives the stock lines. `stockOf` returns the available stock the
- * terminal knows for a SKU, recorded on each line for conflict review.
+ * computes base and tax per line with the catalog's rules, settles the
+ * tenders with the store's cash rounding, and derives the stock lines.
+ * `stockOf` returns the available stock the terminal knows for a SKU,
+ * recorded on each line for conflict review.
  */
 export function priceSale(
   catalog: CatalogDoc,
   request: SaleRequest,
   stockOf: (sku: string) => number,
+  store: { cashRoundingIncrement: number },
 ): PricedSale {
-  const lines: SaleLine[] = request.lines.map((line, index) => {
+  const resolved = request.lines.map((line, index) => {
     const product = findProduct(catalog, line.code);
     if (!product) {
       throw new ValidationError(
@@ -125,32 +146,33 @@ export function priceSale(
         line.code,
       );
     }
-    const total = product.price * line.qty;
-    if (!Number.isSafeInteger(total)) {
-      throw new ValidationError(
-        "LINE_TOTAL_OVERFLOW",
-        `Line ${index + 1}: ${line.qty} x ${product.price} is too large`,
-        `lines[${index}].qty`,
-        line.qty,
-      );
-    }
-    const split = splitTaxIncluded(total, tax.rateBp);
-    return {
-      sku: product.sku,
-      barcode: product.barcode,
-      name: product.name,
-      qty: line.qty,
-      unitPrice: product.price,
-      taxCode: tax.code,
-      taxRateBp: tax.rateBp,
-      total,
-      tax: split.tax,
-      stockBefore: stockOf(product.sku),
-    };
+    return { product, tax, qty: line.qty };
   });
+  const priced = priceLines(
+    resolved.map(({ product, tax, qty }) => ({ unitPrice: product.price, qty, rateBp: tax.rateBp })),
+    readPricingRules(catalog),
+  );
+  const lines: SaleLine[] = resolved.map(({ product, tax, qty }, index) => ({
+    sku: product.sku,
+    barcode: product.barcode,
+    name: product.name,
+    qty,
+    unitPrice: product.price,
+    taxCode: tax.code,
+    taxRateBp: tax.rateBp,
+    base: priced[index]!.base,
+    tax: priced[index]!.tax,
+    total: priced[index]!.total,
+    stockBefore: stockOf(product.sku),
+    refLine: null,
+    soldQty: null,
+  }));
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const tax = lines.reduce((sum, line) => sum + line.tax, 0);
-  const { change } = checkTenders(request.tenders, total);
+  const settlement = settleTenders(request.tenders, total, {
+    currency: str(catalog.currency),
+    cashRoundingIncrement: store.cashRoundingIncrement,
+  });
   const stock = new Map<string, number>();
   for (const line of lines) stock.set(line.sku, (stock.get(line.sku) ?? 0) - line.qty);
   return {
@@ -158,7 +180,8 @@ export function priceSale(
     tenders: request.tenders.map((t) => ({ type: t.type, amount: t.amount })),
     total,
     tax,
-    change,
+    cashRounding: settlement.cashRounding,
+    change: settlement.change,
     stock: [...stock].map(([sku, delta]) => ({ sku, delta })),
   };
 }

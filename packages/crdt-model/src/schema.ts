@@ -34,9 +34,12 @@ export interface ProductDoc {
 export interface CatalogDoc {
   schema: number;
   type: Imm;
+  country: Imm;
   currency: Imm;
   minorUnitDigits: number;
   pricesIncludeTax: boolean;
+  /** "per-line" or "per-rate-group". */
+  taxRounding: Imm;
   taxes: Record<string, TaxDoc>;
   products: Record<string, ProductDoc>;
   /** Barcode to SKU. */
@@ -69,8 +72,11 @@ export interface DirectoryDoc {
   branch: Imm;
   name: Imm;
   timeZone: Imm;
+  /** Cash rounding increment of this store in minor units; 0 for none. */
+  cashRoundingIncrement: number;
   catalogUrl: Imm;
   conflictsUrl: Imm;
+  permissionsUrl: Imm;
   ingestUrl: Imm;
   /** Current inventory epoch document; written by the relay when it rolls the epoch. */
   inventoryUrl: Imm;
@@ -106,11 +112,14 @@ export interface SaleLineDoc {
   unitPrice: number;
   taxCode: Imm;
   taxRateBp: number;
+  base: number;
+  tax: number;
   /** Line amount, tax included, in minor units. */
   total: number;
-  tax: number;
   /** Available stock the terminal knew before this sale. */
   stockBefore: number;
+  refLine: number | null;
+  soldQty: number | null;
 }
 
 export interface TenderDoc {
@@ -145,10 +154,14 @@ export interface LedgerRecordDoc {
   tenders: TenderDoc[];
   total: number;
   tax: number;
+  cashRounding: number;
   change: number;
   stock: StockLineDoc[];
   cashAmount: number;
   reason: Imm | null;
+  refundOf: Imm | null;
+  authorizedBy: Imm | null;
+  deviceAt: Imm | null;
 }
 
 /** One terminal's records for one business day, capped at `LEDGER_PART_CAP` records. */
@@ -191,6 +204,9 @@ export interface DetectionDoc {
   shortfall: number;
   stock: number;
   tickets: Imm[];
+  /** What the conflict is about, for kinds without a SKU: a terminal, a ticket line. */
+  subject: Imm;
+  detail: Imm;
   firstDetectedAt: Imm;
   detectedAt: Imm;
   detectedBy: Imm;
@@ -206,4 +222,29 @@ export interface ConflictsDoc {
   type: Imm;
   branch: Imm;
   detections: Record<string, Record<string, DetectionDoc>>;
+}
+
+export interface PinVerifierDoc {
+  /** scrypt parameters and output, base64. */
+  salt: Imm;
+  hash: Imm;
+  n: number;
+  r: number;
+  p: number;
+}
+
+export interface UserDoc {
+  name: Imm;
+  /** "cashier" or "manager". */
+  role: Imm;
+  pin: PinVerifierDoc;
+  active: boolean;
+}
+
+/** Users of a branch with their PIN verifiers; written by HQ (the relay) only. */
+export interface PermissionsDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  users: Record<string, UserDoc>;
 }

@@ -24,6 +24,8 @@ export type TenderType = (typeof TENDER_TYPES)[number];
 export interface Tender {
   type: TenderType;
   amount: number;
+  /** ISO 4217 code; when given it must be the store's currency. */
+  currency?: string;
 }
 
 export interface SaleLine {
@@ -34,9 +36,16 @@ export interface SaleLine {
   unitPrice: number;
   taxCode: string;
   taxRateBp: number;
-  total: number;
+  /** Line amount without tax, in minor units. */
+  base: number;
   tax: number;
+  /** Line amount the customer pays, tax included: base plus tax. */
+  total: number;
   stockBefore: number;
+  /** On a refund: the 1-based line of the original ticket it returns. */
+  refLine: number | null;
+  /** On a refund: the quantity the original line sold. */
+  soldQty: number | null;
 }
 
 export interface StockLine {
@@ -44,7 +53,7 @@ export interface StockLine {
   delta: number;
 }
 
-export const RECORD_KINDS = ["sale", "cash-movement", "stock-receipt", "stock-adjustment"] as const;
+export const RECORD_KINDS = ["sale", "refund", "cash-movement", "stock-receipt", "stock-adjustment"] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export const CASH_MOVEMENT_REASONS = ["opening-float", "cash-in", "cash-out", "closing-count"] as const;
@@ -66,12 +75,21 @@ export interface LedgerRecord {
   requestId: string | null;
   lines: SaleLine[];
   tenders: Tender[];
+  /** Sum of line totals; on a refund, the amount refunded. */
   total: number;
   tax: number;
+  /** Cash rounding adjustment, recorded once: the cash due was rounded by this much. */
+  cashRounding: number;
   change: number;
   stock: StockLine[];
   cashAmount: number;
   reason: string | null;
+  /** On a refund: id of the original ticket. */
+  refundOf: string | null;
+  /** Manager who authorized a refund or an override, by user id. */
+  authorizedBy: string | null;
+  /** The terminal's own clock reading, before any correction from the relay or LAN peers. */
+  deviceAt: string | null;
 }
 
 export interface LedgerRef {
@@ -97,6 +115,8 @@ export interface Detection {
   shortfall: number;
   stock: number;
   tickets: string[];
+  subject: string;
+  detail: string;
   firstDetectedAt: string;
   detectedAt: string;
   detectedBy: string;

@@ -9,7 +9,7 @@ import {
   ValidationError,
   applyStockMovement,
   businessDayOf,
-  checkTenders,
+  settleTenders,
   compareHlc,
   divideRoundHalfUp,
   initInventoryEpoch,
@@ -35,14 +35,14 @@ describe("money", function () {
   });
 
   it("gives change on cash only", function () {
-    expect(checkTenders([{ type: "card", amount: 700 }, { type: "cash", amount: 500 }], 1000)).to.deep.equal({
-      tendered: 1200,
-      change: 200,
-    });
-    expect(() => checkTenders([{ type: "card", amount: 1200 }], 1000)).to.throw(ValidationError, /change is given on cash only/);
-    expect(() => checkTenders([{ type: "cash", amount: 999 }], 1000)).to.throw(ValidationError, /1 is still due/);
-    expect(() => checkTenders([], 1000)).to.throw(ValidationError, /no tenders/);
-    expect(() => checkTenders([{ type: "cash", amount: 0 }], 0)).to.throw(ValidationError, /not a positive integer/);
+    const options = { currency: "ARS", cashRoundingIncrement: 0 };
+    const settled = settleTenders([{ type: "card", amount: 700 }, { type: "cash", amount: 500 }], 1000, options);
+    expect(settled.change).to.equal(200);
+    expect(settled.cashIn).to.equal(300);
+    expect(() => settleTenders([{ type: "card", amount: 1200 }], 1000, options)).to.throw(ValidationError, /change is given on cash only/);
+    expect(() => settleTenders([{ type: "cash", amount: 999 }], 1000, options)).to.throw(ValidationError, /leave 1 still due/);
+    expect(() => settleTenders([], 1000, options)).to.throw(ValidationError, /no tenders/);
+    expect(() => settleTenders([{ type: "cash", amount: 0 }], 0, options)).to.throw(ValidationError, /not a positive whole number/);
   });
 
   it("names the business day in the store zone", function () {

@@ -4,5 +4,7 @@
  * and the relay feed them what they hold and write the returned detections
  * into the branch's conflicts document.
  */
-export { reconcileOversells, involvedTickets, oversellId } from "./oversell.ts";
+export { reconcileOversells, involvedTickets, oversellId, sameDetection } from "./oversell.ts";
 export type { OversellInput } from "./oversell.ts";
+export { reconcileDoubleRefunds, doubleRefundId } from "./refunds.ts";
+export type { DoubleRefundInput } from "./refunds.ts";

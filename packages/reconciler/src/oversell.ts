@@ -99,12 +99,14 @@ function salesBySku(
   return out;
 }
 
-function sameDetection(a: Detection, b: Detection): boolean {
+export function sameDetection(a: Detection, b: Detection): boolean {
   return (
     a.kind === b.kind &&
     a.sku === b.sku &&
     a.shortfall === b.shortfall &&
     a.stock === b.stock &&
+    a.subject === b.subject &&
+    a.detail === b.detail &&
     a.tickets.length === b.tickets.length &&
     a.tickets.every((ticket, index) => ticket === b.tickets[index])
   );
@@ -140,6 +142,8 @@ export function reconcileOversells(input: OversellInput): Detection[] {
       shortfall: -stock,
       stock,
       tickets,
+      subject: sku,
+      detail: `merged stock ${stock}: ${-stock} more sold than the branch had`,
       firstDetectedAt: previous?.firstDetectedAt ?? input.now,
       detectedAt: input.now,
       detectedBy: input.replica,

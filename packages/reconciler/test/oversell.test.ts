@@ -17,14 +17,18 @@ function sale(id: string, terminal: string, seq: number, hlc: string, sku: strin
     offline: true,
     cashier: null,
     requestId: null,
-    lines: [{ sku, barcode: null, name: "Yerba", qty, unitPrice: 100, taxCode: "IVA21", taxRateBp: 2100, total: 100 * qty, tax: 17 * qty, stockBefore }],
+    lines: [{ sku, barcode: null, name: "Yerba", qty, unitPrice: 100, taxCode: "IVA21", taxRateBp: 2100, base: 83 * qty, tax: 17 * qty, total: 100 * qty, stockBefore, refLine: null, soldQty: null }],
     tenders: [{ type: "cash", amount: 100 * qty }],
     total: 100 * qty,
     tax: 17 * qty,
+    cashRounding: 0,
     change: 0,
     stock: [{ sku, delta: -qty }],
     cashAmount: 0,
     reason: null,
+    refundOf: null,
+    authorizedBy: null,
+    deviceAt: null,
   };
 }
 

@@ -1,6 +1,10 @@
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import {
   HybridLogicalClock,
+  buildZReport,
+  priceLines,
+  readPricingRules,
+  roundToIncrement,
   findDocument,
   ingestRecord,
   initInventoryEpoch,
@@ -18,6 +22,9 @@ import {
   str,
 } from "@mercora/crdt-model";
 import type {
+  CatalogDoc,
+  PermissionsDoc,
+  PricingRules,
   ConflictsDoc,
   Detection,
   DirectoryDoc,
@@ -26,7 +33,7 @@ import type {
   LedgerDoc,
   LedgerRecord,
 } from "@mercora/crdt-model";
-import { reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileOversells } from "@mercora/reconciler";
 import type { Logger } from "pino";
 
 export const RELAY_REPLICA = "relay";
@@ -39,27 +46,58 @@ export interface BranchUrls {
 }
 
 /**
- * Checks the arithmetic of a record as the relay receives it: line totals
- * and taxes add up to the ticket, tenders cover the total with the stated
- * change, and the record belongs to the ledger's branch and terminal.
- * Returns what failed, or null.
+ * Checks a record as the relay receives it: it belongs to the ledger's
+ * branch and terminal, its line amounts follow from unit price, quantity
+ * and rate under the catalog's tax rules, line totals and taxes add up to
+ * the ticket, and tenders cover the total with the stated cash rounding
+ * and change. Returns what failed, or null. The relay never restates a
+ * record; a failure becomes a conflict for review.
  */
-export function verifyRecord(record: LedgerRecord, branch: string, terminal: string): string | null {
+export function verifyRecord(
+  record: LedgerRecord,
+  branch: string,
+  terminal: string,
+  rules: PricingRules | null,
+  cashRoundingIncrement: number,
+): string | null {
   if (record.branch !== branch) return `record branch ${record.branch} is not ${branch}`;
   if (record.terminal !== terminal) return `record terminal ${record.terminal} is not ledger owner ${terminal}`;
-  if (record.kind !== "sale") return null;
+  if (record.kind !== "sale" && record.kind !== "refund") return null;
   const linesTotal = record.lines.reduce((sum, line) => sum + line.total, 0);
   if (linesTotal !== record.total) return `line totals add up to ${linesTotal}, ticket total is ${record.total}`;
   const linesTax = record.lines.reduce((sum, line) => sum + line.tax, 0);
   if (linesTax !== record.tax) return `line taxes add up to ${linesTax}, ticket tax is ${record.tax}`;
   for (const line of record.lines) {
-    if (line.unitPrice * line.qty !== line.total) {
-      return `line ${line.sku}: ${line.qty} x ${line.unitPrice} is not ${line.total}`;
+    if (line.base + line.tax !== line.total) return `line ${line.sku}: base ${line.base} plus tax ${line.tax} is not ${line.total}`;
+  }
+  if (record.kind === "sale" && rules) {
+    const expected = priceLines(
+      record.lines.map((line) => ({ unitPrice: line.unitPrice, qty: line.qty, rateBp: line.taxRateBp })),
+      rules,
+    );
+    for (const [index, line] of record.lines.entries()) {
+      const want = expected[index]!;
+      if (want.total !== line.total || want.tax !== line.tax) {
+        return (
+          `line ${index + 1} (${line.sku}): the relay computes total ${want.total} and tax ${want.tax}, ` +
+          `the terminal recorded ${line.total} and ${line.tax}`
+        );
+      }
     }
   }
+  const cash = record.tenders.filter((t) => t.type === "cash").reduce((sum, t) => sum + t.amount, 0);
   const tendered = record.tenders.reduce((sum, tender) => sum + tender.amount, 0);
-  if (tendered - record.change !== record.total) {
-    return `tenders ${tendered} minus change ${record.change} is not the total ${record.total}`;
+  if (record.kind === "sale") {
+    const cashDue = record.total - (tendered - cash);
+    const rounded = cash > 0 ? roundToIncrement(cashDue, cashRoundingIncrement) : cashDue;
+    if (rounded - cashDue !== record.cashRounding) {
+      return `cash rounding: the relay computes ${rounded - cashDue}, the terminal recorded ${record.cashRounding}`;
+    }
+    if (tendered - record.change !== record.total + record.cashRounding) {
+      return `tenders ${tendered} minus change ${record.change} is not the total ${record.total} plus rounding ${record.cashRounding}`;
+    }
+  } else if (tendered !== record.total + record.cashRounding) {
+    return `refund payouts ${tendered} are not the refund ${record.total} plus rounding ${record.cashRounding}`;
   }
   return null;
 }
@@ -75,6 +113,7 @@ export class RelayBranch {
   conflicts!: DocHandle<ConflictsDoc>;
   ingest!: DocHandle<IngestDoc>;
   inventory!: DocHandle<InventoryDoc>;
+  permissions!: DocHandle<PermissionsDoc>;
   readonly ledgers = new Map<string, DocHandle<LedgerDoc>>();
   readonly #records = new Map<string, LedgerRecord>();
   /** Records above each terminal's acknowledgement mark, by sequence number. */
@@ -90,6 +129,7 @@ export class RelayBranch {
     private readonly clock: HybridLogicalClock,
     private readonly log: Logger,
     private readonly onDocument: (documentId: string, branch: string) => void,
+    private readonly catalog: () => DocHandle<CatalogDoc> | null,
   ) {
     this.id = id;
   }
@@ -99,9 +139,10 @@ export class RelayBranch {
     this.directory = await findDocument<DirectoryDoc>(this.repo, this.urls.directoryUrl as DocumentId, { timeoutMs });
     this.conflicts = await findDocument<ConflictsDoc>(this.repo, this.urls.conflictsUrl as DocumentId, { timeoutMs });
     this.ingest = await findDocument<IngestDoc>(this.repo, this.urls.ingestUrl as DocumentId, { timeoutMs });
-    const inventoryUrl = readDirectoryUrls(this.directory.doc()).inventoryUrl;
+    const { inventoryUrl, permissionsUrl } = readDirectoryUrls(this.directory.doc());
     this.inventory = await findDocument<InventoryDoc>(this.repo, inventoryUrl as DocumentId, { timeoutMs });
-    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory]) {
+    this.permissions = await findDocument<PermissionsDoc>(this.repo, permissionsUrl as DocumentId, { timeoutMs });
+    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory, this.permissions]) {
       this.onDocument(handle.documentId, this.id);
     }
     this.inventory.on("change", () => this.schedule());
@@ -174,12 +215,15 @@ export class RelayBranch {
   async #process(): Promise<void> {
     const batch: { record: LedgerRecord; failure: string | null }[] = [];
     const ingestDoc = this.ingest.doc();
+    const catalog = this.catalog();
+    const rules = catalog ? readPricingRules(catalog.doc()) : null;
+    const increment = readDirectoryUrls(this.directory.doc()).cashRoundingIncrement;
     for (const [terminal, waiting] of this.#waiting) {
       let next = readAcked(ingestDoc, terminal) + 1;
       for (;;) {
         const record = waiting.get(next);
         if (!record) break;
-        batch.push({ record, failure: verifyRecord(record, this.id, terminal) });
+        batch.push({ record, failure: verifyRecord(record, this.id, terminal, rules, increment) });
         waiting.delete(next);
         next += 1;
       }
@@ -200,6 +244,8 @@ export class RelayBranch {
               shortfall: 0,
               stock: 0,
               tickets: [record.id],
+              subject: record.id,
+              detail: failure,
               firstDetectedAt: now,
               detectedAt: now,
               detectedBy: RELAY_REPLICA,
@@ -212,7 +258,9 @@ export class RelayBranch {
         this.conflicts.change((doc) => {
           for (const detection of failures) if (!own.has(detection.id)) putDetection(doc, RELAY_REPLICA, detection);
         });
-        for (const detection of failures) this.log.error({ conflict: detection.id }, "record failed verification");
+        for (const detection of failures) {
+          this.log.error({ conflict: detection.id, reason: detection.detail }, "record failed verification");
+        }
       }
       await this.repo.flush([this.ingest.documentId, this.conflicts.documentId]);
       this.log.info({ branch: this.id, records: batch.length }, "ingested records");
@@ -225,15 +273,14 @@ export class RelayBranch {
     const stock: Record<string, number> = {};
     for (const [sku, counter] of Object.entries(inventory.stock)) if (counter.value < 0) stock[sku] = counter.value;
     const conflicts = this.conflicts.doc();
-    const writes = reconcileOversells({
-      replica: RELAY_REPLICA,
-      now: this.clock.now(),
-      openingApplied: readOpeningApplied(inventory),
-      stock,
-      records: [...this.#records.values()],
-      own: readDetections(conflicts, RELAY_REPLICA),
-      merged: listConflicts(conflicts),
-    });
+    const records = [...this.#records.values()];
+    const own = readDetections(conflicts, RELAY_REPLICA);
+    const merged = listConflicts(conflicts);
+    const now = this.clock.now();
+    const writes = [
+      ...reconcileOversells({ replica: RELAY_REPLICA, now, openingApplied: readOpeningApplied(inventory), stock, records, own, merged }),
+      ...reconcileDoubleRefunds({ replica: RELAY_REPLICA, now, records, own, merged }),
+    ];
     if (writes.length === 0) return;
     this.conflicts.change((doc) => {
       for (const detection of writes) putDetection(doc, RELAY_REPLICA, detection);
@@ -242,7 +289,7 @@ export class RelayBranch {
     for (const detection of writes) {
       this.log.warn(
         { branch: this.id, conflict: detection.id, shortfall: detection.shortfall, tickets: detection.tickets },
-        "oversell detected",
+        "conflict detected",
       );
     }
   }
@@ -304,6 +351,11 @@ export class RelayBranch {
     };
   }
 
+  /** Z report of the branch for a business day, from every record the relay holds. */
+  zReport(businessDay: string) {
+    return buildZReport([...this.#records.values()], businessDay);
+  }
+
   /** Merged stock per SKU in the current epoch. */
   stock(): Record<string, number> {
     return readAllStock(this.inventory.doc());
@@ -312,7 +364,7 @@ export class RelayBranch {
   /** Heads of every branch document the relay holds. */
   heads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest]) {
+    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest, this.permissions]) {
       out[handle.documentId] = handle.heads();
     }
     for (const handle of this.ledgers.values()) if (handle) out[handle.documentId] = handle.heads();

@@ -2,7 +2,7 @@ import Fastify from "fastify";
 import type { FastifyError } from "fastify";
 import { ValidationError } from "@mercora/crdt-model";
 import { renderHqPage } from "./hq-page.ts";
-import type { CreateBranchInput, Relay } from "./relay.ts";
+import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
 /**
  * Builds the relay's HTTP server: the websocket sync endpoint at `/sync`,
@@ -45,7 +45,8 @@ export function buildRelayApi(relay: Relay) {
     return branch;
   };
 
-  app.get("/health", async () => ({ ok: true }));
+  // The relay's clock lets terminals measure their offset from it.
+  app.get("/health", async () => ({ ok: true, time: Date.now() }));
 
   app.get<{ Params: { branch: string } }>("/api/branches/:branch/bootstrap", async (request, reply) => {
     const bootstrap = relay.bootstrap(request.params.branch);
@@ -55,7 +56,7 @@ export function buildRelayApi(relay: Relay) {
     return bootstrap;
   });
 
-  app.post<{ Querystring: { priceColumn?: string; stockBuffer?: string } }>("/api/hq/catalog", async (request) => {
+  app.post<{ Querystring: { priceColumn?: string; stockBuffer?: string; country?: string; rounding?: string; taxCode?: string } }>("/api/hq/catalog", async (request) => {
     if (typeof request.body !== "string") {
       throw new ValidationError("BODY_INVALID", "Send the catalog as CSV with Content-Type: text/csv", null);
     }
@@ -63,10 +64,19 @@ export function buildRelayApi(relay: Relay) {
     if (stockBuffer !== undefined && (!Number.isInteger(stockBuffer) || stockBuffer < 0)) {
       throw new ValidationError("STOCK_BUFFER_INVALID", `stockBuffer ${request.query.stockBuffer} must be a whole number at or above 0`, "stockBuffer");
     }
-    const result = await relay.importCatalog(request.body, {
-      ...(request.query.priceColumn ? { priceColumn: request.query.priceColumn } : {}),
-      ...(stockBuffer !== undefined ? { stockBuffer } : {}),
-    });
+    const rounding = request.query.rounding;
+    if (rounding !== undefined && rounding !== "per-line" && rounding !== "per-rate-group") {
+      throw new ValidationError("ROUNDING_INVALID", `rounding ${rounding} must be per-line or per-rate-group`, "rounding");
+    }
+    const result = await relay.importCatalog(
+      request.body,
+      {
+        ...(request.query.priceColumn ? { priceColumn: request.query.priceColumn } : {}),
+        ...(stockBuffer !== undefined ? { stockBuffer } : {}),
+        ...(request.query.taxCode ? { taxCode: request.query.taxCode } : {}),
+      },
+      { ...(request.query.country ? { country: request.query.country } : {}), ...(rounding ? { rounding } : {}) },
+    );
     return { ...result, errors: result.errors.slice(0, 100) };
   });
 
@@ -75,6 +85,18 @@ export function buildRelayApi(relay: Relay) {
       throw new ValidationError("BODY_INVALID", "Send the branch as a JSON object", null);
     }
     return reply.code(201).send(await relay.createBranch(request.body));
+  });
+
+  app.post<{ Params: { branch: string }; Body: UserInput }>("/api/hq/branches/:branch/users", async (request, reply) =>
+    reply.code(201).send(await relay.putUser(request.params.branch, request.body)),
+  );
+
+  app.get<{ Params: { branch: string }; Querystring: { day?: string } }>("/api/hq/branches/:branch/reports/z", async (request) => {
+    const day = request.query.day;
+    if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+      throw new ValidationError("DAY_INVALID", `day ${JSON.stringify(day)} must be a business day as YYYY-MM-DD`, "day");
+    }
+    return branchOr404(request.params.branch).zReport(day);
   });
 
   app.get("/api/hq/branches", async () => relay.branchSummaries());

@@ -4,8 +4,8 @@
  * `buildRelayApi` is its HTTP and websocket server; `runRelayCli` is
  * `mercora relay`.
  */
-export { Relay, DEFAULT_CATALOG_SETTINGS } from "./relay.ts";
-export type { RelayOptions, CreateBranchInput } from "./relay.ts";
+export { Relay, DEFAULT_COUNTRY, catalogSettings } from "./relay.ts";
+export type { RelayOptions, CreateBranchInput, UserInput } from "./relay.ts";
 export { RelayBranch, RELAY_REPLICA, verifyRecord } from "./branch.ts";
 export { buildRelayApi } from "./http.ts";
 export { runRelayCli, RELAY_USAGE } from "./cli.ts";

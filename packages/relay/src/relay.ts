@@ -4,6 +4,13 @@ import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
+  ROLES,
+  checkPinFormat,
+  initPermissions,
+  makePinVerifier,
+  putUser,
+  str,
+  taxProfile,
   HybridLogicalClock,
   ValidationError,
   findDocument,
@@ -18,7 +25,20 @@ import {
   readJsonFile,
   writeJsonDurable,
 } from "@mercora/crdt-model";
-import type { CatalogDoc, CatalogImportOptions, CatalogSettings, ConflictsDoc, DirectoryDoc, IngestDoc, InventoryDoc, Product } from "@mercora/crdt-model";
+import type {
+  CatalogDoc,
+  CatalogImportOptions,
+  CatalogSettings,
+  ConflictsDoc,
+  DirectoryDoc,
+  IngestDoc,
+  InventoryDoc,
+  PermissionsDoc,
+  Product,
+  Role,
+  TaxProfile,
+  TaxRounding,
+} from "@mercora/crdt-model";
 import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
@@ -42,19 +62,33 @@ export interface CreateBranchInput {
   terminals: { id: string; name: string }[];
   /** Opening stock: `default` for every catalog SKU, `skus` for particular ones. */
   openingStock?: { default?: number; skus?: Record<string, number> };
+  /** Cash rounding increment in minor units; defaults to the country profile's. */
+  cashRoundingIncrement?: number;
+  /** Users with their PINs; the relay stores only scrypt verifiers. */
+  users?: UserInput[];
 }
 
-/** Catalog settings of a new corporate catalog: Argentine pesos with VAT included, as in the bundled data. */
-export const DEFAULT_CATALOG_SETTINGS: CatalogSettings = {
-  currency: "ARS",
-  minorUnitDigits: 2,
-  pricesIncludeTax: true,
-  taxes: [
-    { code: "IVA21", name: "IVA 21%", rateBp: 2100 },
-    { code: "IVA10.5", name: "IVA 10,5%", rateBp: 1050 },
-    { code: "EXENTO", name: "Exento", rateBp: 0 },
-  ],
-};
+export interface UserInput {
+  id: string;
+  name: string;
+  role: Role;
+  pin: string;
+}
+
+/** Catalog settings from a country's tax profile. */
+export function catalogSettings(profile: TaxProfile): CatalogSettings {
+  return {
+    country: profile.country,
+    currency: profile.currency,
+    minorUnitDigits: profile.minorUnitDigits,
+    pricesIncludeTax: profile.pricesIncludeTax,
+    rounding: profile.rounding,
+    taxes: profile.taxes,
+  };
+}
+
+/** Country of a new corporate catalog unless the first import names one: Argentina, as in the bundled data. */
+export const DEFAULT_COUNTRY = "AR";
 
 /**
  * The cloud relay: one automerge-repo on durable storage that every
@@ -141,8 +175,14 @@ export class Relay {
   }
 
   async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
-    const branch = new RelayBranch(id, urls, this.repo, this.clock, this.log.child({ branch: id }), (documentId, b) =>
-      this.#docBranch.set(documentId, b),
+    const branch = new RelayBranch(
+      id,
+      urls,
+      this.repo,
+      this.clock,
+      this.log.child({ branch: id }),
+      (documentId, b) => this.#docBranch.set(documentId, b),
+      () => this.#catalog,
     );
     await branch.open();
     this.branches.set(id, branch);
@@ -154,15 +194,40 @@ export class Relay {
     return this.#catalog;
   }
 
-  /** Imports a catalog CSV into the corporate catalog, creating the catalog on first import. */
-  async importCatalog(csv: string, options: CatalogImportOptions = {}) {
-    const result = parseCatalogCsv(csv, options);
+  /**
+   * Imports a catalog CSV into the corporate catalog. The first import
+   * creates the catalog with the tax profile of `country`; later imports
+   * must match it.
+   */
+  async importCatalog(csv: string, options: CatalogImportOptions = {}, profile: { country?: string; rounding?: TaxRounding } = {}) {
+    const country = profile.country ?? (this.#catalog ? str(this.#catalog.doc().country) : DEFAULT_COUNTRY);
+    let taxProfileOfCountry: TaxProfile;
+    try {
+      taxProfileOfCountry = taxProfile(country, profile.rounding ? { rounding: profile.rounding } : {});
+    } catch (error) {
+      throw new ValidationError("COUNTRY_UNKNOWN", (error as Error).message, "country", country);
+    }
+    if (this.#catalog && str(this.#catalog.doc().country) !== taxProfileOfCountry.country) {
+      throw new ValidationError(
+        "COUNTRY_MISMATCH",
+        `The catalog is for ${str(this.#catalog.doc().country)}; it cannot take a ${country} import`,
+        "country",
+        country,
+      );
+    }
+    const defaultTax = taxProfileOfCountry.taxes[0]!.code;
+    const result = parseCatalogCsv(csv, { taxCode: defaultTax, minorUnitDigits: taxProfileOfCountry.minorUnitDigits, ...options });
     if (!this.#catalog) {
-      this.#catalog = this.repo.create<CatalogDoc>(initCatalog(DEFAULT_CATALOG_SETTINGS));
+      this.#catalog = this.repo.create<CatalogDoc>(initCatalog(catalogSettings(taxProfileOfCountry)));
       this.#docBranch.set(this.#catalog.documentId, "*");
       this.#state.catalogUrl = this.#catalog.url;
     }
     const products: Product[] = result.products;
+    const unknownTax = products.find((product) => !this.#catalog!.doc().taxes[product.taxCode]);
+    if (unknownTax) {
+      const known = Object.keys(this.#catalog.doc().taxes).join(", ");
+      throw new ValidationError("TAX_UNKNOWN", `Tax code ${unknownTax.taxCode} is not in the catalog; use one of ${known}`, "taxCode", unknownTax.taxCode);
+    }
     this.#catalog.change((doc) => putProducts(doc, products));
     await this.repo.flush([this.#catalog.documentId]);
     await this.#saveState();
@@ -208,6 +273,23 @@ export class Relay {
       }
       opening[sku] = units;
     }
+    const users = input.users ?? [];
+    for (const user of users) {
+      if (typeof user.id !== "string" || !/^[A-Za-z0-9_.-]{1,32}$/.test(user.id)) {
+        throw new ValidationError("USER_ID_INVALID", `User id ${JSON.stringify(user.id)} must be 1-32 letters, digits, ., - or _`, "users");
+      }
+      if (!ROLES.includes(user.role)) {
+        throw new ValidationError("ROLE_INVALID", `User ${user.id} has role ${JSON.stringify(user.role)}; use ${ROLES.join(" or ")}`, "users");
+      }
+      const problem = checkPinFormat(user.pin);
+      if (problem) throw new ValidationError("PIN_INVALID", `User ${user.id}: ${problem}`, "users");
+    }
+    const cashRoundingIncrement =
+      input.cashRoundingIncrement ?? taxProfile(str(this.#catalog.doc().country)).cashRoundingIncrement;
+    if (!Number.isSafeInteger(cashRoundingIncrement) || cashRoundingIncrement < 0) {
+      throw new ValidationError("CASH_ROUNDING_INVALID", `cashRoundingIncrement ${cashRoundingIncrement} must be a whole number of minor units at or above 0`, "cashRoundingIncrement");
+    }
+    const verifiers = await Promise.all(users.map((user) => makePinVerifier(user.pin)));
     const writers = [...input.terminals.map((t) => t.id), RELAY_REPLICA];
     const applied = Object.fromEntries(writers.map((w) => [w, 0]));
     const inventory = this.repo.create<InventoryDoc>(
@@ -215,26 +297,52 @@ export class Relay {
     );
     const conflicts = this.repo.create<ConflictsDoc>(initConflicts(input.id, writers));
     const ingest = this.repo.create<IngestDoc>(initIngest(input.id, input.terminals.map((t) => t.id)));
+    const permissions = this.repo.create<PermissionsDoc>(initPermissions(input.id));
+    permissions.change((doc) => {
+      users.forEach((user, index) => putUser(doc, { id: user.id, name: user.name, role: user.role, active: true }, verifiers[index]!));
+    });
     const directory = this.repo.create<DirectoryDoc>(
       initDirectory({
         branch: input.id,
         name: input.name,
         timeZone: input.timeZone,
+        cashRoundingIncrement,
         catalogUrl: this.#catalog.url,
         conflictsUrl: conflicts.url,
+        permissionsUrl: permissions.url,
         ingestUrl: ingest.url,
         inventoryUrl: inventory.url,
         terminals: input.terminals,
       }),
     );
-    for (const handle of [inventory, conflicts, ingest, directory]) this.#docBranch.set(handle.documentId, input.id);
-    await this.repo.flush([inventory.documentId, conflicts.documentId, ingest.documentId, directory.documentId]);
+    const created = [inventory, conflicts, ingest, permissions, directory];
+    for (const handle of created) this.#docBranch.set(handle.documentId, input.id);
+    await this.repo.flush(created.map((handle) => handle.documentId));
     const urls = { directoryUrl: directory.url, conflictsUrl: conflicts.url, ingestUrl: ingest.url };
     this.#state.branches[input.id] = { ...urls, terminals: input.terminals.map((t) => t.id) };
     await this.#saveState();
     await this.#openBranch(input.id, urls);
     this.log.info({ branch: input.id, terminals: writers.length - 1, skus: Object.keys(opening).length }, "branch created");
     return { branch: input.id, directoryUrl: directory.url };
+  }
+
+  /** Adds or replaces a user of a branch, storing only the PIN's verifier. */
+  async putUser(branchId: string, user: UserInput) {
+    const branch = this.branches.get(branchId);
+    if (!branch) throw new ValidationError("BRANCH_UNKNOWN", `No branch ${branchId} on this relay`, "branch", branchId);
+    if (typeof user?.id !== "string" || !/^[A-Za-z0-9_.-]{1,32}$/.test(user.id)) {
+      throw new ValidationError("USER_ID_INVALID", `User id ${JSON.stringify(user?.id)} must be 1-32 letters, digits, ., - or _`, "id");
+    }
+    if (!ROLES.includes(user.role)) {
+      throw new ValidationError("ROLE_INVALID", `Role ${JSON.stringify(user.role)} is not ${ROLES.join(" or ")}`, "role");
+    }
+    const problem = checkPinFormat(user.pin);
+    if (problem) throw new ValidationError("PIN_INVALID", `User ${user.id}: ${problem}`, "pin");
+    const verifier = await makePinVerifier(user.pin);
+    branch.permissions.change((doc) => putUser(doc, { id: user.id, name: String(user.name ?? user.id), role: user.role, active: true }, verifier));
+    await this.repo.flush([branch.permissions.documentId]);
+    this.log.info({ branch: branchId, user: user.id, role: user.role }, "user saved");
+    return { id: user.id, role: user.role };
   }
 
   /** Bootstrap facts a new terminal needs: the branch directory URL and its terminal ids. */

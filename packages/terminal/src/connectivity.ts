@@ -45,6 +45,9 @@ export class Connectivity {
     private readonly options: ConnectivityOptions,
     private readonly logPath: string,
     private readonly log: Logger,
+    /** Receives the relay's clock reading from each good check, with the device times it was sent and received. */
+    private readonly onRelayClock: (relayMs: number, sentMs: number, receivedMs: number) => void = () => undefined,
+    private readonly deviceNow: () => number = Date.now,
   ) {}
 
   get online(): boolean {
@@ -97,10 +100,13 @@ export class Connectivity {
     if (this.#checking || this.#manualOffline || !this.relayUrl) return;
     this.#checking = true;
     try {
+      const sentMs = this.deviceNow();
       const response = await fetch(`${this.relayUrl}/health`, {
         signal: AbortSignal.timeout(this.options.checkTimeoutMs),
       });
-      await response.arrayBuffer();
+      const body = (await response.json().catch(() => null)) as { time?: unknown } | null;
+      const receivedMs = this.deviceNow();
+      if (response.ok && typeof body?.time === "number") this.onRelayClock(body.time, sentMs, receivedMs);
       if (this.#manualOffline) return;
       this.#setOnline(response.ok, response.ok ? undefined : `relay health returned HTTP ${response.status}`);
     } catch (error) {

@@ -116,16 +116,19 @@ export function buildTerminalApi(terminal: Terminal) {
 
   app.get("/conflicts", async () => terminal.conflicts());
 
-  app.post<{ Body: { offline?: unknown; by?: unknown; reason?: unknown } }>("/wan/offline", async (request, reply) => {
-    const body = request.body ?? {};
-    if (typeof body.offline !== "boolean") {
-      throw new ValidationError("OFFLINE_INVALID", "Send {\"offline\": true} or {\"offline\": false}", "offline", body.offline);
+  app.post("/wan/offline", async (request, reply) => reply.send({ manualOffline: await terminal.switchOffline(request.body) }));
+
+  app.post("/refunds", async (request, reply) => {
+    const { record, duplicate } = await terminal.recordRefund(request.body);
+    return reply.code(duplicate ? 200 : 201).send({ record, duplicate, receipt: terminal.receipts.render(record) });
+  });
+
+  app.get<{ Querystring: { day?: string; scope?: string } }>("/reports/z", async (request) => {
+    const day = request.query.day;
+    if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+      throw new ValidationError("DAY_INVALID", `day ${JSON.stringify(day)} must be a business day as YYYY-MM-DD`, "day");
     }
-    if (typeof body.by !== "string" || body.by.trim() === "") {
-      throw new ValidationError("BY_MISSING", "The manual offline switch needs \"by\": the manager who switches it", "by");
-    }
-    await terminal.connectivity.setManualOffline(body.offline, body.by, typeof body.reason === "string" ? body.reason : null);
-    return reply.send({ manualOffline: terminal.connectivity.manualOffline });
+    return terminal.zReport(day, request.query.scope === "branch" ? "branch" : "terminal");
   });
 
   app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));

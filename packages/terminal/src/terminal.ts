@@ -40,10 +40,15 @@ import {
   str,
   writeJsonDurable,
   CASH_MOVEMENT_REASONS,
+  buildZReport,
+  parseRefundRequest,
+  priceRefund,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
   CatalogDoc,
+  Detection,
+  PermissionsDoc,
   ConflictsDoc,
   DirectoryDoc,
   IngestDoc,
@@ -53,12 +58,14 @@ import type {
   RecordKind,
   StockLine,
 } from "@mercora/crdt-model";
-import { reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileOversells } from "@mercora/reconciler";
 import type { Logger } from "pino";
+import { ClockWatch } from "./clock.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
 import { HeadsJournal } from "./journal.ts";
 import { LanNetwork } from "./lan.ts";
+import { PinGuard } from "./pins.ts";
 import type { LanPeer } from "./lan.ts";
 import { ReceiptSpooler } from "./receipts.ts";
 import type { ReceiptSettings } from "./receipts.ts";
@@ -81,6 +88,10 @@ export interface TerminalOptions {
   receipts: ReceiptSettings;
   /** How long a first start waits for the relay or a LAN peer to provide the branch documents. */
   bootstrapTimeoutMs: number;
+  /** Error added to this device's clock, to simulate a wrong clock in tests and demos; 0 in production. */
+  clockOffsetMs: number;
+  /** A clock this far from the store's time raises one clock-skew conflict. */
+  clockSkewThresholdMs: number;
   log: Logger;
 }
 
@@ -125,6 +136,8 @@ export class Terminal {
   readonly connectivity: Connectivity;
   readonly lan: LanNetwork;
   readonly receipts: ReceiptSpooler;
+  readonly clockWatch: ClockWatch;
+  readonly pins: PinGuard;
 
   #state!: TerminalState;
   #directory!: DocHandle<DirectoryDoc>;
@@ -132,6 +145,7 @@ export class Terminal {
   #inventory!: DocHandle<InventoryDoc>;
   #conflicts!: DocHandle<ConflictsDoc>;
   #ingest!: DocHandle<IngestDoc>;
+  #permissions!: DocHandle<PermissionsDoc>;
   #own: OwnLedger[] = [];
   #peerLedgers = new Map<string, DocHandle<LedgerDoc>>();
   #seq = 0;
@@ -147,7 +161,10 @@ export class Terminal {
   constructor(options: TerminalOptions) {
     this.options = options;
     this.log = options.log;
-    this.clock = new HybridLogicalClock(options.terminal);
+    const deviceNow = () => Date.now() + options.clockOffsetMs;
+    this.clockWatch = new ClockWatch(options.terminal, deviceNow, options.log);
+    this.clock = new HybridLogicalClock(options.terminal, () => this.clockWatch.now());
+    this.pins = new PinGuard(() => this.#permissions, options.dataDir, options.log);
     this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"));
     this.storage.on("damaged", (chunk) => {
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside");
@@ -174,7 +191,15 @@ export class Terminal {
       this.#peers.delete(peerId);
       this.log.info({ peerId }, "peer disconnected");
     });
-    this.connectivity = new Connectivity(this.repo, options.relayUrl, options.connectivity, join(options.dataDir, "connectivity.jsonl"), this.log);
+    this.connectivity = new Connectivity(
+      this.repo,
+      options.relayUrl,
+      options.connectivity,
+      join(options.dataDir, "connectivity.jsonl"),
+      this.log,
+      (relayMs, sentMs, receivedMs) => this.clockWatch.observeRelay(relayMs, sentMs, receivedMs),
+      deviceNow,
+    );
     this.lan = new LanNetwork(this.repo, options.terminal, this.log);
     this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "receipts"), this.log);
   }
@@ -183,6 +208,7 @@ export class Terminal {
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.journal.open();
+    await this.pins.open();
     if (this.options.lanListen) await this.lan.listen(this.options.lanListen);
     for (const peer of this.options.lanPeers) this.lan.dial(peer);
     await this.connectivity.start();
@@ -194,6 +220,7 @@ export class Terminal {
     await this.#enqueue(() => this.#repairInventory());
     await this.#announceSelf();
     this.#watchDirectory();
+    this.clockWatch.start(this.#directory as DocHandle<unknown>);
     this.#scheduleReconcile();
     this.receipts.setContext(() => ({
       storeName: str(this.#directory.doc().name),
@@ -210,6 +237,7 @@ export class Terminal {
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
     await this.#writeQueue.catch(() => undefined);
     this.receipts.stop();
+    this.clockWatch.stop();
     this.connectivity.stop();
     await this.lan.close();
     await this.repo.flush().catch(() => undefined);
@@ -290,12 +318,14 @@ export class Terminal {
         `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
       );
     }
-    const [catalog, inventory, conflicts, ingest] = await Promise.all([
+    const [catalog, inventory, conflicts, ingest, permissions] = await Promise.all([
       findDocument<CatalogDoc>(this.repo, urls.catalogUrl as DocumentId, { timeoutMs }),
       findDocument<InventoryDoc>(this.repo, urls.inventoryUrl as DocumentId, { timeoutMs }),
       findDocument<ConflictsDoc>(this.repo, urls.conflictsUrl as DocumentId, { timeoutMs }),
       findDocument<IngestDoc>(this.repo, urls.ingestUrl as DocumentId, { timeoutMs }),
+      findDocument<PermissionsDoc>(this.repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
     ]);
+    this.#permissions = permissions;
     this.#catalog = catalog;
     this.#inventory = inventory;
     this.#conflicts = conflicts;
@@ -549,18 +579,26 @@ export class Terminal {
       const existing = request.requestId ? this.#requestIndex.get(request.requestId) : undefined;
       if (existing) return { record: this.#records.get(existing)!, duplicate: true };
       const catalog = this.#catalog.doc();
-      const priced = priceSale(catalog, request, (sku) => this.stockOf(sku) ?? 0);
+      const priced = priceSale(catalog, request, (sku) => this.stockOf(sku) ?? 0, {
+        cashRoundingIncrement: this.#cashRoundingIncrement,
+      });
       const offline = !this.connectivity.online;
+      let authorizedBy: string | null = null;
       if (offline) {
         const failures = checkStockBuffer(priced.lines, (sku) => readProduct(catalog, sku)?.stockBuffer ?? 0);
         const first = failures[0];
-        if (first) {
+        if (first && !request.override) {
           throw new RuleError(
             "STOCK_BUFFER",
             `Offline sale of ${first.qty} x ${first.sku} (${first.name}) refused: known stock is ${first.available} ` +
-              `and the buffer for this SKU is ${first.buffer}; sell it when the terminal is online again`,
+              `and the buffer for this SKU is ${first.buffer}; sell it online, or with a manager's override`,
             "lines",
           );
+        }
+        if (first && request.override) {
+          const manager = await this.pins.authorize(request.override.manager, request.override.pin, "manager", "stock buffer override");
+          authorizedBy = manager.id;
+          this.log.warn({ manager: manager.id, skus: failures.map((f) => f.sku) }, "stock buffer overridden by manager");
         }
       }
       for (const line of priced.stock) this.#requireCounter(line.sku);
@@ -569,10 +607,12 @@ export class Terminal {
         tenders: priced.tenders,
         total: priced.total,
         tax: priced.tax,
+        cashRounding: priced.cashRounding,
         change: priced.change,
         stock: priced.stock,
         cashier: request.cashier ?? null,
         requestId: request.requestId ?? null,
+        authorizedBy,
         offline,
       });
       this.receipts.enqueue(record);
@@ -617,6 +657,99 @@ export class Terminal {
     });
   }
 
+  get #cashRoundingIncrement(): number {
+    return readDirectoryUrls(this.#directory.doc()).cashRoundingIncrement;
+  }
+
+  /**
+   * Records a refund of an earlier ticket of the branch, authorized by a
+   * manager's PIN. What can be refunded is what the ticket sold minus every
+   * refund of it this terminal knows of, from any terminal; refunds that
+   * terminals record while apart are caught as double-refund conflicts.
+   */
+  recordRefund(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
+    const request = parseRefundRequest(body);
+    return this.#enqueue(async () => {
+      const existing = request.requestId ? this.#requestIndex.get(request.requestId) : undefined;
+      if (existing) return { record: this.#records.get(existing)!, duplicate: true };
+      const original = await this.findRecord(request.original);
+      if (!original) {
+        throw new ValidationError(
+          "ORIGINAL_UNKNOWN",
+          `No ticket ${request.original} on this terminal or its reachable peers; check the ticket number`,
+          "original",
+          request.original,
+        );
+      }
+      const priorRefunds = [...this.#records.values()].filter((r) => r.kind === "refund" && r.refundOf === original.id);
+      const priced = priceRefund(original, priorRefunds, request, {
+        currency: str(this.#catalog.doc().currency),
+        cashRoundingIncrement: this.#cashRoundingIncrement,
+      });
+      const manager = await this.pins.authorize(request.manager, request.pin, "manager", `refund of ${original.id}`);
+      for (const line of priced.stock) this.#requireCounter(line.sku);
+      const record = await this.#write("refund", {
+        lines: priced.lines,
+        tenders: request.tenders.map((t) => ({ type: t.type, amount: t.amount })),
+        total: priced.total,
+        tax: priced.tax,
+        cashRounding: priced.cashRounding,
+        stock: priced.stock,
+        refundOf: original.id,
+        authorizedBy: manager.id,
+        reason: request.reason,
+        requestId: request.requestId,
+        offline: !this.connectivity.online,
+      });
+      this.log.info({ refund: record.id, original: original.id, manager: manager.id, total: record.total }, "refund recorded");
+      this.receipts.enqueue(record);
+      return { record, duplicate: false };
+    });
+  }
+
+  /**
+   * Finds a record of the branch by id: among the documents loaded, then in
+   * the ledger of its terminal that covers its sequence number, fetched from
+   * storage or peers.
+   */
+  async findRecord(id: string): Promise<LedgerRecord | null> {
+    const known = this.#records.get(id);
+    if (known) return known;
+    const match = /^(.+)-([^-]+)-(\d{8})$/.exec(id);
+    if (!match || match[1] !== this.options.branch) return null;
+    const terminal = listTerminals(this.#directory.doc()).find((t) => t.id === match[2]);
+    const seq = Number(match[3]);
+    const ref = terminal?.ledgers.filter((l) => l.firstSeq <= seq).at(-1);
+    if (!ref) return null;
+    try {
+      const handle = await findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
+      this.#indexLedger(handle);
+    } catch (error) {
+      this.log.warn({ err: error, record: id, documentId: ref.documentId }, "ledger of a record not available");
+    }
+    return this.#records.get(id) ?? null;
+  }
+
+  /** Z report of a business day: this terminal's, or the branch's from every record this terminal has. */
+  zReport(businessDay: string, scope: "terminal" | "branch") {
+    const records = [...this.#records.values()].filter((r) => scope === "branch" || r.terminal === this.options.terminal);
+    return buildZReport(records, businessDay);
+  }
+
+  /** Switches the WAN off or on by hand, with a manager's PIN. */
+  async switchOffline(body: unknown): Promise<boolean> {
+    const input = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    if (typeof input.offline !== "boolean") {
+      throw new ValidationError("OFFLINE_INVALID", 'Send {"offline": true} or {"offline": false} with a manager and PIN', "offline", input.offline);
+    }
+    if (typeof input.manager !== "string" || typeof input.pin !== "string") {
+      throw new ValidationError("MANAGER_PIN_MISSING", "The manual offline switch needs a manager's user id (`manager`) and PIN (`pin`)", "manager");
+    }
+    const manager = await this.pins.authorize(input.manager, input.pin, "manager", "manual offline switch");
+    await this.connectivity.setManualOffline(input.offline, manager.id, typeof input.reason === "string" ? input.reason : null);
+    return this.connectivity.manualOffline;
+  }
+
   #requireCounter(sku: string): void {
     if (this.stockOf(sku) === null) {
       throw new ValidationError(
@@ -637,7 +770,8 @@ export class Terminal {
           "it refuses new records until a LAN peer or the relay supplies them",
       );
     }
-    const now = new Date();
+    const now = new Date(this.clockWatch.now());
+    const deviceAt = new Date(this.clockWatch.deviceNow()).toISOString();
     const timeZone = str(this.#directory.doc().timeZone);
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
@@ -660,10 +794,14 @@ export class Terminal {
       tenders: [],
       total: 0,
       tax: 0,
+      cashRounding: 0,
       change: 0,
       stock: [],
       cashAmount: 0,
       reason: null,
+      refundOf: null,
+      authorizedBy: null,
+      deviceAt,
       ...fields,
     };
     ledger.handle.change((doc) => appendRecord(doc, record));
@@ -748,24 +886,54 @@ export class Terminal {
     if (!this.#conflicts || this.#closed) return 0;
     const inventory = this.#inventory.doc();
     const conflicts = this.#conflicts.doc();
-    const writes = reconcileOversells({
-      replica: this.options.terminal,
-      now: this.clock.now(),
-      openingApplied: readOpeningApplied(inventory),
-      stock: negativeStock(inventory),
-      records: [...this.#records.values()],
-      own: readDetections(conflicts, this.options.terminal),
-      merged: listConflicts(conflicts),
-    });
+    const replica = this.options.terminal;
+    const now = this.clock.now();
+    const records = [...this.#records.values()];
+    const own = readDetections(conflicts, replica);
+    const merged = listConflicts(conflicts);
+    const writes = [
+      ...reconcileOversells({ replica, now, openingApplied: readOpeningApplied(inventory), stock: negativeStock(inventory), records, own, merged }),
+      ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
+      ...this.#clockSkewDetections(now, own),
+    ];
     if (writes.length === 0) return 0;
     this.#conflicts.change((doc) => {
       for (const detection of writes) putDetection(doc, this.options.terminal, detection);
     });
     await this.repo.flush([this.#conflicts.documentId]);
     for (const detection of writes) {
-      this.log.warn({ conflict: detection.id, shortfall: detection.shortfall, tickets: detection.tickets }, "oversell detected");
+      this.log.warn({ conflict: detection.id, detail: detection.detail, tickets: detection.tickets }, "conflict detected");
     }
     return writes.length;
+  }
+
+  /**
+   * Raises one clock-skew detection for this terminal when its device clock
+   * is further than the threshold from the store's time. The terminal names
+   * itself, so the branch gets one conflict per skewed terminal.
+   */
+  #clockSkewDetections(now: string, own: Map<string, Detection>): Detection[] {
+    const correction = this.clockWatch.correctionMs();
+    const id = `clock-skew:${this.options.terminal}`;
+    if (Math.abs(correction) <= this.options.clockSkewThresholdMs || own.has(id)) return [];
+    const hours = (Math.abs(correction) / 3_600_000).toFixed(1);
+    const direction = correction > 0 ? "slow" : "fast";
+    this.log.error({ correctionMs: correction }, "device clock is off; correcting record times");
+    return [
+      {
+        id,
+        kind: "clock-skew",
+        sku: "",
+        shortfall: 0,
+        stock: 0,
+        tickets: [],
+        subject: this.options.terminal,
+        detail: `device clock ${hours} h ${direction} (offset ${correction} ms); records use the corrected time`,
+        firstDetectedAt: now,
+        detectedAt: now,
+        detectedBy: this.options.terminal,
+      },
+    ];
   }
 
   /** Open conflicts of the branch, merged from every replica's detections. */
@@ -805,6 +973,7 @@ export class Terminal {
         problems: this.#storageProblems,
       },
       conflicts: { open: listConflicts(this.#conflicts.doc()).length },
+      clock: this.clockWatch.status(),
       printer: this.receipts.status(),
     };
   }
@@ -817,7 +986,7 @@ export class Terminal {
   /** Heads of every branch document this terminal holds, for comparing replicas. */
   documentHeads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest];
+    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest, this.#permissions];
     for (const own of this.#own) handles.push(own.handle);
     for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
     for (const handle of handles) out[handle.documentId] = handle.heads();
