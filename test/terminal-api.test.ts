@@ -177,7 +177,7 @@ describe("terminal API", function () {
     });
     expect(receipts.printed).to.be.greaterThan(0);
     const status = await api<{ ledgers: { businessDay: string }[] }>(http, "/status");
-    const text = await readFile(join(fixture.store.terminal("A", "T1").dataDir, "receipts", `${status.body.ledgers[0]!.businessDay}.txt`), "utf8");
+    const text = await readFile(join(`${fixture.store.terminal("A", "T1").dataDir}-receipts`, `${status.body.ledgers[0]!.businessDay}.txt`), "utf8");
     expect(text).to.include("TOTAL");
     expect(text).to.include(product.name.slice(0, 20));
   });

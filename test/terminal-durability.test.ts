@@ -75,6 +75,8 @@ describe("terminal durability", function () {
         delete process.env.MERCORA_FAULT;
       }
     })();
+    const signedIn = await api(faulty.ready.http, "/sessions", { body: { user: "cajero", pin: "1357" } });
+    expect(signedIn.status).to.equal(201);
     const attempt = await sell(faulty.ready.http, product, 2).catch((error: Error) => error);
     expect(attempt).to.be.instanceOf(Error);
     expect(await faulty.exited).to.equal(null);

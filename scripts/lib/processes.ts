@@ -100,6 +100,13 @@ export async function startMercora(
   };
 }
 
+const bearerByBase = new Map<string, string>();
+
+/** Makes `api()` send `Authorization: Bearer TOKEN` on every request to `base` (the relay's HQ routes need it). */
+export function setBearer(base: string, token: string): void {
+  bearerByBase.set(base, token);
+}
+
 /** Sends a JSON request to a local Mercora API and returns the status and parsed body. */
 export async function api<T = unknown>(
   base: string,
@@ -107,6 +114,8 @@ export async function api<T = unknown>(
   init: { method?: string; body?: unknown; rawBody?: string; contentType?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
+  const bearer = bearerByBase.get(base);
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   let body: string | undefined;
   if (init.rawBody !== undefined) {
     body = init.rawBody;

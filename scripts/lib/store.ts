@@ -1,7 +1,8 @@
+import { readFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
 import { LinkProxy } from "./link-proxy.ts";
-import { api, startMercora, waitFor } from "./processes.ts";
+import { api, setBearer, startMercora, waitFor } from "./processes.ts";
 import type { MercoraProcess } from "./processes.ts";
 
 export interface BranchPlan {
@@ -71,6 +72,8 @@ async function freePort(): Promise<number> {
 export class StoreHarness {
   relay!: MercoraProcess;
   relayUrl!: string;
+  /** Token of the relay's HQ routes, read from its keystore. */
+  hqToken!: string;
   readonly terminals = new Map<string, TerminalHandle>();
   readonly wan = new Map<string, LinkProxy>();
   readonly lan = new Map<string, LinkProxy>();
@@ -97,6 +100,8 @@ export class StoreHarness {
       (child) => this.#spawned.add(child),
     );
     this.relayUrl = this.relay.ready.http;
+    this.hqToken = (await readFile(join(plan.root, "relay", "keystore", "hq.token"), "utf8")).trim();
+    setBearer(this.relayUrl, this.hqToken);
     const imported = await api<{ imported: number; rejected: number }>(this.relayUrl, `/api/hq/catalog?country=${plan.country ?? "AR"}`, {
       rawBody: plan.catalogCsv,
       contentType: "text/csv",
@@ -145,11 +150,26 @@ export class StoreHarness {
           this.lan.set(`${branch.id}/${a}-${b}`, link);
         }
       }
-      await Promise.all(branch.terminals.map((id) => this.#startTerminal(branch, id, lanPorts.get(id)!)));
+      await Promise.all(branch.terminals.map((id) => this.#startTerminal(branch, id, lanPorts.get(id)!, true)));
     }
   }
 
-  #terminalArgs(branch: BranchPlan, id: string, lanPort: number): string[] {
+  /** Asks HQ for a one-time activation code of a terminal. */
+  async enroll(branch: string, terminal: string): Promise<string> {
+    const response = await api<{ code: string }>(this.relayUrl, `/api/hq/branches/${branch}/enrollments`, { body: { terminal } });
+    if (response.status !== 201) throw new Error(`Enrollment of ${branch}/${terminal} failed: ${JSON.stringify(response.body)}`);
+    return response.body.code;
+  }
+
+  /** Signs the branch's cashier in at a terminal, as a cashier does at the start of a shift. */
+  async signIn(branch: string, id: string, user = "cajero", pin = "1357"): Promise<void> {
+    const plan = this.#plan.branches.find((b) => b.id === branch)!;
+    const cashier = (plan.users ?? DEFAULT_USERS).find((u) => u.id === user) ?? { id: user, pin };
+    const response = await api(this.terminal(branch, id).http, "/sessions", { body: { user: cashier.id, pin: cashier.pin } });
+    if (response.status !== 201) throw new Error(`Sign-in at ${branch}/${id} failed: ${JSON.stringify(response.body)}`);
+  }
+
+  #terminalArgs(branch: BranchPlan, id: string, lanPort: number, activationCode: string | null): string[] {
     const args = [
       "terminal",
       "--data", join(this.#plan.root, branch.id, id),
@@ -160,6 +180,7 @@ export class StoreHarness {
       "--no-lan-discovery",
       ...(this.#plan.terminalFlags ?? []),
       ...(branch.terminalFlags?.[id] ?? []),
+      ...(activationCode ? ["--activation-code", activationCode] : []),
     ];
     for (const other of branch.terminals) {
       if (other <= id) continue;
@@ -169,10 +190,11 @@ export class StoreHarness {
     return args;
   }
 
-  async #startTerminal(branch: BranchPlan, id: string, lanPort: number): Promise<TerminalHandle> {
+  async #startTerminal(branch: BranchPlan, id: string, lanPort: number, firstStart: boolean): Promise<TerminalHandle> {
+    const code = firstStart ? await this.enroll(branch.id, id) : null;
     const process = await startMercora(
       `terminal ${branch.id}/${id}`,
-      this.#terminalArgs(branch, id, lanPort),
+      this.#terminalArgs(branch, id, lanPort, code),
       join(this.#plan.root, "logs", `${branch.id}-${id}.log`),
       this.#plan.readyTimeoutMs,
       (child) => this.#spawned.add(child),
@@ -186,6 +208,7 @@ export class StoreHarness {
       http: process.ready.http,
     };
     this.terminals.set(StoreHarness.key(branch.id, id), handle);
+    await this.signIn(branch.id, id);
     return handle;
   }
 
@@ -205,7 +228,7 @@ export class StoreHarness {
     const old = this.terminal(branch, id);
     await old.process.stop();
     const plan = this.#plan.branches.find((b) => b.id === branch)!;
-    return this.#startTerminal(plan, id, old.lanPort);
+    return this.#startTerminal(plan, id, old.lanPort, false);
   }
 
   /** Cuts the WAN link of every terminal of a branch, or of one terminal. */

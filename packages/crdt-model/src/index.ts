@@ -26,3 +26,6 @@ export * from "./pricing.ts";
 export * from "./permissions.ts";
 export * from "./refunds.ts";
 export * from "./reports.ts";
+export * from "./keystore.ts";
+export * from "./device-token.ts";
+export * from "./integrity.ts";

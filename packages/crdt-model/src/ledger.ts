@@ -73,6 +73,9 @@ function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
     refundOf: record.refundOf === null ? null : imm(record.refundOf),
     authorizedBy: record.authorizedBy === null ? null : imm(record.authorizedBy),
     deviceAt: record.deviceAt === null ? null : imm(record.deviceAt),
+    prevHash: imm(record.prevHash),
+    hash: imm(record.hash),
+    signature: imm(record.signature),
   };
 }
 
@@ -138,6 +141,9 @@ export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
     refundOf: optStr(stored.refundOf),
     authorizedBy: optStr(stored.authorizedBy),
     deviceAt: optStr(stored.deviceAt),
+    prevHash: str(stored.prevHash),
+    hash: str(stored.hash),
+    signature: str(stored.signature),
   };
 }
 

@@ -1,5 +1,8 @@
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import type { PermissionsDoc, PinVerifierDoc } from "./schema.ts";
+import { createPrivateKey, generateKeyPairSync, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { encodePublicKey, decodePublicKey } from "./keystore.ts";
+import { openSealedBytes, sealBytes } from "./storage.ts";
+import type { PermissionsDoc, PinVerifierDoc, SigningKeyDoc } from "./schema.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, str } from "./strings.ts";
 
@@ -52,21 +55,68 @@ export async function verifyPin(pin: string, verifier: PinVerifierDoc): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/**
+ * Makes a user's Ed25519 signing key, sealed under a key derived from the
+ * PIN, so only someone who enters the PIN can sign records as that user.
+ */
+export async function makeSigningKey(pin: string): Promise<SigningKeyDoc> {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const salt = randomBytes(16);
+  const wrapKey = await scryptAsync(pin, salt, SCRYPT.n, SCRYPT.r, SCRYPT.p);
+  const sealed = sealBytes(wrapKey, privateKey.export({ type: "pkcs8", format: "der" }), "signing-key");
+  return { publicKey: imm(encodePublicKey(privateKey)), sealedPrivateKey: imm(sealed.toString("base64")), salt: imm(salt.toString("base64")) };
+}
+
+/** Unlocks a user's signing key with their PIN; returns null for a wrong PIN. */
+export async function unlockSigningKey(pin: string, stored: SigningKeyDoc): Promise<KeyObject | null> {
+  const wrapKey = await scryptAsync(pin, Buffer.from(str(stored.salt), "base64"), SCRYPT.n, SCRYPT.r, SCRYPT.p);
+  const opened = openSealedBytes(wrapKey, Buffer.from(str(stored.sealedPrivateKey), "base64"), "signing-key");
+  if (!(opened instanceof Uint8Array)) return null;
+  return createPrivateKey({ key: Buffer.from(opened), format: "der", type: "pkcs8" });
+}
+
 /** Builds the value of a branch's permissions document. */
 export function initPermissions(branch: string): PermissionsDoc {
-  return { schema: SCHEMA_VERSION, type: imm("permissions"), branch: imm(branch), users: {} };
+  return { schema: SCHEMA_VERSION, type: imm("permissions"), branch: imm(branch), users: {}, devices: {} };
 }
 
 /** Adds or replaces a user inside a `change()` callback. */
-export function putUser(doc: PermissionsDoc, user: User, pin: PinVerifierDoc): void {
-  doc.users[user.id] = { name: imm(user.name), role: imm(user.role), pin, active: user.active };
+export function putUser(doc: PermissionsDoc, user: User, pin: PinVerifierDoc, signing: SigningKeyDoc): void {
+  doc.users[user.id] = { name: imm(user.name), role: imm(user.role), pin, signing, active: user.active };
 }
 
 /** Reads one user, or null. */
-export function readUser(doc: PermissionsDoc, id: string): (User & { pin: PinVerifierDoc }) | null {
+export function readUser(doc: PermissionsDoc, id: string): (User & { pin: PinVerifierDoc; signing: SigningKeyDoc }) | null {
   const stored = doc.users[id];
   if (!stored) return null;
-  return { id, name: str(stored.name), role: str(stored.role) as Role, active: stored.active, pin: stored.pin };
+  return { id, name: str(stored.name), role: str(stored.role) as Role, active: stored.active, pin: stored.pin, signing: stored.signing };
+}
+
+/** Reads a user's public signing key, or null. */
+export function readSigningKey(doc: PermissionsDoc, id: string): KeyObject | null {
+  const stored = doc.users[id];
+  return stored?.signing ? decodePublicKey(str(stored.signing.publicKey)) : null;
+}
+
+/** Registers an activated device inside a `change()` callback of the relay. */
+export function putDevice(doc: PermissionsDoc, terminal: string, publicKey: string, activatedAt: string): void {
+  doc.devices[terminal] = { publicKey: imm(publicKey), activatedAt: imm(activatedAt), revoked: false };
+}
+
+/** Marks a device revoked inside a `change()` callback of the relay. */
+export function revokeDevice(doc: PermissionsDoc, terminal: string): boolean {
+  const device = doc.devices[terminal];
+  if (!device) return false;
+  device.revoked = true;
+  return true;
+}
+
+/** Reads a device's public key: null when unknown, "revoked" when revoked. */
+export function readDeviceKey(doc: PermissionsDoc, terminal: string): KeyObject | null | "revoked" {
+  const device = doc.devices?.[terminal];
+  if (!device) return null;
+  if (device.revoked) return "revoked";
+  return decodePublicKey(str(device.publicKey));
 }
 
 /** Lists the users of a branch without their verifiers. */
@@ -74,7 +124,7 @@ export function listUsers(doc: PermissionsDoc): User[] {
   return Object.keys(doc.users)
     .sort()
     .map((id) => {
-      const { pin: _pin, ...user } = readUser(doc, id)!;
+      const { pin: _pin, signing: _signing, ...user } = readUser(doc, id)!;
       return user;
     });
 }

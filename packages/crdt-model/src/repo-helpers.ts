@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AnyDocumentId, DocHandle, Repo } from "@automerge/automerge-repo";
+import { openSealedBytes, sealBytes } from "./storage.ts";
 
 /**
  * Finds a document, retrying while no connected peer has it yet (a fresh
@@ -32,12 +33,16 @@ export async function findDocument<T>(
   );
 }
 
-/** Writes a JSON file atomically and durably: temporary file, fsync, rename, fsync of the folder. */
-export async function writeJsonDurable(path: string, value: unknown): Promise<void> {
+/**
+ * Writes a JSON file atomically and durably: temporary file, fsync, rename,
+ * fsync of the folder. With `key`, the file is sealed with AES-256-GCM.
+ */
+export async function writeJsonDurable(path: string, value: unknown, key: Buffer | null = null): Promise<void> {
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   const handle = await open(temp, "w");
+  const text = JSON.stringify(value, null, 2) + "\n";
   try {
-    await handle.writeFile(JSON.stringify(value, null, 2) + "\n");
+    await handle.writeFile(key ? sealBytes(key, Buffer.from(text), "json-file") : text);
     await handle.sync();
   } finally {
     await handle.close();
@@ -51,10 +56,14 @@ export async function writeJsonDurable(path: string, value: unknown): Promise<vo
   }
 }
 
-/** Reads a JSON file, or returns null when it does not exist. */
-export async function readJsonFile<T>(path: string): Promise<T | null> {
+/** Reads a JSON file (sealed with `key` when given), or returns null when it does not exist. */
+export async function readJsonFile<T>(path: string, key: Buffer | null = null): Promise<T | null> {
   try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
+    const bytes = await readFile(path);
+    if (!key) return JSON.parse(bytes.toString("utf8")) as T;
+    const opened = openSealedBytes(key, bytes, "json-file");
+    if (!(opened instanceof Uint8Array)) throw new Error(opened.reason);
+    return JSON.parse(Buffer.from(opened).toString("utf8")) as T;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new Error(`Cannot read ${path}: ${(error as Error).message}`);

@@ -162,6 +162,9 @@ export interface LedgerRecordDoc {
   refundOf: Imm | null;
   authorizedBy: Imm | null;
   deviceAt: Imm | null;
+  prevHash: Imm;
+  hash: Imm;
+  signature: Imm;
 }
 
 /** One terminal's records for one business day, capped at `LEDGER_PART_CAP` records. */
@@ -233,12 +236,28 @@ export interface PinVerifierDoc {
   p: number;
 }
 
+export interface SigningKeyDoc {
+  /** Ed25519 public key, base64 SPKI DER. */
+  publicKey: Imm;
+  /** The private key (PKCS8 DER), sealed with AES-256-GCM under a key derived from the PIN with scrypt. */
+  sealedPrivateKey: Imm;
+  salt: Imm;
+}
+
 export interface UserDoc {
   name: Imm;
   /** "cashier" or "manager". */
   role: Imm;
   pin: PinVerifierDoc;
+  signing: SigningKeyDoc;
   active: boolean;
+}
+
+export interface DeviceDoc {
+  /** Ed25519 public key of the terminal's device key, base64 SPKI DER. */
+  publicKey: Imm;
+  activatedAt: Imm;
+  revoked: boolean;
 }
 
 /** Users of a branch with their PIN verifiers; written by HQ (the relay) only. */
@@ -247,4 +266,6 @@ export interface PermissionsDoc {
   type: Imm;
   branch: Imm;
   users: Record<string, UserDoc>;
+  /** Activated devices by terminal id. */
+  devices: Record<string, DeviceDoc>;
 }

@@ -1,16 +1,55 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo";
 
 /**
- * Chunk file layout: 4 magic bytes, the SHA-256 of the payload, the payload.
- * The checksum lets a load tell a damaged or truncated chunk from a good one
- * instead of handing corrupted bytes to Automerge.
+ * Plain chunk file layout: 4 magic bytes, the SHA-256 of the payload, the
+ * payload. The checksum lets a load tell a damaged or truncated chunk from a
+ * good one instead of handing corrupted bytes to Automerge.
  */
 const MAGIC = Buffer.from("MCR1", "ascii");
 const HEADER_BYTES = MAGIC.length + 32;
+/**
+ * Encrypted chunk file layout: 4 magic bytes, a random 12-byte nonce, the
+ * 16-byte AES-256-GCM tag, the ciphertext. The storage key is the
+ * additional authenticated data, so a chunk copied under another key fails
+ * authentication like a damaged one.
+ */
+const SEALED_MAGIC = Buffer.from("MCR2", "ascii");
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const SEALED_HEADER_BYTES = SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES;
+
+/** Encrypts bytes with AES-256-GCM under a 32-byte key, binding them to `context`. */
+export function sealBytes(key: Buffer, data: Uint8Array, context: string): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(Buffer.from(context, "utf8"));
+  const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);
+  return Buffer.concat([SEALED_MAGIC, nonce, cipher.getAuthTag(), ciphertext]);
+}
+
+/** Decrypts what `sealBytes` made; returns the failure reason instead of throwing. */
+export function openSealedBytes(key: Buffer, bytes: Buffer, context: string): Uint8Array | { reason: string } {
+  if (bytes.length < SEALED_HEADER_BYTES) {
+    return { reason: `chunk is ${bytes.length} bytes, shorter than its ${SEALED_HEADER_BYTES}-byte header` };
+  }
+  if (!bytes.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC)) {
+    return { reason: "chunk does not start with the MCR2 header of an encrypted chunk" };
+  }
+  const nonce = bytes.subarray(SEALED_MAGIC.length, SEALED_MAGIC.length + NONCE_BYTES);
+  const tag = bytes.subarray(SEALED_MAGIC.length + NONCE_BYTES, SEALED_HEADER_BYTES);
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  decipher.setAAD(Buffer.from(context, "utf8"));
+  decipher.setAuthTag(tag);
+  try {
+    return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(SEALED_HEADER_BYTES)), decipher.final()]));
+  } catch {
+    return { reason: "chunk failed AES-GCM authentication (damaged, cut short, moved or under another key)" };
+  }
+}
 const CHUNK_SUFFIX = ".chunk";
 const QUARANTINE_DIR = "quarantine";
 
@@ -43,9 +82,14 @@ export class DurableFileStorageAdapter
   readonly #damaged: DamagedChunk[] = [];
   #ready: Promise<void> | null = null;
 
-  constructor(root: string) {
+  readonly #key: Buffer | null;
+
+  /** With a 32-byte `key`, every chunk is encrypted and authenticated with AES-256-GCM. */
+  constructor(root: string, key: Buffer | null = null) {
     super();
+    if (key && key.length !== 32) throw new Error(`Storage key must be 32 bytes, got ${key.length}`);
     this.#root = root;
+    this.#key = key;
   }
 
   /** Chunks found damaged since this adapter started. */
@@ -70,11 +114,13 @@ export class DurableFileStorageAdapter
     const file = this.#fileOf(key);
     const dir = join(file, "..");
     await mkdirDurable(dir, this.#root);
-    const digest = createHash("sha256").update(data).digest();
+    const bytes = this.#key
+      ? sealBytes(this.#key, data, key.join("/"))
+      : Buffer.concat([MAGIC, createHash("sha256").update(data).digest(), data]);
     const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     const handle = await open(temp, "w");
     try {
-      await handle.writeFile(Buffer.concat([MAGIC, digest, data]));
+      await handle.writeFile(bytes);
       await handle.sync();
     } finally {
       await handle.close();
@@ -116,6 +162,12 @@ export class DurableFileStorageAdapter
 
   async #verify(key: StorageKey, file: string, bytes: Buffer): Promise<Uint8Array | undefined> {
     let reason: string | null = null;
+    if (this.#key) {
+      const opened = openSealedBytes(this.#key, bytes, key.join("/"));
+      if (opened instanceof Uint8Array) return opened;
+      await this.#quarantine(key, file, opened.reason);
+      return undefined;
+    }
     if (bytes.length < HEADER_BYTES) {
       reason = `chunk is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`;
     } else if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) {

@@ -90,6 +90,12 @@ export interface LedgerRecord {
   authorizedBy: string | null;
   /** The terminal's own clock reading, before any correction from the relay or LAN peers. */
   deviceAt: string | null;
+  /** SHA-256 (hex) of the terminal's previous record, chaining the terminal's records across ledgers. */
+  prevHash: string;
+  /** SHA-256 (hex) of this record's canonical encoding, `prevHash` included. */
+  hash: string;
+  /** Ed25519 signature (base64) of `hash` by the signed-in cashier (`cashier`). */
+  signature: string;
 }
 
 export interface LedgerRef {

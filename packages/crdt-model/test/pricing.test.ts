@@ -158,6 +158,9 @@ function record(overrides: Partial<LedgerRecord>): LedgerRecord {
     refundOf: null,
     authorizedBy: null,
     deviceAt: null,
+    prevHash: "",
+    hash: "",
+    signature: "",
     ...overrides,
   };
 }

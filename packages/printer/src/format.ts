@@ -3,7 +3,7 @@ import { cleanText } from "./text.ts";
 const MAX_FRACTION_DIGITS = 20;
 
 /** Writes integer minor units as an exact decimal string, e.g. 123450 with 2 digits as "1234.50". */
-function toDecimalString(minor: number, minorUnitDigits: number): string {
+export function toDecimalString(minor: number, minorUnitDigits: number): string {
   const sign = minor < 0 ? "-" : "";
   const digits = String(Math.abs(minor)).padStart(minorUnitDigits + 1, "0");
   if (minorUnitDigits === 0) return sign + digits;

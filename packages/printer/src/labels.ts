@@ -5,6 +5,8 @@ export type ReceiptLocale = "es-419" | "en";
 
 /** Printed words of one receipt language. */
 export interface ReceiptLabels {
+  folio: string;
+  provisional: string;
   ticket: string;
   terminal: string;
   cashier: string;
@@ -16,10 +18,14 @@ export interface ReceiptLabels {
   /** Label of the taxable base of one rate, given the tax name with its rate ("IVA 21%"). */
   taxBase: (taxWithRate: string) => string;
   total: string;
+  /** Label of the cash rounding adjustment of the total. */
+  cashRounding: string;
   change: string;
   tenders: Record<TenderType, string>;
   cashMovement: string;
   cashMovementReasons: Record<CashMovementReason, string>;
+  refund: string;
+  originalTicket: string;
   stockReceipt: string;
   stockAdjustment: string;
   reason: string;
@@ -27,6 +33,8 @@ export interface ReceiptLabels {
 }
 
 const SPANISH: ReceiptLabels = {
+  folio: "Folio",
+  provisional: "PROVISIONAL",
   ticket: "Ticket",
   terminal: "Terminal",
   cashier: "Cajero",
@@ -37,6 +45,7 @@ const SPANISH: ReceiptLabels = {
   taxName: "IVA",
   taxBase: (taxWithRate) => `Base ${taxWithRate}`,
   total: "TOTAL",
+  cashRounding: "REDONDEO",
   change: "CAMBIO",
   tenders: { cash: "EFECTIVO", card: "TARJETA", transfer: "TRANSFERENCIA", other: "OTRO" },
   cashMovement: "MOVIMIENTO DE CAJA",
@@ -46,6 +55,8 @@ const SPANISH: ReceiptLabels = {
     "cash-out": "Salida de efectivo",
     "closing-count": "Arqueo de cierre",
   },
+  refund: "DEVOLUCIÓN",
+  originalTicket: "Ticket original",
   stockReceipt: "INGRESO DE MERCADERÍA",
   stockAdjustment: "AJUSTE DE STOCK",
   reason: "Motivo",
@@ -53,6 +64,8 @@ const SPANISH: ReceiptLabels = {
 };
 
 const ENGLISH: ReceiptLabels = {
+  folio: "Folio",
+  provisional: "PROVISIONAL",
   ticket: "Ticket",
   terminal: "Terminal",
   cashier: "Cashier",
@@ -63,6 +76,7 @@ const ENGLISH: ReceiptLabels = {
   taxName: "VAT",
   taxBase: (taxWithRate) => `${taxWithRate} base`,
   total: "TOTAL",
+  cashRounding: "ROUNDING",
   change: "CHANGE",
   tenders: { cash: "CASH", card: "CARD", transfer: "TRANSFER", other: "OTHER" },
   cashMovement: "CASH MOVEMENT",
@@ -72,6 +86,8 @@ const ENGLISH: ReceiptLabels = {
     "cash-out": "Cash out",
     "closing-count": "Closing count",
   },
+  refund: "REFUND",
+  originalTicket: "Original ticket",
   stockReceipt: "STOCK RECEIPT",
   stockAdjustment: "STOCK ADJUSTMENT",
   reason: "Reason",

@@ -26,9 +26,12 @@ function saleLine(overrides: Partial<SaleLine>): SaleLine {
     unitPrice: 100,
     taxCode: "IVA21",
     taxRateBp: 2100,
+    base: 83,
     total: 100,
     tax: 17,
     stockBefore: 50,
+    refLine: null,
+    soldQty: null,
     ...overrides,
   };
 }
@@ -79,10 +82,17 @@ function saleRecord(overrides: Partial<LedgerRecord> = {}): LedgerRecord {
     ],
     total: 595000,
     tax: 83632,
+    cashRounding: 0,
     change: 5000,
     stock: [],
     cashAmount: 0,
     reason: null,
+    refundOf: null,
+    authorizedBy: null,
+    deviceAt: null,
+    prevHash: "",
+    hash: "",
+    signature: "",
     ...overrides,
   };
 }

@@ -29,6 +29,9 @@ function sale(id: string, terminal: string, seq: number, hlc: string, sku: strin
     refundOf: null,
     authorizedBy: null,
     deviceAt: null,
+    prevHash: "",
+    hash: "",
+    signature: "",
   };
 }
 

@@ -17,6 +17,12 @@ import {
   readDirectoryUrls,
   readOpeningApplied,
   readRecord,
+  readSigningKey,
+  recordId,
+  genesisHash,
+  canonicalJson,
+  describeRecordEdit,
+  verifyRecordIntegrity,
   putDetection,
   setInventoryUrl,
   str,
@@ -166,7 +172,7 @@ export class RelayBranch {
           .then((handle) => {
             this.ledgers.set(ref.documentId, handle);
             this.#index(handle, terminal.id);
-            handle.on("change", () => this.#index(handle, terminal.id));
+            handle.on("change", ({ patches }) => this.#index(handle, terminal.id, touchedRecords(patches)));
           })
           .catch((error) => {
             this.ledgers.delete(ref.documentId);
@@ -176,11 +182,18 @@ export class RelayBranch {
     }
   }
 
-  #index(handle: DocHandle<LedgerDoc>, owner: string): void {
+  #index(handle: DocHandle<LedgerDoc>, owner: string, touched: Set<string> | null = null): void {
     const doc = handle.doc();
     if (!doc?.records) return;
     const acked = readAcked(this.ingest.doc(), owner);
     let added = false;
+    for (const id of touched ?? []) {
+      const original = this.#records.get(id);
+      const stored = doc.records[id];
+      if (!original || !stored) continue;
+      const current = readRecord(stored);
+      if (canonicalJson(current) !== canonicalJson(original)) void this.#flagEdit(original, current);
+    }
     for (const [id, stored] of Object.entries(doc.records)) {
       if (this.#records.has(id)) continue;
       const record = readRecord(stored);
@@ -223,7 +236,8 @@ export class RelayBranch {
       for (;;) {
         const record = waiting.get(next);
         if (!record) break;
-        batch.push({ record, failure: verifyRecord(record, this.id, terminal, rules, increment) });
+        const failure = verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record);
+        batch.push({ record, failure });
         waiting.delete(next);
         next += 1;
       }
@@ -266,6 +280,66 @@ export class RelayBranch {
       this.log.info({ branch: this.id, records: batch.length }, "ingested records");
     }
     await this.#reconcile();
+  }
+
+  /** Checks a record's hash, signature and link to the terminal's previous record. */
+  #verifyIntegrity(record: LedgerRecord): string | null {
+    const previous = record.seq === 1 ? null : this.#records.get(recordId(this.id, record.terminal, record.seq - 1));
+    const expected = record.seq === 1 ? genesisHash(this.id, record.terminal) : (previous?.hash ?? null);
+    const signer = record.cashier ? readSigningKey(this.permissions.doc(), record.cashier) : null;
+    return verifyRecordIntegrity(record, expected, signer);
+  }
+
+  /**
+   * Raises an integrity conflict for a record whose stored content changed
+   * after it was first seen. The first-seen version stays in memory and its
+   * values go into the conflict, where they still verify against the hash.
+   */
+  async #flagEdit(original: LedgerRecord, edited: LedgerRecord): Promise<void> {
+    const changes = describeRecordEdit(original, edited);
+    const id = `integrity:${original.id}`;
+    if (readDetections(this.conflicts.doc(), RELAY_REPLICA).has(id)) return;
+    const now = this.clock.now();
+    const detection: Detection = {
+      id,
+      kind: "integrity",
+      sku: "",
+      shortfall: 0,
+      stock: 0,
+      tickets: [original.id],
+      subject: `${original.terminal} ${original.id}`,
+      detail: `final record edited after it was recorded: ${changes.join("; ")}; the original values match hash ${original.hash.slice(0, 16)}…`,
+      firstDetectedAt: now,
+      detectedAt: now,
+      detectedBy: RELAY_REPLICA,
+    };
+    this.conflicts.change((doc) => putDetection(doc, RELAY_REPLICA, detection));
+    await this.repo.flush([this.conflicts.documentId]);
+    this.log.error({ conflict: id, changes }, "final record edited");
+  }
+
+  /** Flags a revoked device that tried to connect, once per device. */
+  async flagRevokedDevice(terminal: string): Promise<void> {
+    const id = `revoked-device:${terminal}`;
+    if (readDetections(this.conflicts.doc(), RELAY_REPLICA).has(id)) return;
+    const now = this.clock.now();
+    this.conflicts.change((doc) =>
+      putDetection(doc, RELAY_REPLICA, {
+        id,
+        kind: "revoked-device",
+        sku: "",
+        shortfall: 0,
+        stock: 0,
+        tickets: [],
+        subject: terminal,
+        detail: `revoked device of terminal ${terminal} tried to connect`,
+        firstDetectedAt: now,
+        detectedAt: now,
+        detectedBy: RELAY_REPLICA,
+      }),
+    );
+    await this.repo.flush([this.conflicts.documentId]);
+    this.log.warn({ terminal }, "revoked device tried to connect");
   }
 
   async #reconcile(): Promise<void> {
@@ -376,3 +450,13 @@ export class RelayBranch {
     return [...this.#records.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
   }
 }
+
+/** Ids of the ledger records a change touched, from its patches. */
+export function touchedRecords(patches: { path: (string | number)[] }[]): Set<string> {
+  const out = new Set<string>();
+  for (const patch of patches) {
+    if (patch.path[0] === "records" && typeof patch.path[1] === "string") out.add(patch.path[1]);
+  }
+  return out;
+}
+

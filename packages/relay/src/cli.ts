@@ -31,7 +31,8 @@ export async function runRelayCli(argv: string[]): Promise<void> {
   const match = /^(.+):(\d+)$/.exec(listen);
   if (!match) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
   const log = pino({ level: values["log-level"] ?? "info", base: { component: "relay" } });
-  const relay = new Relay({ dataDir: values.data, log });
+  const keystore = await Relay.openKeystore(values.data);
+  const relay = new Relay({ dataDir: values.data, log, keystore, storageKey: keystore.storageKey });
   await relay.start();
   const api = buildRelayApi(relay);
   const address = await api.listen({ host: match[1]!, port: Number(match[2]) });

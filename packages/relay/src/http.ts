@@ -18,12 +18,33 @@ export function buildRelayApi(relay: Relay) {
   app.addContentTypeParser(["text/csv", "text/plain"], { parseAs: "string" }, (_request, body, done) => done(null, body));
 
   app.server.on("upgrade", (request, socket, head) => {
-    const path = new URL(request.url ?? "/", "http://relay").pathname;
-    if (path !== "/sync") {
+    const url = new URL(request.url ?? "/", "http://relay");
+    if (url.pathname !== "/sync") {
       socket.destroy();
       return;
     }
-    relay.wss.handleUpgrade(request, socket, head, (ws) => relay.wss.emit("connection", ws, request));
+    const result = relay.authenticateUpgrade(url);
+    if ("reason" in result) {
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${result.reason}\n`);
+      return;
+    }
+    relay.wss.handleUpgrade(request, socket, head, (ws) => {
+      relay.bindSocket(ws, result.peerId);
+      relay.wss.emit("connection", ws, request);
+    });
+  });
+
+  // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ page.
+  app.addHook("onRequest", async (request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    if (!path.startsWith("/api/hq") && path !== "/hq") return;
+    const header = request.headers.authorization;
+    const query = new URL(request.url, "http://relay").searchParams.get("token");
+    const given = header?.startsWith("Bearer ") ? header.slice(7) : query;
+    if (given !== relay.hqToken) {
+      request.log.warn({ path }, "HQ request without a valid token refused");
+      return reply.code(401).send({ error: "HQ_TOKEN_INVALID", message: "HQ routes need Authorization: Bearer TOKEN with the token in the relay's keystore/hq.token" });
+    }
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -31,7 +52,8 @@ export function buildRelayApi(relay: Relay) {
       return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send({ error: "BAD_REQUEST", message: error.message });
+      const code = error.statusCode === 403 ? "FORBIDDEN" : error.statusCode === 404 ? "NOT_FOUND" : "BAD_REQUEST";
+      return reply.code(error.statusCode).send({ error: code, message: error.message });
     }
     request.log.error({ err: error, url: request.url }, "request failed");
     return reply.code(500).send({ error: "INTERNAL", message: `The relay failed to handle the request: ${error.message}` });
@@ -48,13 +70,17 @@ export function buildRelayApi(relay: Relay) {
   // The relay's clock lets terminals measure their offset from it.
   app.get("/health", async () => ({ ok: true, time: Date.now() }));
 
-  app.get<{ Params: { branch: string } }>("/api/branches/:branch/bootstrap", async (request, reply) => {
-    const bootstrap = relay.bootstrap(request.params.branch);
-    if (!bootstrap) {
-      return reply.code(404).send({ error: "BRANCH_UNKNOWN", message: `No branch ${request.params.branch} on this relay` });
-    }
-    return bootstrap;
-  });
+  app.post("/api/activate", async (request) => relay.activate((request.body ?? {}) as Record<string, unknown>));
+
+  app.post<{ Params: { branch: string }; Body: { terminal?: string; ttlMinutes?: number } }>(
+    "/api/hq/branches/:branch/enrollments",
+    async (request, reply) =>
+      reply.code(201).send(await relay.createEnrollment(request.params.branch, String(request.body?.terminal ?? ""), request.body?.ttlMinutes)),
+  );
+
+  app.post<{ Params: { branch: string; terminal: string } }>("/api/hq/branches/:branch/devices/:terminal/revoke", async (request) =>
+    relay.revokeDevice(request.params.branch, request.params.terminal),
+  );
 
   app.post<{ Querystring: { priceColumn?: string; stockBuffer?: string; country?: string; rounding?: string; taxCode?: string } }>("/api/hq/catalog", async (request) => {
     if (typeof request.body !== "string") {

@@ -8,7 +8,13 @@ import {
   checkPinFormat,
   initPermissions,
   makePinVerifier,
+  makeSigningKey,
+  putDevice,
   putUser,
+  readDeviceKey,
+  revokeDevice,
+  verifyDeviceToken,
+  Keystore,
   str,
   taxProfile,
   HybridLogicalClock,
@@ -23,6 +29,8 @@ import {
   parseCatalogCsv,
   putProducts,
   readJsonFile,
+  decodePublicKey,
+  encodePublicKey,
   writeJsonDurable,
 } from "@mercora/crdt-model";
 import type {
@@ -39,7 +47,8 @@ import type {
   TaxProfile,
   TaxRounding,
 } from "@mercora/crdt-model";
-import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
+import { createHash, randomBytes } from "node:crypto";
+import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { BranchUrls } from "./branch.ts";
@@ -48,11 +57,24 @@ import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
 export interface RelayOptions {
   dataDir: string;
   log: Logger;
+  /** 32-byte key that encrypts the relay's storage; from `Relay.openKeystore`. */
+  storageKey: Buffer;
+  keystore: Keystore;
+}
+
+interface Enrollment {
+  /** SHA-256 (hex) of the activation code; the code itself is never stored. */
+  codeHash: string;
+  branch: string;
+  terminal: string;
+  expiresAt: string;
+  usedAt: string | null;
 }
 
 interface RelayState {
   catalogUrl: string | null;
   branches: Record<string, BranchUrls & { terminals: string[] }>;
+  enrollments: Enrollment[];
 }
 
 export interface CreateBranchInput {
@@ -103,14 +125,19 @@ export class Relay {
   readonly branches = new Map<string, RelayBranch>();
   readonly contacts = new Map<string, { lastContact: string; connected: boolean }>();
   readonly log: Logger;
-  #state: RelayState = { catalogUrl: null, branches: {} };
+  #state: RelayState = { catalogUrl: null, branches: {}, enrollments: [] };
+  #hqToken = "";
+  readonly #seenNonces = new Map<string, number>();
+  /** Peer id each authenticated socket proved at the upgrade. */
+  readonly #socketPeers = new WeakMap<object, string>();
+  readonly #rejections = new Map<string, number>();
   #catalog: DocHandle<CatalogDoc> | null = null;
   /** Document id to branch id; the catalog maps to "*". */
   readonly #docBranch = new Map<string, string>();
 
   constructor(readonly options: RelayOptions) {
     this.log = options.log;
-    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"));
+    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"), options.storageKey);
     this.storage.on("damaged", (chunk) =>
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside"),
     );
@@ -120,14 +147,21 @@ export class Relay {
     });
     this.repo = new Repo({
       storage: this.storage,
-      network: [new ListeningWebSocketServerAdapter(this.wss as unknown as ConstructorParameters<typeof ListeningWebSocketServerAdapter>[0])],
+      network: [
+        new AuthenticatedWebSocketServerAdapter(
+          this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
+          (socket) => this.#socketPeers.get(socket) ?? null,
+          (peerId, claimed) => this.log.warn({ peerId, claimed }, "sync message with another peer id refused; connection closed"),
+        ),
+      ],
       peerId: RELAY_REPLICA as PeerId,
       shareConfig: {
         // Offer a terminal only its own branch's documents and the catalog.
         announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),
-        // NOTE: any connected peer may still request any document by id;
-        // per-branch access needs authenticated peer ids.
-        access: async () => true,
+        // A terminal reaches only its branch's documents and the catalog. A
+        // document the relay has never seen is one the terminal is creating
+        // (a new ledger), and it becomes that terminal's branch's.
+        access: async (peerId, documentId) => this.#allows(peerId, documentId),
       },
     });
     this.repo.networkSubsystem.on("peer", ({ peerId }) => this.#touch(peerId, true));
@@ -143,13 +177,148 @@ export class Relay {
     return peerId.startsWith(`terminal:${branch}:`);
   }
 
+  #allows(peerId: PeerId, documentId: DocumentId): boolean {
+    const branch = this.#docBranch.get(documentId);
+    const match = /^terminal:([^:]+):/.exec(peerId);
+    if (!match) return false;
+    if (branch === undefined) {
+      this.#docBranch.set(documentId, match[1]!);
+      return true;
+    }
+    const allowed = branch === "*" || branch === match[1];
+    if (!allowed) this.#rejectOnce(`access:${peerId}:${documentId}`, { peerId, documentId, owner: branch }, "document of another branch refused");
+    return allowed;
+  }
+
+  #rejectOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    const count = (this.#rejections.get(key) ?? 0) + 1;
+    this.#rejections.set(key, count);
+    if (count === 1 || count % 100 === 0) this.log.warn({ ...fields, count }, message);
+  }
+
+  /**
+   * Checks the device token of a websocket upgrade to `/sync`. Returns the
+   * peer id the connection is bound to, or the reason it is refused. A
+   * revoked device is also flagged as a conflict of its branch.
+   */
+  authenticateUpgrade(url: URL): { peerId: string } | { reason: string } {
+    const token = url.searchParams.get("token");
+    if (!token) return { reason: "no device token" };
+    const result = verifyDeviceToken(
+      token,
+      (branch, terminal) => {
+        const handle = this.branches.get(branch)?.permissions;
+        return handle ? readDeviceKey(handle.doc(), terminal) : null;
+      },
+      Date.now(),
+      this.#seenNonces,
+    );
+    if ("reason" in result) {
+      if (result.claims && result.reason.includes("revoked")) {
+        void this.branches.get(result.claims.branch)?.flagRevokedDevice(result.claims.terminal);
+      }
+      this.#rejectOnce(`upgrade:${result.reason}`, { reason: result.reason }, "sync connection refused");
+      return { reason: result.reason };
+    }
+    return { peerId: result.claims.peerId };
+  }
+
+  /** Binds an upgraded socket to the peer id its token proved. */
+  bindSocket(socket: object, peerId: string): void {
+    this.#socketPeers.set(socket, peerId);
+  }
+
+  /** The token HQ clients send as `Authorization: Bearer TOKEN`. */
+  get hqToken(): string {
+    return this.#hqToken;
+  }
+
+  /**
+   * Creates a one-time activation code for a terminal of a branch, valid
+   * for `ttlMinutes`. Only its SHA-256 is kept.
+   */
+  async createEnrollment(branchId: string, terminal: string, ttlMinutes = 24 * 60) {
+    const state = this.#state.branches[branchId];
+    if (!state) throw new ValidationError("BRANCH_UNKNOWN", `No branch ${branchId} on this relay`, "branch", branchId);
+    if (!state.terminals.includes(terminal)) {
+      throw new ValidationError("TERMINAL_UNKNOWN", `Branch ${branchId} has no terminal ${terminal}; it has ${state.terminals.join(", ")}`, "terminal", terminal);
+    }
+    if (!Number.isFinite(ttlMinutes) || ttlMinutes <= 0 || ttlMinutes > 30 * 24 * 60) {
+      throw new ValidationError("TTL_INVALID", `ttlMinutes ${ttlMinutes} must be between 1 and 43200`, "ttlMinutes");
+    }
+    const code = randomBytes(10).toString("base64url").replace(/[-_]/g, "x").slice(0, 12).toUpperCase();
+    const expiresAt = new Date(Date.now() + ttlMinutes * 60_000).toISOString();
+    this.#state.enrollments.push({ codeHash: sha256(code), branch: branchId, terminal, expiresAt, usedAt: null });
+    await this.#saveState();
+    this.log.info({ branch: branchId, terminal, expiresAt }, "enrollment created");
+    return { branch: branchId, terminal, code, expiresAt };
+  }
+
+  /**
+   * Activates a terminal: checks the one-time code, registers the device's
+   * public key in the branch's permissions and returns the branch directory.
+   */
+  async activate(input: { branch?: unknown; terminal?: unknown; code?: unknown; publicKey?: unknown }) {
+    if (typeof input.branch !== "string" || typeof input.terminal !== "string" || typeof input.code !== "string" || typeof input.publicKey !== "string") {
+      throw new ValidationError("ACTIVATION_INVALID", "Activation needs branch, terminal, code and publicKey", null);
+    }
+    const enrollment = this.#state.enrollments.find(
+      (e) => e.codeHash === sha256(input.code as string) && e.branch === input.branch && e.terminal === input.terminal,
+    );
+    const refuse = (reason: string) => {
+      this.log.warn({ branch: input.branch, terminal: input.terminal, reason }, "activation refused");
+      return Object.assign(new Error(`Activation of ${input.branch}/${input.terminal} refused: ${reason}`), { statusCode: 403 });
+    };
+    if (!enrollment) throw refuse("unknown activation code for this terminal");
+    if (enrollment.usedAt) throw refuse(`the code was already used at ${enrollment.usedAt}; ask HQ for a new one`);
+    if (Date.parse(enrollment.expiresAt) < Date.now()) throw refuse(`the code expired at ${enrollment.expiresAt}; ask HQ for a new one`);
+    let publicKey: string;
+    try {
+      publicKey = encodePublicKey(decodePublicKey(input.publicKey));
+    } catch {
+      throw new ValidationError("PUBLIC_KEY_INVALID", "publicKey must be a base64 SPKI DER Ed25519 key", "publicKey");
+    }
+    const branch = this.branches.get(enrollment.branch)!;
+    branch.permissions.change((doc) => putDevice(doc, enrollment.terminal, publicKey, new Date().toISOString()));
+    await this.repo.flush([branch.permissions.documentId]);
+    enrollment.usedAt = new Date().toISOString();
+    await this.#saveState();
+    this.log.info({ branch: enrollment.branch, terminal: enrollment.terminal }, "terminal activated");
+    return { branch: enrollment.branch, terminal: enrollment.terminal, directoryUrl: this.#state.branches[enrollment.branch]!.directoryUrl };
+  }
+
+  /** Revokes a terminal's device: its connections are closed and refused from then on. */
+  async revokeDevice(branchId: string, terminal: string) {
+    const branch = this.branches.get(branchId);
+    if (!branch) throw new ValidationError("BRANCH_UNKNOWN", `No branch ${branchId} on this relay`, "branch", branchId);
+    let found = false;
+    branch.permissions.change((doc) => {
+      found = revokeDevice(doc, terminal);
+    });
+    if (!found) throw new ValidationError("DEVICE_UNKNOWN", `Terminal ${branchId}/${terminal} has no activated device`, "terminal", terminal);
+    await this.repo.flush([branch.permissions.documentId]);
+    const peerId = `terminal:${branchId}:${terminal}`;
+    for (const client of this.wss.clients) {
+      if (this.#socketPeers.get(client) === peerId) client.terminate();
+    }
+    this.log.warn({ branch: branchId, terminal }, "device revoked");
+    return { branch: branchId, terminal, revoked: true };
+  }
+
   #touch(peerId: string, connected: boolean): void {
     this.contacts.set(peerId, { lastContact: new Date().toISOString(), connected });
   }
 
+  /** Opens (or creates) the relay's keystore in its data folder. */
+  static async openKeystore(dataDir: string): Promise<Keystore> {
+    return Keystore.open(join(dataDir, "keystore"), { create: true });
+  }
+
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
-    this.#state = (await readJsonFile<RelayState>(this.#statePath)) ?? { catalogUrl: null, branches: {} };
+    this.#hqToken = await this.options.keystore.secret("hq.token");
+    const saved = await readJsonFile<RelayState>(this.#statePath);
+    this.#state = { catalogUrl: null, branches: {}, enrollments: [], ...saved };
     if (this.#state.catalogUrl) {
       this.#catalog = await findDocument<CatalogDoc>(this.repo, this.#state.catalogUrl as DocumentId, { timeoutMs: 30_000 });
       this.#docBranch.set(this.#catalog.documentId, "*");
@@ -290,6 +459,7 @@ export class Relay {
       throw new ValidationError("CASH_ROUNDING_INVALID", `cashRoundingIncrement ${cashRoundingIncrement} must be a whole number of minor units at or above 0`, "cashRoundingIncrement");
     }
     const verifiers = await Promise.all(users.map((user) => makePinVerifier(user.pin)));
+    const signingKeys = await Promise.all(users.map((user) => makeSigningKey(user.pin)));
     const writers = [...input.terminals.map((t) => t.id), RELAY_REPLICA];
     const applied = Object.fromEntries(writers.map((w) => [w, 0]));
     const inventory = this.repo.create<InventoryDoc>(
@@ -299,7 +469,9 @@ export class Relay {
     const ingest = this.repo.create<IngestDoc>(initIngest(input.id, input.terminals.map((t) => t.id)));
     const permissions = this.repo.create<PermissionsDoc>(initPermissions(input.id));
     permissions.change((doc) => {
-      users.forEach((user, index) => putUser(doc, { id: user.id, name: user.name, role: user.role, active: true }, verifiers[index]!));
+      users.forEach((user, index) =>
+        putUser(doc, { id: user.id, name: user.name, role: user.role, active: true }, verifiers[index]!, signingKeys[index]!),
+      );
     });
     const directory = this.repo.create<DirectoryDoc>(
       initDirectory({
@@ -339,20 +511,20 @@ export class Relay {
     const problem = checkPinFormat(user.pin);
     if (problem) throw new ValidationError("PIN_INVALID", `User ${user.id}: ${problem}`, "pin");
     const verifier = await makePinVerifier(user.pin);
-    branch.permissions.change((doc) => putUser(doc, { id: user.id, name: String(user.name ?? user.id), role: user.role, active: true }, verifier));
+    const signing = await makeSigningKey(user.pin);
+    branch.permissions.change((doc) =>
+      putUser(doc, { id: user.id, name: String(user.name ?? user.id), role: user.role, active: true }, verifier, signing),
+    );
     await this.repo.flush([branch.permissions.documentId]);
     this.log.info({ branch: branchId, user: user.id, role: user.role }, "user saved");
     return { id: user.id, role: user.role };
   }
 
-  /** Bootstrap facts a new terminal needs: the branch directory URL and its terminal ids. */
-  bootstrap(branchId: string) {
-    const state = this.#state.branches[branchId];
-    if (!state) return null;
-    return { branch: branchId, directoryUrl: state.directoryUrl, terminals: state.terminals };
-  }
-
   branchSummaries() {
     return [...this.branches.values()].map((branch) => branch.summary(this.contacts));
   }
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }

@@ -33,6 +33,9 @@ function sale(): LedgerRecord {
     refundOf: null,
     authorizedBy: null,
     deviceAt: null,
+    prevHash: "",
+    hash: "",
+    signature: "",
   };
 }
 

@@ -1,18 +1,20 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { openOrActivate } from "./activation.ts";
 import { DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 import { buildTerminalApi } from "./http.ts";
 import type { LanPeer } from "./lan.ts";
+import { printerSettingsFromFlags } from "./receipts.ts";
 import { Terminal } from "./terminal.ts";
 
 export const TERMINAL_USAGE = `Usage: mercora terminal --data DIR --branch ID --terminal ID [options]
 
 Options:
-  --data DIR            folder for this terminal's documents, journal and receipts (required)
+  --data DIR            folder for this terminal's encrypted documents, keystore and journal (required)
   --branch ID           branch this terminal belongs to (required)
   --terminal ID         terminal id within the branch, e.g. T1 (required)
   --relay URL           relay base URL, e.g. http://127.0.0.1:7000 (default: none, LAN-only)
-  --directory URL       branch directory document URL, for a first start from LAN peers
+  --activation-code C   one-time code from HQ that activates this terminal on its first start
   --lan-listen H:P      address for LAN peers to dial (default: 127.0.0.1:0, a free port)
   --lan-advertise URL   websocket URL written to the branch directory (default: the listen URL)
   --lan-peer ID=URL     a LAN peer to dial; repeat for several
@@ -23,7 +25,18 @@ Options:
   --retry MS            time between websocket reconnection attempts (default: ${DEFAULT_CONNECTIVITY.retryMs})
   --receipts KIND       file, stdout or none (default: file)
   --columns N           receipt width in characters: 32 (58 mm) or 48 (80 mm) (default: 48)
+  --receipts-dir DIR    folder of text receipt files, outside the encrypted data folder
+                        (default: the data folder's path followed by "-receipts")
+  --printer TARGET      ESC/POS printer that receipts go to instead of --receipts: tcp://HOST:PORT
+                        (network printers usually listen on 9100), device:PATH (e.g. /dev/usb/lp0),
+                        file:PATH or none (default: none)
+  --printer-width MM    printer paper width in millimetres: 58 (32 columns) or 80 (48 columns) (default: 80)
+  --printer-code-page P printer code page: cp850 or windows1252 (default: cp850)
   --bootstrap-timeout MS  how long a first start waits for the branch documents (default: 60000)
+  --clock-skew-threshold MS  a device clock further than this from the store's time raises a
+                        clock-skew conflict (default: 120000)
+  --clock-offset MS     add MS (may be negative) to this device's clock, to rehearse a wrong clock
+                        (default: 0)
   --log-level LEVEL     pino level: debug, info, warn, error (default: info)
 `;
 
@@ -48,6 +61,13 @@ function parseMs(value: string | undefined, fallback: number, flag: string): num
   return ms;
 }
 
+function parseOffset(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms)) throw new Error(`--clock-offset must be a whole number of milliseconds, got "${value}"`);
+  return ms;
+}
+
 /** Runs `mercora terminal`: starts a terminal and its HTTP API until SIGINT or SIGTERM. */
 export async function runTerminalCli(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -57,7 +77,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
       branch: { type: "string" },
       terminal: { type: "string" },
       relay: { type: "string" },
-      directory: { type: "string" },
+      "activation-code": { type: "string" },
       "lan-listen": { type: "string" },
       "lan-advertise": { type: "string" },
       "lan-peer": { type: "string", multiple: true },
@@ -67,8 +87,14 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
       "check-timeout": { type: "string" },
       retry: { type: "string" },
       receipts: { type: "string" },
+      "receipts-dir": { type: "string" },
       columns: { type: "string" },
+      printer: { type: "string" },
+      "printer-width": { type: "string" },
+      "printer-code-page": { type: "string" },
       "bootstrap-timeout": { type: "string" },
+      "clock-skew-threshold": { type: "string" },
+      "clock-offset": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean" },
     },
@@ -86,13 +112,27 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
   }
   const columns = Number(values.columns ?? 48);
   if (columns !== 32 && columns !== 48) throw new Error(`--columns must be 32 or 48, got "${values.columns}"`);
+  const printer = printerSettingsFromFlags({
+    printer: values.printer,
+    width: values["printer-width"],
+    codePage: values["printer-code-page"],
+  });
   const log = pino({ level: values["log-level"] ?? "info", base: { terminal: values.terminal, branch: values.branch } });
+  const { keystore, state } = await openOrActivate({
+    dataDir: values.data!,
+    branch: values.branch!,
+    terminal: values.terminal!,
+    relayUrl: values.relay?.replace(/\/$/, "") ?? null,
+    activationCode: values["activation-code"] ?? null,
+    log,
+  });
   const terminal = new Terminal({
     dataDir: values.data!,
     branch: values.branch!,
     terminal: values.terminal!,
     relayUrl: values.relay?.replace(/\/$/, "") ?? null,
-    directoryUrl: values.directory ?? null,
+    keystore,
+    activated: state,
     lanListen: parseAddress(values["lan-listen"] ?? "127.0.0.1:0", "--lan-listen"),
     lanAdvertise: values["lan-advertise"] ?? null,
     lanPeers: (values["lan-peer"] ?? []).map(parsePeer),
@@ -102,8 +142,16 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
       checkTimeoutMs: parseMs(values["check-timeout"], DEFAULT_CONNECTIVITY.checkTimeoutMs, "--check-timeout"),
       retryMs: parseMs(values.retry, DEFAULT_CONNECTIVITY.retryMs, "--retry"),
     },
-    receipts: { target: receipts, columns, locale: "es-419" },
+    receipts: {
+      target: receipts,
+      columns,
+      locale: "es-419",
+      printer,
+      textFolder: values["receipts-dir"] ?? `${values.data!.replace(/\/+$/, "")}-receipts`,
+    },
     bootstrapTimeoutMs: parseMs(values["bootstrap-timeout"], 60_000, "--bootstrap-timeout"),
+    clockSkewThresholdMs: parseMs(values["clock-skew-threshold"], 120_000, "--clock-skew-threshold"),
+    clockOffsetMs: parseOffset(values["clock-offset"]),
     log,
   });
   await terminal.start();

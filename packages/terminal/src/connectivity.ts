@@ -48,6 +48,8 @@ export class Connectivity {
     /** Receives the relay's clock reading from each good check, with the device times it was sent and received. */
     private readonly onRelayClock: (relayMs: number, sentMs: number, receivedMs: number) => void = () => undefined,
     private readonly deviceNow: () => number = Date.now,
+    /** Returns a fresh device token for the websocket URL, or null to connect without one. */
+    private readonly deviceToken: () => string | null = () => null,
   ) {}
 
   get online(): boolean {
@@ -134,7 +136,11 @@ export class Connectivity {
   #connect(): void {
     if (this.#adapter || !this.relayUrl) return;
     const wsUrl = this.relayUrl.replace(/^http/, "ws") + "/sync";
-    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs, this.log);
+    const withToken = () => {
+      const token = this.deviceToken();
+      return token ? `${wsUrl}?token=${token}` : wsUrl;
+    };
+    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs, this.log, withToken);
     this.repo.networkSubsystem.addNetworkAdapter(this.#adapter);
   }
 

@@ -37,6 +37,10 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get("/health", async () => ({ ok: true }));
+
+  app.post("/sessions", async (request, reply) => reply.code(201).send(await terminal.signIn(request.body)));
+  app.get("/sessions", async () => ({ session: terminal.session }));
+  app.delete("/sessions", async () => terminal.signOut());
   app.get("/status", async () => terminal.status());
 
   app.get<{ Params: { code: string } }>("/products/:code", async (request, reply) => {

@@ -1,3 +1,4 @@
+import { cbor } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter, WebSocketServerAdapter } from "@automerge/automerge-repo-network-websocket";
 import type { Logger } from "pino";
 
@@ -8,7 +9,11 @@ import type { Logger } from "pino";
  * ordinary outage (ECONNRESET, ETIMEDOUT, EHOSTUNREACH).
  */
 export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
-  constructor(url: string, retryIntervalMs: number, log: Logger) {
+  /**
+   * `makeUrl`, when given, is called before every connection attempt, so a
+   * short-lived device token in the URL is fresh each time.
+   */
+  constructor(url: string, retryIntervalMs: number, log: Logger, private readonly makeUrl?: () => string) {
     super(url, retryIntervalMs);
     const self = this as unknown as { onError: (event: unknown) => void };
     let lastCode: string | null = null;
@@ -18,6 +23,11 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
       if (code !== lastCode) log.debug({ url, code }, "websocket connection failed, retrying");
       lastCode = code;
     };
+  }
+
+  override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {
+    if (this.makeUrl) (this as { url: string }).url = this.makeUrl();
+    super.connect(...args);
   }
 }
 
@@ -35,5 +45,47 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
 
   override whenReady(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/**
+ * A server adapter that accepts messages only from the peer id each socket
+ * proved when it connected. `peerOf` returns that id (set at the upgrade
+ * after the device token was checked); a socket with none, or a message
+ * that claims another sender, closes the connection.
+ */
+export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
+  constructor(
+    server: ConstructorParameters<typeof WebSocketServerAdapter>[0],
+    private readonly peerOf: (socket: object) => string | null,
+    private readonly onForgery: (peerId: string | null, claimed: string) => void,
+  ) {
+    super(server);
+  }
+
+  override receiveMessage(messageBytes: Uint8Array, socket: Parameters<WebSocketServerAdapter["receiveMessage"]>[1]): void {
+    let senderId = "";
+    let type = "";
+    try {
+      const decoded = cbor.decode(messageBytes) as { senderId?: unknown; type?: unknown };
+      senderId = String(decoded.senderId ?? "");
+      type = String(decoded.type ?? "");
+    } catch {
+      // Let the stock adapter reject the malformed message.
+      super.receiveMessage(messageBytes, socket);
+      return;
+    }
+    const bound = this.peerOf(socket);
+    // automerge-repo forwards ephemeral messages with their first sender's id,
+    // so only sync, join and request messages must carry the socket's own id.
+    // NOTE: an ephemeral message (the clock broadcast) can therefore name
+    // another sender; nothing that decides access or stores data reads it.
+    const forwarded = type === "ephemeral" && bound !== null;
+    if (bound === null || (senderId !== bound && !forwarded)) {
+      this.onForgery(bound, senderId);
+      socket.close();
+      return;
+    }
+    super.receiveMessage(messageBytes, socket);
   }
 }

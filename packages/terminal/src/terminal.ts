@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
@@ -41,13 +42,25 @@ import {
   writeJsonDurable,
   CASH_MOVEMENT_REASONS,
   buildZReport,
+  genesisHash,
+  canonicalJson,
+  describeRecordEdit,
+  readSigningKey,
+  verifyRecordIntegrity,
+  makeDeviceToken,
   parseRefundRequest,
   priceRefund,
+  readDeviceKey,
+  readUser,
+  sealRecord,
+  unlockSigningKey,
+  verifyDeviceToken,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
   CatalogDoc,
   Detection,
+  Keystore,
   PermissionsDoc,
   ConflictsDoc,
   DirectoryDoc,
@@ -60,6 +73,7 @@ import type {
 } from "@mercora/crdt-model";
 import { reconcileDoubleRefunds, reconcileOversells } from "@mercora/reconciler";
 import type { Logger } from "pino";
+import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
@@ -76,8 +90,10 @@ export interface TerminalOptions {
   terminal: string;
   /** Relay base URL, e.g. http://127.0.0.1:7000; null runs LAN-only. */
   relayUrl: string | null;
-  /** Directory document URL, for a first start without the relay. */
-  directoryUrl: string | null;
+  /** The keystore opened or created by `openOrActivate`. */
+  keystore: Keystore;
+  /** The activated state from `openOrActivate`. */
+  activated: ActivatedState;
   lanListen: { host: string; port: number } | null;
   /** URL other terminals dial; defaults to the listen address. */
   lanAdvertise: string | null;
@@ -95,11 +111,14 @@ export interface TerminalOptions {
   log: Logger;
 }
 
-interface TerminalState {
-  branch: string;
-  terminal: string;
-  directoryUrl: string;
-  ledgers: { documentId: string; url: string; businessDay: string; part: number; firstSeq: number }[];
+type TerminalState = ActivatedState;
+
+/** The cashier signed in at this terminal, whose key signs every record. */
+interface CashierSession {
+  userId: string;
+  name: string;
+  key: KeyObject;
+  since: string;
 }
 
 interface OwnLedger {
@@ -149,6 +168,12 @@ export class Terminal {
   #own: OwnLedger[] = [];
   #peerLedgers = new Map<string, DocHandle<LedgerDoc>>();
   #seq = 0;
+  #deviceKey!: KeyObject;
+  #lastHash = "";
+  #session: CashierSession | null = null;
+  readonly #seenNonces = new Map<string, number>();
+  readonly #integrityFlagged = new Set<string>();
+  #pendingIntegrity: { record: LedgerRecord; detail: string }[] = [];
   #writeQueue: Promise<unknown> = Promise.resolve();
   #requestIndex = new Map<string, string>();
   #records = new Map<string, LedgerRecord>();
@@ -165,7 +190,7 @@ export class Terminal {
     this.clockWatch = new ClockWatch(options.terminal, deviceNow, options.log);
     this.clock = new HybridLogicalClock(options.terminal, () => this.clockWatch.now());
     this.pins = new PinGuard(() => this.#permissions, options.dataDir, options.log);
-    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"));
+    this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"), options.keystore.storageKey);
     this.storage.on("damaged", (chunk) => {
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside");
       this.#storageProblems.push({
@@ -199,9 +224,10 @@ export class Terminal {
       this.log,
       (relayMs, sentMs, receivedMs) => this.clockWatch.observeRelay(relayMs, sentMs, receivedMs),
       deviceNow,
+      () => this.deviceToken(),
     );
-    this.lan = new LanNetwork(this.repo, options.terminal, this.log);
-    this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "receipts"), this.log);
+    this.lan = new LanNetwork(this.repo, options.terminal, this.log, 1000, () => this.deviceToken(), (url) => this.verifyLanPeer(url));
+    this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "spool"), this.log, options.keystore.storageKey);
   }
 
   /** Starts networking, loads or fetches the branch documents, checks storage and repairs inventory. */
@@ -209,14 +235,17 @@ export class Terminal {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.journal.open();
     await this.pins.open();
+    await this.#loadState();
     if (this.options.lanListen) await this.lan.listen(this.options.lanListen);
     for (const peer of this.options.lanPeers) this.lan.dial(peer);
     await this.connectivity.start();
-    await this.#loadState();
     await this.#openBranchDocuments();
     await this.#checkAcknowledgedHeads();
     await this.#openOwnLedgers();
     this.#seq = Math.max(this.journal.maxSeq, ...this.#own.map((l) => maxSeq(l.handle.doc())), 0);
+    // The last record may be missing after storage damage; writes stay blocked until a peer supplies it.
+    const last = this.#records.get(recordId(this.options.branch, this.options.terminal, this.#seq));
+    this.#lastHash = this.#seq === 0 ? genesisHash(this.options.branch, this.options.terminal) : (last?.hash ?? "");
     await this.#enqueue(() => this.#repairInventory());
     await this.#announceSelf();
     this.#watchDirectory();
@@ -256,53 +285,34 @@ export class Terminal {
   // ---------------------------------------------------------------- start-up
 
   async #loadState(): Promise<void> {
-    const path = join(this.options.dataDir, "terminal.json");
-    const saved = await readJsonFile<TerminalState>(path);
-    if (saved) {
-      if (saved.branch !== this.options.branch || saved.terminal !== this.options.terminal) {
-        throw new Error(
-          `Data folder ${this.options.dataDir} belongs to terminal ${saved.terminal} of branch ${saved.branch}, ` +
-            `not ${this.options.terminal} of ${this.options.branch}; use another --data folder`,
-        );
-      }
-      this.#state = saved;
-      return;
-    }
-    const directoryUrl = this.options.directoryUrl ?? (await this.#fetchDirectoryUrl());
-    this.#state = { branch: this.options.branch, terminal: this.options.terminal, directoryUrl, ledgers: [] };
-    await this.#saveState();
+    this.#state = { ...this.options.activated, ledgers: [...this.options.activated.ledgers] };
+    const deviceKey = await this.options.keystore.deviceKey();
+    if (!deviceKey) throw new Error("The terminal's keystore has no device key; activate it again");
+    this.#deviceKey = deviceKey;
   }
 
-  async #fetchDirectoryUrl(): Promise<string> {
-    const relay = this.options.relayUrl;
-    if (!relay) {
-      throw new Error("First start needs --relay or --directory to find the branch documents");
-    }
-    const url = `${relay}/api/branches/${encodeURIComponent(this.options.branch)}/bootstrap`;
-    const deadline = Date.now() + this.options.bootstrapTimeoutMs;
-    let lastError = "";
-    while (Date.now() < deadline && !this.#closed) {
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-        if (response.ok) {
-          const body = (await response.json()) as { directoryUrl: string; terminals: string[] };
-          if (!body.terminals.includes(this.options.terminal)) {
-            throw new Error(
-              `Relay lists no terminal ${this.options.terminal} in branch ${this.options.branch} ` +
-                `(it has ${body.terminals.join(", ")}); add it on the relay first`,
-            );
-          }
-          return body.directoryUrl;
-        }
-        lastError = `HTTP ${response.status}: ${await response.text()}`;
-        if (response.status === 404) throw new Error(`Relay does not know branch ${this.options.branch}: ${lastError}`);
-      } catch (error) {
-        if ((error as Error).message.startsWith("Relay")) throw error;
-        lastError = (error as Error).message;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    throw new Error(`Could not reach the relay at ${url} to bootstrap: ${lastError}`);
+  /** A fresh device token for a websocket URL. */
+  deviceToken(): string {
+    return makeDeviceToken(this.#deviceKey, {
+      branch: this.options.branch,
+      terminal: this.options.terminal,
+      peerId: `terminal:${this.options.branch}:${this.options.terminal}`,
+      issuedAt: this.clockWatch.now(),
+    });
+  }
+
+  /** Checks the device token of a LAN peer dialing in: an activated, unrevoked device of this branch. */
+  verifyLanPeer(url: URL): { peerId: string } | { reason: string } {
+    const token = url.searchParams.get("token");
+    if (!token) return { reason: "no device token" };
+    if (!this.#permissions) return { reason: "this terminal has no permissions yet" };
+    const result = verifyDeviceToken(
+      token,
+      (branch, terminal) => (branch === this.options.branch ? readDeviceKey(this.#permissions.doc(), terminal) : null),
+      this.clockWatch.now(),
+      this.#seenNonces,
+    );
+    return "reason" in result ? { reason: result.reason } : { peerId: result.claims.peerId };
   }
 
   async #saveState(): Promise<void> {
@@ -331,7 +341,8 @@ export class Terminal {
     this.#conflicts = conflicts;
     this.#ingest = ingest;
     this.#inventory.on("change", () => this.#scheduleReconcile());
-    await this.repo.flush();
+    // Only these: a bare flush() also visits handles still loading from peers and throws on them.
+    await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, this.#directory].map((h) => h.documentId));
   }
 
   /**
@@ -426,23 +437,56 @@ export class Terminal {
     this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq });
     this.#own.sort((a, b) => a.firstSeq - b.firstSeq);
     this.#indexLedger(handle);
-    handle.on("change", () => this.#indexLedger(handle));
+    handle.on("change", ({ patches }) => this.#indexLedger(handle, patches));
     const highest = maxSeq(handle.doc());
     if (highest > this.#seq) this.#seq = highest;
   }
 
-  #indexLedger(handle: DocHandle<LedgerDoc>): void {
+  /**
+   * Reads new records of a ledger into memory, verifying each one's hash,
+   * signature and chain link, and checks records a change touched against
+   * the version first seen, so an edit to a final record is caught.
+   */
+  #indexLedger(handle: DocHandle<LedgerDoc>, patches: { path: (string | number)[] }[] = []): void {
     const doc = handle.doc();
     if (!doc?.records) return;
+    for (const patch of patches) {
+      const id = patch.path[0] === "records" ? patch.path[1] : undefined;
+      const original = typeof id === "string" ? this.#records.get(id) : undefined;
+      const stored = typeof id === "string" ? doc.records[id] : undefined;
+      if (!original || !stored || this.#integrityFlagged.has(original.id)) continue;
+      const current = readRecord(stored);
+      if (canonicalJson(current) !== canonicalJson(original)) {
+        this.#flagIntegrity(original, `final record edited after it was recorded: ${describeRecordEdit(original, current).join("; ")}; the original values match hash ${original.hash.slice(0, 16)}…`);
+      }
+    }
+    const added: LedgerRecord[] = [];
     for (const [id, stored] of Object.entries(doc.records)) {
       if (this.#records.has(id)) continue;
       const record = readRecord(stored);
       this.#records.set(id, record);
+      added.push(record);
       if (record.requestId && record.terminal === this.options.terminal) {
         this.#requestIndex.set(record.requestId, id);
       }
       if (record.terminal !== this.options.terminal) this.clock.observe(record.hlc);
     }
+    for (const record of added.sort((a, b) => a.seq - b.seq)) {
+      const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
+      const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);
+      const signer = record.cashier && this.#permissions ? readSigningKey(this.#permissions.doc(), record.cashier) : null;
+      const failure = verifyRecordIntegrity(record, expected, signer);
+      if (failure) this.#flagIntegrity(record, failure);
+    }
+  }
+
+  /** Raises one integrity conflict for a record, once. */
+  #flagIntegrity(record: LedgerRecord, detail: string): void {
+    if (this.#integrityFlagged.has(record.id)) return;
+    this.#integrityFlagged.add(record.id);
+    this.log.error({ record: record.id, terminal: record.terminal, detail }, "record failed integrity check");
+    this.#pendingIntegrity.push({ record, detail });
+    this.#scheduleReconcile();
   }
 
   /**
@@ -506,8 +550,8 @@ export class Terminal {
           .then((handle) => {
             this.#peerLedgers.set(ref.documentId, handle);
             this.#indexLedger(handle);
-            handle.on("change", () => {
-              this.#indexLedger(handle);
+            handle.on("change", ({ patches }) => {
+              this.#indexLedger(handle, patches);
               this.#scheduleReconcile();
             });
             this.#scheduleReconcile();
@@ -610,7 +654,6 @@ export class Terminal {
         cashRounding: priced.cashRounding,
         change: priced.change,
         stock: priced.stock,
-        cashier: request.cashier ?? null,
         requestId: request.requestId ?? null,
         authorizedBy,
         offline,
@@ -627,7 +670,6 @@ export class Terminal {
       const record = await this.#write("cash-movement", {
         cashAmount: input.amount,
         reason: input.reason,
-        cashier: input.cashier,
         offline: !this.connectivity.online,
       });
       this.receipts.enqueue(record);
@@ -776,7 +818,12 @@ export class Terminal {
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
     const seq = this.#seq + 1;
-    const record: LedgerRecord = {
+    const session = this.#session;
+    if (!session) {
+      throw new RuleError("SIGN_IN_REQUIRED", "No cashier is signed in at this terminal; sign in with POST /sessions and a PIN first", "session");
+    }
+    const prevHash = this.#chainHead();
+    const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash"> = {
       id: recordId(this.options.branch, this.options.terminal, seq),
       kind,
       branch: this.options.branch,
@@ -788,7 +835,6 @@ export class Terminal {
       timeZone,
       epoch: this.#inventory.doc().epoch,
       offline: false,
-      cashier: null,
       requestId: null,
       lines: [],
       tenders: [],
@@ -803,8 +849,11 @@ export class Terminal {
       authorizedBy: null,
       deviceAt,
       ...fields,
+      cashier: session.userId,
     };
+    const record = sealRecord(unsealed, prevHash, session.key);
     ledger.handle.change((doc) => appendRecord(doc, record));
+    this.#lastHash = record.hash;
     // The sequence number is spent once the record is in the ledger, even if a later step fails.
     this.#seq = seq;
     this.#records.set(record.id, record);
@@ -847,9 +896,52 @@ export class Terminal {
     await this.repo.flush([this.#directory.documentId]);
     const ledger = { handle, businessDay, part, firstSeq };
     this.#own.push(ledger);
-    handle.on("change", () => this.#indexLedger(handle));
+    handle.on("change", ({ patches }) => this.#indexLedger(handle, patches));
     this.log.info({ documentId: handle.documentId, businessDay, part, firstSeq }, "opened ledger");
     return ledger;
+  }
+
+  /** Hash of this terminal's last record, or the chain's genesis hash before the first. */
+  #chainHead(): string {
+    if (this.#seq === 0) return genesisHash(this.options.branch, this.options.terminal);
+    const last = this.#records.get(recordId(this.options.branch, this.options.terminal, this.#seq));
+    if (last) return last.hash;
+    if (this.#lastHash) return this.#lastHash;
+    throw new RuleError(
+      "CHAIN_HEAD_MISSING",
+      `Record ${this.#seq} of this terminal is not in storage, so the next record cannot link to it; wait for a peer to supply it`,
+    );
+  }
+
+  /**
+   * Signs a cashier in with their PIN: the PIN is checked against the
+   * verifier, then unlocks the cashier's signing key, which stays in memory
+   * only for the session. Every record until sign-out is signed with it.
+   */
+  async signIn(body: unknown): Promise<{ userId: string; name: string; since: string }> {
+    const input = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    if (typeof input.user !== "string" || typeof input.pin !== "string") {
+      throw new ValidationError("SIGN_IN_INVALID", "Sign-in needs `user` (a user id) and `pin`", "user");
+    }
+    const user = await this.pins.authorize(input.user, input.pin, "cashier", "sign-in");
+    const stored = readUser(this.#permissions.doc(), user.id);
+    const key = stored ? await unlockSigningKey(input.pin, stored.signing) : null;
+    if (!key) throw new RuleError("SIGNING_KEY_LOCKED", `The signing key of ${user.id} did not open with this PIN; ask HQ to reset the user`, "pin");
+    this.#session = { userId: user.id, name: user.name, key, since: new Date(this.clockWatch.now()).toISOString() };
+    this.log.info({ user: user.id }, "cashier signed in");
+    return { userId: user.id, name: user.name, since: this.#session.since };
+  }
+
+  /** Signs the current cashier out; their key is dropped from memory. */
+  signOut(): { signedOut: string | null } {
+    const userId = this.#session?.userId ?? null;
+    this.#session = null;
+    if (userId) this.log.info({ user: userId }, "cashier signed out");
+    return { signedOut: userId };
+  }
+
+  get session(): { userId: string; name: string; since: string } | null {
+    return this.#session ? { userId: this.#session.userId, name: this.#session.name, since: this.#session.since } : null;
   }
 
   /** Reads one record by id from the documents this terminal holds. */
@@ -895,6 +987,7 @@ export class Terminal {
       ...reconcileOversells({ replica, now, openingApplied: readOpeningApplied(inventory), stock: negativeStock(inventory), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
       ...this.#clockSkewDetections(now, own),
+      ...this.#integrityDetections(now, own),
     ];
     if (writes.length === 0) return 0;
     this.#conflicts.change((doc) => {
@@ -936,6 +1029,26 @@ export class Terminal {
     ];
   }
 
+  #integrityDetections(now: string, own: Map<string, Detection>): Detection[] {
+    const pending = this.#pendingIntegrity;
+    this.#pendingIntegrity = [];
+    return pending
+      .filter(({ record }) => !own.has(`integrity:${record.id}`))
+      .map(({ record, detail }) => ({
+        id: `integrity:${record.id}`,
+        kind: "integrity",
+        sku: "",
+        shortfall: 0,
+        stock: 0,
+        tickets: [record.id],
+        subject: `${record.terminal} ${record.id}`,
+        detail,
+        firstDetectedAt: now,
+        detectedAt: now,
+        detectedBy: this.options.terminal,
+      }));
+  }
+
   /** Open conflicts of the branch, merged from every replica's detections. */
   conflicts() {
     return listConflicts(this.#conflicts.doc());
@@ -967,6 +1080,7 @@ export class Terminal {
         part: l.part,
         records: countRecords(l.handle.doc()),
       })),
+      session: this.session,
       storage: {
         ok: this.#storageProblems.length === 0,
         writesBlocked: this.#writesBlocked !== null,
@@ -1075,3 +1189,4 @@ function parseStockMovement(
   const reason = typeof input.reason === "string" ? input.reason : null;
   return { lines, reason };
 }
+

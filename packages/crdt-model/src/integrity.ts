@@ -1,0 +1,75 @@
+import { createHash } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { signBytes, verifySignature } from "./keystore.ts";
+import type { LedgerRecord } from "./types.ts";
+
+/** Encodes a value as JSON with object keys sorted, so equal content always gives equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/** The previous hash of a terminal's first record: SHA-256 of its branch and terminal id. */
+export function genesisHash(branch: string, terminal: string): string {
+  return createHash("sha256").update(`mercora-chain:${branch}:${terminal}`).digest("hex");
+}
+
+/** SHA-256 (hex) over the canonical encoding of a record without its hash and signature. */
+export function recordHash(record: Omit<LedgerRecord, "hash" | "signature"> & Partial<LedgerRecord>): string {
+  const { hash: _hash, signature: _signature, ...content } = record;
+  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+}
+
+/** Completes a record with its chain link, hash and the signer's signature. */
+export function sealRecord(
+  record: Omit<LedgerRecord, "hash" | "signature" | "prevHash">,
+  prevHash: string,
+  signer: KeyObject,
+): LedgerRecord {
+  const linked = { ...record, prevHash };
+  const hash = recordHash(linked);
+  return { ...linked, hash, signature: signBytes(signer, hash) };
+}
+
+/**
+ * Checks one record: its hash matches its content, its signature was made
+ * by `signerKey` (the key of the user named in `cashier`), and it links to
+ * `expectedPrevHash` when the previous record is known. Returns what
+ * failed, or null.
+ */
+export function verifyRecordIntegrity(
+  record: LedgerRecord,
+  expectedPrevHash: string | null,
+  signerKey: KeyObject | null,
+): string | null {
+  const actual = recordHash(record);
+  if (actual !== record.hash) return `hash ${record.hash.slice(0, 12)}… does not match the content (${actual.slice(0, 12)}…): the record was changed after it was recorded`;
+  if (!record.cashier) return "record has no signer";
+  if (!signerKey) return `signer ${record.cashier} is not a user of the branch`;
+  if (!verifySignature(signerKey, record.hash, record.signature)) return `signature does not verify with ${record.cashier}'s key`;
+  if (expectedPrevHash !== null && record.prevHash !== expectedPrevHash) {
+    return `chain broken: previous hash ${record.prevHash.slice(0, 12)}… is not the hash of record ${record.seq - 1} (${expectedPrevHash.slice(0, 12)}…)`;
+  }
+  return null;
+}
+
+/** Lists the fields that differ between two versions of a record, with both values. */
+export function describeRecordEdit(original: LedgerRecord, edited: LedgerRecord): string[] {
+  const changes: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (canonicalJson(a) === canonicalJson(b)) return;
+    if (a && b && typeof a === "object" && typeof b === "object") {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+      }
+      return;
+    }
+    changes.push(`${path} was ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
+  };
+  walk(original, edited, "");
+  return changes;
+}

@@ -1,0 +1,62 @@
+/**
+ * Tools the security tests run as separate processes, the way an attacker
+ * or an operator would run a program against a terminal's files or the
+ * relay:
+ *
+ *   edit-record DATA_DIR LEDGER_ID RECORD_ID PRICE   change a stored record's price
+ *   fetch-doc RELAY_URL KEYSTORE BRANCH TERMINAL DOC_ID   ask the relay for a document as that device
+ *
+ * Each prints one JSON line with the outcome.
+ */
+import { join } from "node:path";
+import { Repo } from "@automerge/automerge-repo";
+import type { DocumentId, PeerId } from "@automerge/automerge-repo";
+import { DurableFileStorageAdapter, Keystore, findDocument, makeDeviceToken } from "@mercora/crdt-model";
+import type { LedgerDoc } from "@mercora/crdt-model";
+import { ResilientWebSocketClientAdapter } from "@mercora/terminal";
+import { pino } from "pino";
+
+async function editRecord(dataDir: string, ledgerId: string, recordId: string, price: number) {
+  const keystore = await Keystore.open(join(dataDir, "keystore"), { create: false });
+  const repo = new Repo({ storage: new DurableFileStorageAdapter(join(dataDir, "automerge"), keystore.storageKey), network: [] });
+  const ledger = await findDocument<LedgerDoc>(repo, ledgerId as DocumentId, { timeoutMs: 10_000 });
+  ledger.change((doc) => {
+    const stored = doc.records[recordId];
+    if (!stored) throw new Error(`No record ${recordId} in ledger ${ledgerId}`);
+    const line = stored.lines[0]!;
+    line.unitPrice = price;
+    line.total = price * line.qty;
+    stored.total = line.total;
+  });
+  await repo.flush();
+  await repo.shutdown();
+  return { edited: recordId };
+}
+
+async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, terminal: string, documentId: string) {
+  const keystore = await Keystore.open(keystoreDir, { create: false });
+  const deviceKey = (await keystore.deviceKey())!;
+  const url = relayUrl.replace(/^http/, "ws") + "/sync";
+  const peerId = `terminal:${branch}:${terminal}`;
+  const client = new ResilientWebSocketClientAdapter(url, 1000, pino({ level: "silent" }), () =>
+    `${url}?token=${makeDeviceToken(deviceKey, { branch, terminal, peerId, issuedAt: Date.now() })}`,
+  );
+  const repo = new Repo({ network: [client], peerId: peerId as PeerId, sharePolicy: async () => false });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  try {
+    const handle = await repo.find<LedgerDoc>(documentId as DocumentId, { signal: AbortSignal.timeout(5000) });
+    return { found: true, records: Object.keys(handle.doc()?.records ?? {}).length };
+  } catch (error) {
+    return { found: false, error: (error as Error).message };
+  }
+}
+
+const [command, ...args] = process.argv.slice(2);
+const result =
+  command === "edit-record"
+    ? await editRecord(args[0]!, args[1]!, args[2]!, Number(args[3]))
+    : command === "fetch-doc"
+      ? await fetchDoc(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!)
+      : { error: `unknown command ${command}` };
+process.stdout.write(JSON.stringify(result) + "\n");
+process.exit(0);

@@ -1,0 +1,127 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { expect } from "chai";
+import { formatAmount, parseReceiptQrData } from "@mercora/printer";
+import type { PrintSpoolStatus } from "@mercora/printer";
+import { decodeEscPos } from "../packages/printer/test/helpers/escpos-decoder.ts";
+import type { DecodedJob } from "../packages/printer/test/helpers/escpos-decoder.ts";
+import { api, waitFor } from "../scripts/lib/processes.ts";
+import { TestPrinter } from "../scripts/lib/test-printer.ts";
+import { sell, smallCatalog, startStore } from "./helpers/fixtures.ts";
+
+const ZONE = "America/Argentina/Buenos_Aires";
+const COLUMNS_58_MM = 32;
+
+describe("printer end to end", function () {
+  const { csv, products } = smallCatalog(40);
+  const product = products[3]!;
+  const printer = new TestPrinter();
+  let fixture: Awaited<ReturnType<typeof startStore>> | undefined;
+  let http = "";
+
+  before(async function () {
+    await printer.start();
+    fixture = await startStore(
+      [{ id: "A", name: "Panadería La Espiga", timeZone: ZONE, terminals: ["T1"], openingStock: { default: 20 } }],
+      csv,
+      ["--printer", printer.url, "--printer-width", "58", "--printer-code-page", "cp850"],
+    );
+    http = fixture.store.terminal("A", "T1").http;
+  });
+
+  after(async function () {
+    await fixture?.stop();
+    await printer.stop();
+  });
+
+  async function spoolFiles(): Promise<string[]> {
+    const folder = join(fixture!.store.terminal("A", "T1").dataDir, "spool");
+    return (await readdir(folder)).filter((name) => name.endsWith(".json"));
+  }
+
+  async function waitForFault(): Promise<PrintSpoolStatus> {
+    return waitFor("the printer fault on /status", async () => {
+      const status = await printerStatus();
+      return status.state === "fault" ? status : undefined;
+    }, 20_000);
+  }
+
+  async function printerStatus(): Promise<PrintSpoolStatus> {
+    const status = await api<{ printer: PrintSpoolStatus }>(http, "/status");
+    return status.body.printer;
+  }
+
+  function totalLine(job: DecodedJob): { text: string; width: number } {
+    const index = job.lines.findIndex((line) => line.startsWith("TOTAL"));
+    expect(index, `TOTAL line in ${JSON.stringify(job.lines)}`).to.be.greaterThan(-1);
+    return { text: job.lines[index]!, width: job.lineWidths[index]! };
+  }
+
+  it("prints a cash sale", async function () {
+    const sale = await sell(http, product, 2);
+    expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
+    await printer.waitFor("the sale's receipt", () => printer.completedJobs().length === 1, 30_000);
+
+    const job = decodeEscPos(printer.completedJobs()[0]!);
+    const total = formatAmount(product.price * 2, "ARS", 2, "es-419");
+    const line = totalLine(job);
+    expect(line.text.endsWith(total), `${line.text} ends with ${total}`).to.equal(true);
+    expect(line.width, "TOTAL line width").to.equal(COLUMNS_58_MM);
+    expect(job.blocks.filter((block) => block.kind === "pulse"), "drawer kick").to.have.length(1);
+    expect(job.blocks.at(-1), "last block").to.deep.equal({ kind: "cut", partial: true });
+    const qr = parseReceiptQrData(job.qrCodes[0]!.data);
+    expect(qr.ticketId).to.equal(sale.body.record.id);
+    expect(qr.terminal).to.equal("T1");
+
+    // The printer has the whole job before the terminal gets the printer's close, so /status can lag briefly.
+    const status = await waitFor("the receipt to count as printed", async () => {
+      const current = await printerStatus();
+      return current.printed === 1 ? current : undefined;
+    }, 10_000);
+    expect(status).to.include({ state: "ok", target: printer.url, queued: 0 });
+  });
+
+  it("queues receipts while the printer is down", async function () {
+    await printer.stop();
+    const jobsBefore = printer.completedJobs().length;
+    const sale = await sell(http, product, 1);
+    expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
+    const stored = await api(http, `/records/${sale.body.record.id}`);
+    expect(stored.status, "sale readable while the printer is down").to.equal(200);
+
+    const fault = await waitForFault();
+    expect(fault.queued, "queued receipts").to.equal(1);
+    expect(await spoolFiles(), "job files in the spool folder").to.have.length(1);
+    expect(fault.lastError).to.match(/connection refused/);
+    expect(fault.lastError).to.include(printer.url);
+
+    // From here on the test sends no request to the terminal until the receipt arrives.
+    await printer.start();
+    await printer.waitFor("the queued receipt", () => printer.completedJobs().length === jobsBefore + 1, 60_000);
+
+    const job = decodeEscPos(printer.completedJobs().at(-1)!);
+    expect(parseReceiptQrData(job.qrCodes[0]!.data).ticketId).to.equal(sale.body.record.id);
+    expect(totalLine(job).text.endsWith(formatAmount(product.price, "ARS", 2, "es-419"))).to.equal(true);
+    const recovered = await waitFor("the printer to be ok on /status", async () => {
+      const status = await printerStatus();
+      return status.state === "ok" && status.printed === 2 ? status : undefined;
+    }, 10_000);
+    expect(recovered).to.include({ queued: 0, failed: 0 });
+    expect(await spoolFiles(), "job files after printing").to.deep.equal([]);
+  });
+
+  it("prints queued receipts after a crash", async function () {
+    await printer.stop();
+    const jobsBefore = printer.completedJobs().length;
+    const sale = await sell(http, product, 1);
+    expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
+    await waitForFault();
+
+    await fixture!.store.killTerminal("A", "T1");
+    await printer.start();
+    http = (await fixture!.store.restartTerminal("A", "T1")).http;
+    await printer.waitFor("the receipt queued before the crash", () => printer.completedJobs().length === jobsBefore + 1, 60_000);
+    const job = decodeEscPos(printer.completedJobs().at(-1)!);
+    expect(parseReceiptQrData(job.qrCodes[0]!.data).ticketId).to.equal(sale.body.record.id);
+  });
+});
