@@ -191,7 +191,7 @@ function printResult(failures: string[]): void {
 
 /** Prints the URLs and waits for SIGINT or SIGTERM (Ctrl-C) while the store keeps running. */
 function keepRunning(store: StoreHarness, replay: Replay, reporter: Reporter): Promise<void> {
-  reporter.line(`Store keeps running. Press Ctrl-C to stop it. HQ page: ${store.relayUrl}/hq`);
+  reporter.line(`Store keeps running. Press Ctrl-C to stop it. HQ page: ${store.relayUrl}/hq?token=${store.hqToken}`);
   for (const handle of replay.handles) reporter.line(`  ${handle.branch}/${handle.id} terminal API: ${handle.http}/status`);
   return new Promise((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
@@ -237,7 +237,7 @@ async function main(): Promise<number> {
   try {
     reporter.line("Starting the relay, importing the catalog and starting 4 terminals");
     await store.start();
-    reporter.line(`Store started: relay ${store.relayUrl}, HQ page ${store.relayUrl}/hq`);
+    reporter.line(`Store started: relay ${store.relayUrl}, HQ page ${store.relayUrl}/hq?token=${store.hqToken}`);
     const { replay, outage } = await sell(store, plan, options, reporter);
     const failures = await summarize(store, plan, replay, outage, reporter, dataDir);
     printResult(failures);

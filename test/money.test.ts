@@ -151,11 +151,26 @@ describe("money at a Costa Rican store", function () {
   });
 
   it("corrects a clock three days slow", async function () {
+    const { store } = fixture;
+    // Restarted alone, T2 knows nothing of the others' clocks until LAN contact.
+    await store.isolate("CR1", "T2");
+    await store.restartTerminal("CR1", "T2");
+    t2 = store.terminal("CR1", "T2").http;
+    const alone = await api<{ clock: { correctionMs: number } }>(t2, "/status");
+    expect(alone.body.clock.correctionMs).to.equal(0);
+    await store.restoreLan("CR1", "T2");
+    const contact = Date.now();
     const status = await waitFor("T2 to measure its offset", async () => {
       const response = await api<{ clock: { correctionMs: number; peerOffsetsMs: Record<string, number> } }>(t2, "/status");
       return Math.abs(response.body.clock.correctionMs - 3 * 86_400_000) < 5_000 ? response.body : undefined;
-    }, 10_000);
+    }, 10_000, 100);
+    // Clocks are broadcast every second, so the first broadcast after the
+    // link is back measures the offset; timing figures belong in benchmarks,
+    // so the time taken is only reported here.
+    console.log(`      clock offset measured ${Date.now() - contact} ms after the LAN link returned`);
     expect(status.clock.correctionMs).to.be.closeTo(3 * 86_400_000, 5_000);
+    expect(status.clock.peerOffsetsMs.T1).to.be.closeTo(3 * 86_400_000, 5_000);
+    await store.reconnectAll();
     const conflicts = await waitFor("one clock-skew conflict", async () => {
       const response = await api<Conflict[]>(fixture.store.relayUrl, "/api/hq/branches/CR1/conflicts");
       const found = response.body.filter((c) => c.kind === "clock-skew");

@@ -81,9 +81,21 @@ describe("printer end to end", function () {
     expect(status).to.include({ state: "ok", target: printer.url, queued: 0 });
   });
 
+  it("reprints a copy without a drawer kick", async function () {
+    const sale = await sell(http, product, 1);
+    await printer.waitFor("the sale's receipt", () => printer.completedJobs().length === 2, 30_000);
+    const reprint = await api(http, `/records/${sale.body.record.id}/reprint`, { method: "POST" });
+    expect(reprint.status).to.equal(202);
+    await printer.waitFor("the copy", () => printer.completedJobs().length === 3, 30_000);
+    const copy = decodeEscPos(printer.completedJobs()[2]!);
+    expect(copy.lines.some((line) => line.includes("COPIA")), JSON.stringify(copy.lines)).to.equal(true);
+    expect(copy.blocks.filter((block) => block.kind === "pulse"), "no drawer kick").to.have.length(0);
+  });
+
   it("queues receipts while the printer is down", async function () {
     await printer.stop();
     const jobsBefore = printer.completedJobs().length;
+    const printedBefore = (await printerStatus()).printed;
     const sale = await sell(http, product, 1);
     expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
     const stored = await api(http, `/records/${sale.body.record.id}`);
@@ -104,7 +116,7 @@ describe("printer end to end", function () {
     expect(totalLine(job).text.endsWith(formatAmount(product.price, "ARS", 2, "es-419"))).to.equal(true);
     const recovered = await waitFor("the printer to be ok on /status", async () => {
       const status = await printerStatus();
-      return status.state === "ok" && status.printed === 2 ? status : undefined;
+      return status.state === "ok" && status.printed === printedBefore + 1 ? status : undefined;
     }, 10_000);
     expect(recovered).to.include({ queued: 0, failed: 0 });
     expect(await spoolFiles(), "job files after printing").to.deep.equal([]);

@@ -245,7 +245,7 @@ function printConflicts(
 
 function printLinks(store: StoreHarness, replay: Replay, dataDir: string): void {
   process.stdout.write("\nLinks\n");
-  process.stdout.write(`  HQ page: ${store.relayUrl}/hq\n`);
+  process.stdout.write(`  HQ page: ${store.relayUrl}/hq?token=${store.hqToken}\n`);
   for (const [index, handle] of replay.handles.entries()) {
     process.stdout.write(`  ${terminalLabel(DEMO_TERMINALS[index]!)} terminal API: ${handle.http}/status\n`);
   }

@@ -186,7 +186,8 @@ export class Relay {
       return true;
     }
     const allowed = branch === "*" || branch === match[1];
-    if (!allowed) this.#rejectOnce(`access:${peerId}:${documentId}`, { peerId, documentId, owner: branch }, "document of another branch refused");
+    // automerge-repo also asks this for every document the relay holds when a peer connects, so it is no warning.
+    if (!allowed) this.log.debug({ peerId, documentId, owner: branch }, "document of another branch not shared");
     return allowed;
   }
 

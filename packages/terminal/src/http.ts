@@ -99,6 +99,16 @@ export function buildTerminalApi(terminal: Terminal) {
     return reply.type("text/plain; charset=utf-8").send(terminal.receipts.render(record, request.query.copy !== "false"));
   });
 
+  app.post<{ Params: { id: string } }>("/records/:id/reprint", async (request, reply) => {
+    const record = terminal.record(request.params.id);
+    if (!record) {
+      return reply.code(404).send({ error: "RECORD_UNKNOWN", message: `No record ${request.params.id} on this terminal` } satisfies ApiError);
+    }
+    terminal.receipts.enqueue(record, true);
+    terminal.log.info({ record: record.id, session: terminal.session?.userId ?? null }, "receipt reprinted");
+    return reply.code(202).send({ reprint: record.id, copy: true });
+  });
+
   app.get<{ Querystring: { scope?: string } }>("/records", async (request) =>
     request.query.scope === "branch" ? terminal.branchRecords() : terminal.ownRecords(),
   );

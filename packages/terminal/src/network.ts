@@ -28,6 +28,10 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
   override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {
     if (this.makeUrl) (this as { url: string }).url = this.makeUrl();
     super.connect(...args);
+    // The stock adapter drops its listeners from a socket it replaces on
+    // reconnect; a late error on that socket (a 401 answer, a reset) would
+    // then be an unhandled 'error' event that ends the process.
+    (this.socket as unknown as { on?: (event: string, listener: () => void) => void } | undefined)?.on?.("error", () => undefined);
   }
 }
 

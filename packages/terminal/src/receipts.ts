@@ -86,7 +86,7 @@ function folioAndHash(record: LedgerRecord): { folio?: ReceiptFolio; hash?: stri
  * without retries.
  */
 export class ReceiptSpooler {
-  #queue: LedgerRecord[] = [];
+  #queue: { record: LedgerRecord; copy: boolean }[] = [];
   #running = false;
   #printed = 0;
   #failed = 0;
@@ -131,13 +131,14 @@ export class ReceiptSpooler {
     this.#queue = [];
   }
 
-  enqueue(record: LedgerRecord): void {
+  /** Queues a receipt; `copy` marks a reprint, which prints COPIA and never kicks the drawer. */
+  enqueue(record: LedgerRecord, copy = false): void {
     if (this.#spool) {
-      this.#spool.enqueue(record);
+      this.#spool.enqueue(record, copy);
       return;
     }
     if (this.settings.target === "none") return;
-    this.#queue.push(record);
+    this.#queue.push({ record, copy });
     if (!this.#running) void this.#drain();
   }
 
@@ -186,9 +187,9 @@ export class ReceiptSpooler {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
-        const record = this.#queue.shift()!;
+        const { record, copy } = this.#queue.shift()!;
         try {
-          const text = this.render(record);
+          const text = this.render(record, copy);
           const target =
             this.settings.target === "stdout"
               ? ({ kind: "stdout" } as const)

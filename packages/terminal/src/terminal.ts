@@ -55,6 +55,7 @@ import {
   sealRecord,
   unlockSigningKey,
   verifyDeviceToken,
+  TOKEN_WINDOW_MS,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
@@ -311,6 +312,9 @@ export class Terminal {
       (branch, terminal) => (branch === this.options.branch ? readDeviceKey(this.#permissions.doc(), terminal) : null),
       this.clockWatch.now(),
       this.#seenNonces,
+      // A terminal whose clock the relay has not confirmed cannot judge a
+      // token's age: a skewed clock would refuse every honest peer.
+      this.clockWatch.status().relayOffsetMs === null ? null : TOKEN_WINDOW_MS,
     );
     return "reason" in result ? { reason: result.reason } : { peerId: result.claims.peerId };
   }
