@@ -70,7 +70,9 @@ describe("printer end to end", function () {
     expect(job.blocks.filter((block) => block.kind === "pulse"), "drawer kick").to.have.length(1);
     expect(job.blocks.at(-1), "last block").to.deep.equal({ kind: "cut", partial: true });
     const qr = parseReceiptQrData(job.qrCodes[0]!.data);
-    expect(qr.ticketId).to.equal(sale.body.record.id);
+    // The store's folio scheme numbers tickets at the terminal, so the QR code carries the folio and the hash.
+    expect(qr.folio).to.equal((sale.body.record as unknown as { folio: string }).folio);
+    expect(qr.hash).to.equal((sale.body.record as unknown as { hash: string }).hash);
     expect(qr.terminal).to.equal("T1");
 
     // The printer has the whole job before the terminal gets the printer's close, so /status can lag briefly.
@@ -112,7 +114,7 @@ describe("printer end to end", function () {
     await printer.waitFor("the queued receipt", () => printer.completedJobs().length === jobsBefore + 1, 60_000);
 
     const job = decodeEscPos(printer.completedJobs().at(-1)!);
-    expect(parseReceiptQrData(job.qrCodes[0]!.data).ticketId).to.equal(sale.body.record.id);
+    expect(parseReceiptQrData(job.qrCodes[0]!.data).folio).to.equal((sale.body.record as unknown as { folio: string }).folio);
     expect(totalLine(job).text.endsWith(formatAmount(product.price, "ARS", 2, "es-419"))).to.equal(true);
     const recovered = await waitFor("the printer to be ok on /status", async () => {
       const status = await printerStatus();
@@ -134,6 +136,6 @@ describe("printer end to end", function () {
     http = (await fixture!.store.restartTerminal("A", "T1")).http;
     await printer.waitFor("the receipt queued before the crash", () => printer.completedJobs().length === jobsBefore + 1, 60_000);
     const job = decodeEscPos(printer.completedJobs().at(-1)!);
-    expect(parseReceiptQrData(job.qrCodes[0]!.data).ticketId).to.equal(sale.body.record.id);
+    expect(parseReceiptQrData(job.qrCodes[0]!.data).folio).to.equal((sale.body.record as unknown as { folio: string }).folio);
   });
 });

@@ -16,6 +16,8 @@ export interface BranchPlan {
   cashRoundingIncrement?: number;
   /** Extra flags for particular terminals, by terminal id. */
   terminalFlags?: Record<string, string[]>;
+  /** Fiscal numbering of the branch, as the relay's branch API takes it. */
+  fiscal?: { scheme?: string; branchCode?: string; blockSize?: number; lowWater?: number };
 }
 
 /** A manager and a cashier that tests and the demo sign in with. */
@@ -127,6 +129,7 @@ export class StoreHarness {
           openingStock: branch.openingStock ?? { default: 0 },
           users: branch.users ?? DEFAULT_USERS,
           ...(branch.cashRoundingIncrement !== undefined ? { cashRoundingIncrement: branch.cashRoundingIncrement } : {}),
+          ...(branch.fiscal ? { fiscal: branch.fiscal } : {}),
         },
         timeoutMs: 120_000,
       });

@@ -11,6 +11,7 @@ export interface DirectoryInit {
   catalogUrl: string;
   conflictsUrl: string;
   permissionsUrl: string;
+  foliosUrl: string;
   ingestUrl: string;
   inventoryUrl: string;
   terminals: { id: string; name: string }[];
@@ -32,6 +33,7 @@ export function initDirectory(init: DirectoryInit): DirectoryDoc {
     catalogUrl: imm(init.catalogUrl),
     conflictsUrl: imm(init.conflictsUrl),
     permissionsUrl: imm(init.permissionsUrl),
+    foliosUrl: imm(init.foliosUrl),
     ingestUrl: imm(init.ingestUrl),
     inventoryUrl: imm(init.inventoryUrl),
     terminals,
@@ -103,6 +105,7 @@ export function readDirectoryUrls(doc: DirectoryDoc) {
     catalogUrl: str(doc.catalogUrl),
     conflictsUrl: str(doc.conflictsUrl),
     permissionsUrl: str(doc.permissionsUrl),
+    foliosUrl: str(doc.foliosUrl),
     ingestUrl: str(doc.ingestUrl),
     inventoryUrl: str(doc.inventoryUrl),
   };

@@ -29,3 +29,4 @@ export * from "./reports.ts";
 export * from "./keystore.ts";
 export * from "./device-token.ts";
 export * from "./integrity.ts";
+export * from "./folios.ts";

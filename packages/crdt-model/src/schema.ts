@@ -77,6 +77,7 @@ export interface DirectoryDoc {
   catalogUrl: Imm;
   conflictsUrl: Imm;
   permissionsUrl: Imm;
+  foliosUrl: Imm;
   ingestUrl: Imm;
   /** Current inventory epoch document; written by the relay when it rolls the epoch. */
   inventoryUrl: Imm;
@@ -162,6 +163,9 @@ export interface LedgerRecordDoc {
   refundOf: Imm | null;
   authorizedBy: Imm | null;
   deviceAt: Imm | null;
+  folio: Imm | null;
+  folioNumber: number | null;
+  provisionalFolio: Imm | null;
   prevHash: Imm;
   hash: Imm;
   signature: Imm;
@@ -268,4 +272,51 @@ export interface PermissionsDoc {
   users: Record<string, UserDoc>;
   /** Activated devices by terminal id. */
   devices: Record<string, DeviceDoc>;
+}
+
+export interface FolioRangeDoc {
+  /** Printed before the number, e.g. "001-" or a DIAN prefix. */
+  prefix: Imm;
+  from: number;
+  to: number;
+  /** Last day the authority's resolution allows numbers of this range (ISO date). */
+  validUntil: Imm;
+}
+
+export interface FolioBlockDoc {
+  prefix: Imm;
+  from: number;
+  to: number;
+}
+
+export interface FinalFolioDoc {
+  folio: Imm;
+  provisional: Imm;
+  assignedAt: Imm;
+}
+
+/**
+ * Fiscal folios of a branch, written by the relay only: the scheme, the
+ * authority's ranges, the blocks handed to each terminal, the next number
+ * the relay itself may assign, and the final folio given to every
+ * provisional one, kept for good.
+ */
+export interface FoliosDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  /** "self-numbered", "authority-range" or "assigned-at-validation". */
+  scheme: Imm;
+  /** Three-digit branch code of the self-numbered scheme (Costa Rica's consecutive). */
+  branchCode: Imm;
+  /** Numeric terminal codes of the self-numbered scheme, by terminal id. */
+  terminalCodes: Record<string, number>;
+  ranges: FolioRangeDoc[];
+  blocks: Record<string, FolioBlockDoc[]>;
+  /** Next number of the ranges neither handed out in a block nor assigned. */
+  poolNext: number;
+  /** Numbers per block handed to a terminal, and the numbers left that trigger a new block. */
+  blockSize: number;
+  lowWater: number;
+  finals: Record<string, FinalFolioDoc>;
 }

@@ -90,6 +90,12 @@ export interface LedgerRecord {
   authorizedBy: string | null;
   /** The terminal's own clock reading, before any correction from the relay or LAN peers. */
   deviceAt: string | null;
+  /** Final fiscal folio issued by the terminal itself, or null while it is provisional. */
+  folio: string | null;
+  /** Number of `folio` within its scheme, for the terminal to know what it used. */
+  folioNumber: number | null;
+  /** Provisional folio, scoped to the terminal, that the relay replaces with a final one. */
+  provisionalFolio: string | null;
   /** SHA-256 (hex) of the terminal's previous record, chaining the terminal's records across ledgers. */
   prevHash: string;
   /** SHA-256 (hex) of this record's canonical encoding, `prevHash` included. */

@@ -8,3 +8,5 @@ export { reconcileOversells, involvedTickets, oversellId, sameDetection } from "
 export type { OversellInput } from "./oversell.ts";
 export { reconcileDoubleRefunds, doubleRefundId } from "./refunds.ts";
 export type { DoubleRefundInput } from "./refunds.ts";
+export { reconcileDuplicateProvisionals } from "./folios.ts";
+export type { DuplicateProvisionalInput } from "./folios.ts";

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import {
   HybridLogicalClock,
@@ -24,10 +25,18 @@ import {
   describeRecordEdit,
   verifyRecordIntegrity,
   putDetection,
+  imm,
+  readScheme,
+  readBlocks,
+  readRanges,
+  formatRangeFolio,
+  folioNumbersLeft,
   setInventoryUrl,
   str,
 } from "@mercora/crdt-model";
 import type {
+  FolioRange,
+  FoliosDoc,
   CatalogDoc,
   PermissionsDoc,
   PricingRules,
@@ -39,7 +48,7 @@ import type {
   LedgerDoc,
   LedgerRecord,
 } from "@mercora/crdt-model";
-import { reconcileDoubleRefunds, reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
 import type { Logger } from "pino";
 
 export const RELAY_REPLICA = "relay";
@@ -120,8 +129,12 @@ export class RelayBranch {
   ingest!: DocHandle<IngestDoc>;
   inventory!: DocHandle<InventoryDoc>;
   permissions!: DocHandle<PermissionsDoc>;
+  folios!: DocHandle<FoliosDoc>;
   readonly ledgers = new Map<string, DocHandle<LedgerDoc>>();
   readonly #records = new Map<string, LedgerRecord>();
+  /** Final folio to the record that carries it. */
+  readonly #folioOwners = new Map<string, string>();
+  #poolAlerted = 0;
   /** Records above each terminal's acknowledgement mark, by sequence number. */
   readonly #waiting = new Map<string, Map<number, LedgerRecord>>();
   #timer: NodeJS.Timeout | null = null;
@@ -145,10 +158,11 @@ export class RelayBranch {
     this.directory = await findDocument<DirectoryDoc>(this.repo, this.urls.directoryUrl as DocumentId, { timeoutMs });
     this.conflicts = await findDocument<ConflictsDoc>(this.repo, this.urls.conflictsUrl as DocumentId, { timeoutMs });
     this.ingest = await findDocument<IngestDoc>(this.repo, this.urls.ingestUrl as DocumentId, { timeoutMs });
-    const { inventoryUrl, permissionsUrl } = readDirectoryUrls(this.directory.doc());
+    const { inventoryUrl, permissionsUrl, foliosUrl } = readDirectoryUrls(this.directory.doc());
     this.inventory = await findDocument<InventoryDoc>(this.repo, inventoryUrl as DocumentId, { timeoutMs });
     this.permissions = await findDocument<PermissionsDoc>(this.repo, permissionsUrl as DocumentId, { timeoutMs });
-    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory, this.permissions]) {
+    this.folios = await findDocument<FoliosDoc>(this.repo, foliosUrl as DocumentId, { timeoutMs });
+    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory, this.permissions, this.folios]) {
       this.onDocument(handle.documentId, this.id);
     }
     this.inventory.on("change", () => this.schedule());
@@ -236,12 +250,15 @@ export class RelayBranch {
       for (;;) {
         const record = waiting.get(next);
         if (!record) break;
-        const failure = verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record);
+        const failure =
+          verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record) ?? this.#verifyFolio(record);
         batch.push({ record, failure });
         waiting.delete(next);
         next += 1;
       }
     }
+    // Every provisional folio the relay knows of, ingested or not, waits for a final one.
+    await this.#assignFinalFolios([...this.#records.values()]);
     if (batch.length > 0) {
       const failures: Detection[] = [];
       this.ingest.change((doc) => {
@@ -280,6 +297,124 @@ export class RelayBranch {
       this.log.info({ branch: this.id, records: batch.length }, "ingested records");
     }
     await this.#reconcile();
+    await this.topUpFolioBlocks();
+  }
+
+  /**
+   * Checks a final folio a terminal issued: under an authority range it
+   * must lie in one of the terminal's blocks, and no other record may
+   * carry it. Returns what failed, or null.
+   */
+  #verifyFolio(record: LedgerRecord): string | null {
+    if (!record.folio) return null;
+    const other = this.#folioOwners.get(record.folio);
+    if (other && other !== record.id) return `folio ${record.folio} is already used by ${other}`;
+    if (readScheme(this.folios.doc()) === "authority-range") {
+      const inBlock = readBlocks(this.folios.doc(), record.terminal).some(
+        (b) => record.folioNumber !== null && record.folioNumber >= b.from && record.folioNumber <= b.to && formatRangeFolio(b.prefix, record.folioNumber) === record.folio,
+      );
+      if (!inBlock) return `folio ${record.folio} is outside the blocks handed to terminal ${record.terminal}`;
+    }
+    this.#folioOwners.set(record.folio, record.id);
+    return null;
+  }
+
+  /**
+   * Gives a final folio to every provisional one not yet assigned, in HLC
+   * order: the next numbers of the authority range's pool, or a UUID under
+   * validation at the relay. Assignments are written to the folios
+   * document before the records are acknowledged, and a record already
+   * assigned keeps its folio, so a crash between the two changes nothing.
+   */
+  async #assignFinalFolios(records: LedgerRecord[]): Promise<void> {
+    const doc = this.folios.doc();
+    const scheme = readScheme(doc);
+    const waiting = records
+      .filter((r) => r.provisionalFolio && !r.folio && !doc.finals[r.id])
+      .sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+    if (waiting.length === 0 || scheme === "self-numbered") return;
+    const assignedAt = new Date().toISOString();
+    const assigned: string[] = [];
+    this.folios.change((folios) => {
+      for (const record of waiting) {
+        let folio: string | null = null;
+        if (scheme === "assigned-at-validation") {
+          folio = randomUUID().toUpperCase();
+        } else {
+          const number = takeFromPool(folios, 1)[0];
+          if (number) folio = formatRangeFolio(number.prefix, number.from);
+        }
+        if (!folio) break;
+        folios.finals[record.id] = { folio: imm(folio), provisional: imm(record.provisionalFolio!), assignedAt: imm(assignedAt) };
+        this.#folioOwners.set(folio, record.id);
+        assigned.push(`${record.provisionalFolio} -> ${folio}`);
+      }
+    });
+    await this.repo.flush([this.folios.documentId]);
+    if (assigned.length < waiting.length && this.#poolAlerted !== waiting.length - assigned.length) {
+      this.#poolAlerted = waiting.length - assigned.length;
+      this.log.error({ branch: this.id, waiting: waiting.length - assigned.length }, "folio range used up: provisional folios wait for a new range");
+    }
+    if (assigned.length > 0) this.log.info({ branch: this.id, assigned }, "final folios assigned");
+  }
+
+  /**
+   * Hands a new block to every activated terminal whose numbers left fell
+   * below the low-water mark, from the pool of the authority's ranges.
+   */
+  async topUpFolioBlocks(): Promise<void> {
+    if (readScheme(this.folios.doc()) !== "authority-range") return;
+    const devices = Object.keys(this.permissions.doc().devices ?? {});
+    const used = new Map<string, number>();
+    for (const record of this.#records.values()) {
+      if (record.folioNumber !== null) used.set(record.terminal, Math.max(used.get(record.terminal) ?? 0, record.folioNumber));
+    }
+    const handed: string[] = [];
+    this.folios.change((doc) => {
+      for (const terminal of devices) {
+        if (!doc.blocks[terminal]) continue;
+        const first = doc.blocks[terminal]!.length === 0;
+        if (!first && folioNumbersLeft(doc, terminal, used.get(terminal) ?? 0) >= doc.lowWater) continue;
+        const block = takeFromPool(doc, doc.blockSize)[0];
+        if (!block) continue;
+        doc.blocks[terminal]!.push({ prefix: imm(block.prefix), from: block.from, to: block.to });
+        handed.push(`${terminal} ${block.from}-${block.to}`);
+      }
+    });
+    if (handed.length === 0) return;
+    await this.repo.flush([this.folios.documentId]);
+    this.log.info({ branch: this.id, handed }, "folio blocks handed out");
+  }
+
+  /** Adds an authority range (a numbering resolution, a CAF) to the pool. */
+  async addFolioRange(range: FolioRange): Promise<void> {
+    this.folios.change((doc) => {
+      doc.ranges.push({ prefix: imm(range.prefix), from: range.from, to: range.to, validUntil: imm(range.validUntil) });
+      if (doc.poolNext < range.from && doc.ranges.length === 1) doc.poolNext = range.from;
+    });
+    await this.repo.flush([this.folios.documentId]);
+    this.log.info({ branch: this.id, ...range }, "folio range added");
+    // Provisional folios waiting for numbers take them first, then terminals get blocks.
+    this.schedule();
+  }
+
+  /** Numbers left in the pool, days to each range's expiry, and alerts for HQ. */
+  folioSummary() {
+    const doc = this.folios.doc();
+    const today = Date.now();
+    const ranges = readRanges(doc).map((r) => ({
+      ...r,
+      daysToExpiry: Math.floor((Date.parse(`${r.validUntil}T23:59:59Z`) - today) / 86_400_000),
+    }));
+    const poolLeft = ranges.reduce((sum, r) => sum + Math.max(0, r.to - Math.max(r.from - 1, doc.poolNext - 1)), 0);
+    const alerts: string[] = [];
+    if (readScheme(doc) === "authority-range") {
+      if (poolLeft < doc.blockSize) alerts.push(`only ${poolLeft} folio numbers left in the authorized ranges; load a new range`);
+      for (const range of ranges) {
+        if (range.daysToExpiry < 30) alerts.push(`range ${range.prefix}${range.from}-${range.to} expires in ${range.daysToExpiry} days`);
+      }
+    }
+    return { scheme: readScheme(doc), poolLeft, ranges, alerts, finals: Object.keys(doc.finals).length };
   }
 
   /** Checks a record's hash, signature and link to the terminal's previous record. */
@@ -354,6 +489,7 @@ export class RelayBranch {
     const writes = [
       ...reconcileOversells({ replica: RELAY_REPLICA, now, openingApplied: readOpeningApplied(inventory), stock, records, own, merged }),
       ...reconcileDoubleRefunds({ replica: RELAY_REPLICA, now, records, own, merged }),
+      ...reconcileDuplicateProvisionals({ replica: RELAY_REPLICA, now, records, own, merged }),
     ];
     if (writes.length === 0) return;
     this.conflicts.change((doc) => {
@@ -421,6 +557,7 @@ export class RelayBranch {
         };
       }),
       days: readDays(ingest),
+      folios: this.folioSummary(),
       conflicts: listConflicts(this.conflicts.doc()),
     };
   }
@@ -438,7 +575,7 @@ export class RelayBranch {
   /** Heads of every branch document the relay holds. */
   heads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest, this.permissions]) {
+    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest, this.permissions, this.folios]) {
       out[handle.documentId] = handle.heads();
     }
     for (const handle of this.ledgers.values()) if (handle) out[handle.documentId] = handle.heads();
@@ -460,3 +597,21 @@ export function touchedRecords(patches: { path: (string | number)[] }[]): Set<st
   return out;
 }
 
+
+/**
+ * Takes `count` consecutive numbers from the pool of a folios document
+ * inside a `change()` callback, within one range and skipping expired
+ * ranges. Returns the block taken, or nothing when the pool is used up.
+ */
+export function takeFromPool(doc: FoliosDoc, count: number): { prefix: string; from: number; to: number }[] {
+  const today = new Date().toISOString().slice(0, 10);
+  for (const range of doc.ranges) {
+    if (str(range.validUntil) < today) continue;
+    const start = Math.max(doc.poolNext, range.from);
+    if (start > range.to) continue;
+    const end = Math.min(range.to, start + count - 1);
+    doc.poolNext = end + 1;
+    return [{ prefix: str(range.prefix), from: start, to: end }];
+  }
+  return [];
+}

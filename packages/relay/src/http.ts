@@ -151,6 +151,23 @@ export function buildRelayApi(relay: Relay) {
     return { heads: branch.heads(), stock: branch.stock() };
   });
 
+  app.post<{ Params: { branch: string }; Body: { prefix?: unknown; from?: unknown; to?: unknown; validUntil?: unknown } }>(
+    "/api/hq/branches/:branch/folio-ranges",
+    async (request, reply) => {
+      const body = request.body ?? {};
+      const { prefix, from, to, validUntil } = body;
+      if (typeof prefix !== "string" || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || (from as number) < 1 || (to as number) < (from as number)) {
+        throw new ValidationError("FOLIO_RANGE_INVALID", "A folio range needs prefix, from and to (whole numbers, from <= to) and validUntil", null);
+      }
+      if (typeof validUntil !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(validUntil)) {
+        throw new ValidationError("VALID_UNTIL_INVALID", `validUntil ${JSON.stringify(validUntil)} must be a date as YYYY-MM-DD`, "validUntil");
+      }
+      const branch = branchOr404(request.params.branch);
+      await branch.addFolioRange({ prefix, from: from as number, to: to as number, validUntil });
+      return reply.code(201).send(branch.folioSummary());
+    },
+  );
+
   app.post<{ Params: { branch: string } }>("/api/hq/branches/:branch/inventory/roll", async (request) =>
     branchOr404(request.params.branch).rollInventory(),
   );

@@ -33,7 +33,10 @@ import {
   encodePublicKey,
   writeJsonDurable,
 } from "@mercora/crdt-model";
+import { FOLIO_SCHEMES, initFolios } from "@mercora/crdt-model";
 import type {
+  FolioScheme,
+  FoliosDoc,
   CatalogDoc,
   CatalogImportOptions,
   CatalogSettings,
@@ -88,7 +91,19 @@ export interface CreateBranchInput {
   cashRoundingIncrement?: number;
   /** Users with their PINs; the relay stores only scrypt verifiers. */
   users?: UserInput[];
+  /** Fiscal numbering; the scheme defaults to the country's. */
+  fiscal?: { scheme?: FolioScheme; branchCode?: string; blockSize?: number; lowWater?: number };
 }
+
+/** Folio scheme of each country unless a branch says otherwise. */
+export const DEFAULT_FOLIO_SCHEMES: Record<string, FolioScheme> = {
+  CR: "self-numbered",
+  PE: "self-numbered",
+  AR: "self-numbered",
+  CO: "authority-range",
+  MX: "assigned-at-validation",
+  GT: "assigned-at-validation",
+};
 
 export interface UserInput {
   id: string;
@@ -282,6 +297,8 @@ export class Relay {
     const branch = this.branches.get(enrollment.branch)!;
     branch.permissions.change((doc) => putDevice(doc, enrollment.terminal, publicKey, new Date().toISOString()));
     await this.repo.flush([branch.permissions.documentId]);
+    // The terminal leaves with a block of folio numbers, so it can issue final folios offline.
+    await branch.topUpFolioBlocks();
     enrollment.usedAt = new Date().toISOString();
     await this.#saveState();
     this.log.info({ branch: enrollment.branch, terminal: enrollment.terminal }, "terminal activated");
@@ -468,6 +485,25 @@ export class Relay {
     );
     const conflicts = this.repo.create<ConflictsDoc>(initConflicts(input.id, writers));
     const ingest = this.repo.create<IngestDoc>(initIngest(input.id, input.terminals.map((t) => t.id)));
+    const country = str(this.#catalog.doc().country);
+    const scheme = input.fiscal?.scheme ?? DEFAULT_FOLIO_SCHEMES[country] ?? "assigned-at-validation";
+    if (!FOLIO_SCHEMES.includes(scheme)) {
+      throw new ValidationError("FOLIO_SCHEME_INVALID", `Folio scheme ${JSON.stringify(scheme)} is not one of ${FOLIO_SCHEMES.join(", ")}`, "fiscal.scheme");
+    }
+    const branchCode = input.fiscal?.branchCode ?? "001";
+    if (!/^\d{3}$/.test(branchCode)) {
+      throw new ValidationError("BRANCH_CODE_INVALID", `Fiscal branch code ${JSON.stringify(branchCode)} must be 3 digits`, "fiscal.branchCode");
+    }
+    const folios = this.repo.create<FoliosDoc>(
+      initFolios({
+        branch: input.id,
+        scheme,
+        branchCode,
+        terminals: input.terminals.map((t) => t.id),
+        ...(input.fiscal?.blockSize ? { blockSize: input.fiscal.blockSize } : {}),
+        ...(input.fiscal?.lowWater !== undefined ? { lowWater: input.fiscal.lowWater } : {}),
+      }),
+    );
     const permissions = this.repo.create<PermissionsDoc>(initPermissions(input.id));
     permissions.change((doc) => {
       users.forEach((user, index) =>
@@ -483,12 +519,13 @@ export class Relay {
         catalogUrl: this.#catalog.url,
         conflictsUrl: conflicts.url,
         permissionsUrl: permissions.url,
+        foliosUrl: folios.url,
         ingestUrl: ingest.url,
         inventoryUrl: inventory.url,
         terminals: input.terminals,
       }),
     );
-    const created = [inventory, conflicts, ingest, permissions, directory];
+    const created = [inventory, conflicts, ingest, permissions, folios, directory];
     for (const handle of created) this.#docBranch.set(handle.documentId, input.id);
     await this.repo.flush(created.map((handle) => handle.documentId));
     const urls = { directoryUrl: directory.url, conflictsUrl: conflicts.url, ingestUrl: ingest.url };

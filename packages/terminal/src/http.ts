@@ -105,6 +105,7 @@ export function buildTerminalApi(terminal: Terminal) {
       return reply.code(404).send({ error: "RECORD_UNKNOWN", message: `No record ${request.params.id} on this terminal` } satisfies ApiError);
     }
     terminal.receipts.enqueue(record, true);
+    terminal.markReprinted(record.id);
     terminal.log.info({ record: record.id, session: terminal.session?.userId ?? null }, "receipt reprinted");
     return reply.code(202).send({ reprint: record.id, copy: true });
   });

@@ -67,15 +67,8 @@ export const DRAWER_KICK_WINDOW_MS = 60_000;
 
 const DEFAULT_CONTEXT: ReceiptContext = { storeName: "Mercora", currency: "ARS", minorUnitDigits: 2 };
 
-/** Folio and hash of a record that carries them; `LedgerRecord` itself has neither field. */
-function folioAndHash(record: LedgerRecord): { folio?: ReceiptFolio; hash?: string } {
-  const extra = record as LedgerRecord & { folio?: Partial<ReceiptFolio> | null; hash?: unknown };
-  const result: { folio?: ReceiptFolio; hash?: string } = {};
-  const folio = extra.folio;
-  if (folio && typeof folio.number === "string") result.folio = { number: folio.number, provisional: folio.provisional === true };
-  if (typeof extra.hash === "string") result.hash = extra.hash;
-  return result;
-}
+/** Looks up the folio to print for a record: final when known, provisional otherwise. */
+export type FolioSource = (record: LedgerRecord) => { number: string; provisional: boolean } | null;
 
 /**
  * Prints receipts after the record is durable, off the sale's path: a
@@ -94,6 +87,7 @@ export class ReceiptSpooler {
   /** Whether the last text receipt failed to print. `lastError` stays after a later success. */
   #faulted = false;
   #context: (() => ReceiptContext) | null = null;
+  #folioSource: FolioSource = () => null;
   readonly #spool: PrintSpool | null;
 
   /** `spoolFolder` holds printer jobs waiting to print, sealed with `key`. */
@@ -113,6 +107,16 @@ export class ReceiptSpooler {
           log: log.child({ component: "printer" }),
         })
       : null;
+  }
+
+  /** Sets where receipts find a record's folio. */
+  setFolioSource(source: FolioSource): void {
+    this.#folioSource = source;
+  }
+
+  #folioAndHash(record: LedgerRecord): { folio?: ReceiptFolio; hash?: string } {
+    const folio = this.#folioSource(record);
+    return { ...(folio ? { folio: { number: folio.number, provisional: folio.provisional } } : {}), hash: record.hash };
   }
 
   /** Sets where the store header and currency come from. */
@@ -152,7 +156,7 @@ export class ReceiptSpooler {
       minorUnitDigits: context.minorUnitDigits,
       store: { name: context.storeName },
       copy,
-      ...folioAndHash(record),
+      ...this.#folioAndHash(record),
     });
   }
 
@@ -179,7 +183,7 @@ export class ReceiptSpooler {
       store: { name: context.storeName },
       copy: job.copy,
       kickDrawer: age <= DRAWER_KICK_WINDOW_MS,
-      ...folioAndHash(job.record),
+      ...this.#folioAndHash(job.record),
     });
   }
 

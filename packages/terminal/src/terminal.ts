@@ -56,11 +56,17 @@ import {
   unlockSigningKey,
   verifyDeviceToken,
   TOKEN_WINDOW_MS,
+  folioNumbersLeft,
+  isFiscal,
+  nextFolio,
+  readFinalFolio,
+  readScheme,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
   CatalogDoc,
   Detection,
+  FoliosDoc,
   Keystore,
   PermissionsDoc,
   ConflictsDoc,
@@ -72,7 +78,7 @@ import type {
   RecordKind,
   StockLine,
 } from "@mercora/crdt-model";
-import { reconcileDoubleRefunds, reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
 import type { Logger } from "pino";
 import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
@@ -166,6 +172,10 @@ export class Terminal {
   #conflicts!: DocHandle<ConflictsDoc>;
   #ingest!: DocHandle<IngestDoc>;
   #permissions!: DocHandle<PermissionsDoc>;
+  #folios!: DocHandle<FoliosDoc>;
+  /** Own records whose final folio arrived and whose receipt has not been reprinted with it. */
+  readonly #reprintOffers = new Set<string>();
+  readonly #reprinted = new Set<string>();
   #own: OwnLedger[] = [];
   #peerLedgers = new Map<string, DocHandle<LedgerDoc>>();
   #seq = 0;
@@ -252,6 +262,7 @@ export class Terminal {
     this.#watchDirectory();
     this.clockWatch.start(this.#directory as DocHandle<unknown>);
     this.#scheduleReconcile();
+    this.receipts.setFolioSource((record) => this.folioOf(record));
     this.receipts.setContext(() => ({
       storeName: str(this.#directory.doc().name),
       currency: str(this.#catalog.doc().currency),
@@ -332,21 +343,24 @@ export class Terminal {
         `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
       );
     }
-    const [catalog, inventory, conflicts, ingest, permissions] = await Promise.all([
+    const [catalog, inventory, conflicts, ingest, permissions, folios] = await Promise.all([
       findDocument<CatalogDoc>(this.repo, urls.catalogUrl as DocumentId, { timeoutMs }),
       findDocument<InventoryDoc>(this.repo, urls.inventoryUrl as DocumentId, { timeoutMs }),
       findDocument<ConflictsDoc>(this.repo, urls.conflictsUrl as DocumentId, { timeoutMs }),
       findDocument<IngestDoc>(this.repo, urls.ingestUrl as DocumentId, { timeoutMs }),
       findDocument<PermissionsDoc>(this.repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
+      findDocument<FoliosDoc>(this.repo, urls.foliosUrl as DocumentId, { timeoutMs }),
     ]);
     this.#permissions = permissions;
+    this.#folios = folios;
+    this.#folios.on("change", () => this.#collectReprintOffers());
     this.#catalog = catalog;
     this.#inventory = inventory;
     this.#conflicts = conflicts;
     this.#ingest = ingest;
     this.#inventory.on("change", () => this.#scheduleReconcile());
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
-    await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, this.#directory].map((h) => h.documentId));
+    await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
   }
 
   /**
@@ -827,7 +841,7 @@ export class Terminal {
       throw new RuleError("SIGN_IN_REQUIRED", "No cashier is signed in at this terminal; sign in with POST /sessions and a PIN first", "session");
     }
     const prevHash = this.#chainHead();
-    const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash"> = {
+    const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash" | "folio" | "folioNumber" | "provisionalFolio"> = {
       id: recordId(this.options.branch, this.options.terminal, seq),
       kind,
       branch: this.options.branch,
@@ -855,7 +869,10 @@ export class Terminal {
       ...fields,
       cashier: session.userId,
     };
-    const record = sealRecord(unsealed, prevHash, session.key);
+    const folio = isFiscal(kind)
+      ? nextFolio(this.#folios.doc(), this.options.terminal, kind, this.ownRecords())
+      : { folio: null, folioNumber: null, provisionalFolio: null };
+    const record = sealRecord({ ...unsealed, ...folio }, prevHash, session.key);
     ledger.handle.change((doc) => appendRecord(doc, record));
     this.#lastHash = record.hash;
     // The sequence number is spent once the record is in the ledger, even if a later step fails.
@@ -948,6 +965,46 @@ export class Terminal {
     return this.#session ? { userId: this.#session.userId, name: this.#session.name, since: this.#session.since } : null;
   }
 
+  /** Notes own records whose provisional folio the relay replaced, so the cashier can reprint them. */
+  #collectReprintOffers(): void {
+    const doc = this.#folios.doc();
+    for (const id of Object.keys(doc.finals ?? {})) {
+      const record = this.#records.get(id);
+      if (!record || record.terminal !== this.options.terminal || this.#reprinted.has(id) || this.#reprintOffers.has(id)) continue;
+      this.#reprintOffers.add(id);
+      this.log.info({ record: id, folio: readFinalFolio(doc, id)?.folio }, "final folio arrived: reprint offered");
+    }
+  }
+
+  /** The folio to print on a record's receipt: final when known, else provisional. */
+  folioOf(record: LedgerRecord): { number: string; provisional: boolean; provisionalReference: string | null } | null {
+    if (record.folio) return { number: record.folio, provisional: false, provisionalReference: null };
+    if (!record.provisionalFolio) return null;
+    const final = this.#folios ? readFinalFolio(this.#folios.doc(), record.id) : null;
+    if (final) return { number: final.folio, provisional: false, provisionalReference: record.provisionalFolio };
+    return { number: record.provisionalFolio, provisional: true, provisionalReference: null };
+  }
+
+  /** Marks a record reprinted, which withdraws its reprint offer. */
+  markReprinted(id: string): void {
+    this.#reprintOffers.delete(id);
+    this.#reprinted.add(id);
+  }
+
+  /** Folio figures for the status endpoint. */
+  #folioStatus() {
+    const doc = this.#folios.doc();
+    const own = this.ownRecords();
+    const used = own.reduce((max, r) => (r.folioNumber !== null ? Math.max(max, r.folioNumber) : max), 0);
+    const provisional = own.filter((r) => r.provisionalFolio && !readFinalFolio(doc, r.id));
+    return {
+      scheme: readScheme(doc),
+      numbersLeft: readScheme(doc) === "authority-range" ? folioNumbersLeft(doc, this.options.terminal, used) : null,
+      provisionalWaiting: provisional.length,
+      reprintOffers: [...this.#reprintOffers].map((id) => ({ record: id, ...readFinalFolio(doc, id) })),
+    };
+  }
+
   /** Reads one record by id from the documents this terminal holds. */
   record(id: string): LedgerRecord | null {
     return this.#records.get(id) ?? null;
@@ -990,6 +1047,7 @@ export class Terminal {
     const writes = [
       ...reconcileOversells({ replica, now, openingApplied: readOpeningApplied(inventory), stock: negativeStock(inventory), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
+      ...reconcileDuplicateProvisionals({ replica, now, records, own, merged }),
       ...this.#clockSkewDetections(now, own),
       ...this.#integrityDetections(now, own),
     ];
@@ -1092,6 +1150,7 @@ export class Terminal {
       },
       conflicts: { open: listConflicts(this.#conflicts.doc()).length },
       clock: this.clockWatch.status(),
+      folios: this.#folioStatus(),
       printer: this.receipts.status(),
     };
   }
@@ -1104,7 +1163,7 @@ export class Terminal {
   /** Heads of every branch document this terminal holds, for comparing replicas. */
   documentHeads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest, this.#permissions];
+    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
     for (const own of this.#own) handles.push(own.handle);
     for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
     for (const handle of handles) out[handle.documentId] = handle.heads();
