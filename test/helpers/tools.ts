@@ -42,9 +42,16 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
     `${url}?token=${makeDeviceToken(deviceKey, { branch, terminal, peerId, issuedAt: Date.now() })}`,
   );
   const repo = new Repo({ network: [client], peerId: peerId as PeerId, sharePolicy: async () => false });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Ask only once connected, so "unavailable" means the relay refused, not that no peer was there yet.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 20_000);
+    repo.networkSubsystem.once("peer", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   try {
-    const handle = await repo.find<LedgerDoc>(documentId as DocumentId, { signal: AbortSignal.timeout(5000) });
+    const handle = await repo.find<LedgerDoc>(documentId as DocumentId, { signal: AbortSignal.timeout(20_000) });
     return { found: true, records: Object.keys(handle.doc()?.records ?? {}).length };
   } catch (error) {
     return { found: false, error: (error as Error).message };

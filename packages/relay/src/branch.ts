@@ -364,7 +364,7 @@ export class RelayBranch {
    */
   async topUpFolioBlocks(): Promise<void> {
     if (readScheme(this.folios.doc()) !== "authority-range") return;
-    const devices = Object.keys(this.permissions.doc().devices ?? {});
+    const devices = Object.keys(this.permissions.doc().devices ?? {}).sort();
     const used = new Map<string, number>();
     for (const record of this.#records.values()) {
       if (record.folioNumber !== null) used.set(record.terminal, Math.max(used.get(record.terminal) ?? 0, record.folioNumber));
