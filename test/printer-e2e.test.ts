@@ -94,6 +94,18 @@ describe("printer end to end", function () {
     expect(copy.blocks.filter((block) => block.kind === "pulse"), "no drawer kick").to.have.length(0);
   });
 
+  it("prints the Z report at the till", async function () {
+    const status = await api<{ ledgers: { businessDay: string }[] }>(http, "/status");
+    const day = status.body.ledgers[0]!.businessDay;
+    const before = printer.completedJobs().length;
+    const printed = await api(http, `/reports/z/print?day=${day}`, { method: "POST" });
+    expect(printed.status, JSON.stringify(printed.body)).to.equal(202);
+    await printer.waitFor("the Z report", () => printer.completedJobs().length === before + 1, 30_000);
+    const job = decodeEscPos(printer.completedJobs().at(-1)!);
+    expect(job.lines.some((line) => line.includes("REPORTE Z")), JSON.stringify(job.lines)).to.equal(true);
+    expect(job.lines.some((line) => line.startsWith("Ventas (2)")), JSON.stringify(job.lines)).to.equal(true);
+  });
+
   it("queues receipts while the printer is down", async function () {
     await printer.stop();
     const jobsBefore = printer.completedJobs().length;

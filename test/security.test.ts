@@ -161,8 +161,10 @@ describe("terminal security", function () {
 
   it("rejects a used or unknown activation code", async function () {
     const { store } = fixture;
-    const enrollment = await api<{ code: string }>(store.relayUrl, "/api/hq/branches/A/enrollments", { body: { terminal: "T2" } });
-    const body = { branch: "A", terminal: "T2", code: enrollment.body.code, publicKey: "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=" };
+    // B/T1 was revoked above, so HQ may enroll a replacement for it.
+    const enrollment = await api<{ code: string }>(store.relayUrl, "/api/hq/branches/B/enrollments", { body: { terminal: "T1" } });
+    expect(enrollment.status, JSON.stringify(enrollment.body)).to.equal(201);
+    const body = { branch: "B", terminal: "T1", code: enrollment.body.code, publicKey: "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=" };
     const first = await api(store.relayUrl, "/api/activate", { body });
     expect(first.status).to.equal(200);
     const again = await api<{ message: string }>(store.relayUrl, "/api/activate", { body });
@@ -173,7 +175,21 @@ describe("terminal security", function () {
   });
 
   it("refuses HQ routes without the token", async function () {
-    const response = await fetch(`${fixture.store.relayUrl}/api/hq/branches`);
-    expect(response.status).to.equal(401);
+    for (const path of ["/api/hq/branches", "/%61pi/hq/branches", "/api/%68q/branches/A/records", "/%68q"]) {
+      const response = await fetch(`${fixture.store.relayUrl}${path}`);
+      expect(response.status, path).to.equal(401);
+    }
+    const enroll = await fetch(`${fixture.store.relayUrl}/%61pi/hq/branches/A/enrollments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ terminal: "T1" }),
+    });
+    expect(enroll.status).to.equal(401);
+  });
+
+  it("refuses to enroll an active terminal", async function () {
+    const response = await api<{ message: string }>(fixture.store.relayUrl, "/api/hq/branches/A/enrollments", { body: { terminal: "T1" } });
+    expect(response.status).to.equal(409);
+    expect(response.body.message).to.include("revoke it first");
   });
 });

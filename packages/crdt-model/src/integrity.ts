@@ -37,20 +37,22 @@ export function sealRecord(
 
 /**
  * Checks one record: its hash matches its content, its signature was made
- * by `signerKey` (the key of the user named in `cashier`), and it links to
+ * by one of `signerKeys` (those of the user named in `cashier`), and it links to
  * `expectedPrevHash` when the previous record is known. Returns what
  * failed, or null.
  */
 export function verifyRecordIntegrity(
   record: LedgerRecord,
   expectedPrevHash: string | null,
-  signerKey: KeyObject | null,
+  signerKeys: KeyObject[],
 ): string | null {
   const actual = recordHash(record);
   if (actual !== record.hash) return `hash ${record.hash.slice(0, 12)}… does not match the content (${actual.slice(0, 12)}…): the record was changed after it was recorded`;
   if (!record.cashier) return "record has no signer";
-  if (!signerKey) return `signer ${record.cashier} is not a user of the branch`;
-  if (!verifySignature(signerKey, record.hash, record.signature)) return `signature does not verify with ${record.cashier}'s key`;
+  if (signerKeys.length === 0) return `signer ${record.cashier} is not a user of the branch`;
+  if (!signerKeys.some((key) => verifySignature(key, record.hash, record.signature))) {
+    return `signature does not verify with any key of ${record.cashier}`;
+  }
   if (expectedPrevHash !== null && record.prevHash !== expectedPrevHash) {
     return `chain broken: previous hash ${record.prevHash.slice(0, 12)}… is not the hash of record ${record.seq - 1} (${expectedPrevHash.slice(0, 12)}…)`;
   }

@@ -161,12 +161,13 @@ export function listRecords(doc: LedgerDoc): LedgerRecord[] {
 }
 
 /** Counts a ledger's records without reading them. */
-export function countRecords(doc: LedgerDoc): number {
-  return Object.keys(doc.records).length;
+export function countRecords(doc: LedgerDoc | undefined): number {
+  return Object.keys(doc?.records ?? {}).length;
 }
 
 /** Returns the highest sequence number in a ledger, or `firstSeq - 1` when it is empty. */
-export function maxSeq(doc: LedgerDoc): number {
+export function maxSeq(doc: LedgerDoc | undefined): number {
+  if (!doc?.records) return 0;
   let max = doc.firstSeq - 1;
   for (const stored of Object.values(doc.records)) {
     if (stored.seq > max) max = stored.seq;

@@ -64,7 +64,12 @@ export async function makeSigningKey(pin: string): Promise<SigningKeyDoc> {
   const salt = randomBytes(16);
   const wrapKey = await scryptAsync(pin, salt, SCRYPT.n, SCRYPT.r, SCRYPT.p);
   const sealed = sealBytes(wrapKey, privateKey.export({ type: "pkcs8", format: "der" }), "signing-key");
-  return { publicKey: imm(encodePublicKey(privateKey)), sealedPrivateKey: imm(sealed.toString("base64")), salt: imm(salt.toString("base64")) };
+  return {
+    publicKey: imm(encodePublicKey(privateKey)),
+    sealedPrivateKey: imm(sealed.toString("base64")),
+    salt: imm(salt.toString("base64")),
+    formerPublicKeys: [],
+  };
 }
 
 /** Unlocks a user's signing key with their PIN; returns null for a wrong PIN. */
@@ -82,7 +87,18 @@ export function initPermissions(branch: string): PermissionsDoc {
 
 /** Adds or replaces a user inside a `change()` callback. */
 export function putUser(doc: PermissionsDoc, user: User, pin: PinVerifierDoc, signing: SigningKeyDoc): void {
-  doc.users[user.id] = { name: imm(user.name), role: imm(user.role), pin, signing, active: user.active };
+  // A new PIN brings a new signing key; the old public keys stay, so records signed before still verify.
+  const previous = doc.users[user.id]?.signing;
+  const former = previous
+    ? [...(previous.formerPublicKeys ?? []).map((k) => str(k)), str(previous.publicKey)]
+    : [];
+  doc.users[user.id] = {
+    name: imm(user.name),
+    role: imm(user.role),
+    pin,
+    signing: { ...signing, formerPublicKeys: former.map(imm) },
+    active: user.active,
+  };
 }
 
 /** Reads one user, or null. */
@@ -92,10 +108,11 @@ export function readUser(doc: PermissionsDoc, id: string): (User & { pin: PinVer
   return { id, name: str(stored.name), role: str(stored.role) as Role, active: stored.active, pin: stored.pin, signing: stored.signing };
 }
 
-/** Reads a user's public signing key, or null. */
-export function readSigningKey(doc: PermissionsDoc, id: string): KeyObject | null {
-  const stored = doc.users[id];
-  return stored?.signing ? decodePublicKey(str(stored.signing.publicKey)) : null;
+/** Reads a user's public signing keys, current first, then those used before a PIN change. */
+export function readSigningKeys(doc: PermissionsDoc, id: string): KeyObject[] {
+  const signing = doc.users[id]?.signing;
+  if (!signing) return [];
+  return [str(signing.publicKey), ...(signing.formerPublicKeys ?? []).map((k) => str(k))].map(decodePublicKey);
 }
 
 /** Registers an activated device inside a `change()` callback of the relay. */

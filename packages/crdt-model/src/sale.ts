@@ -224,3 +224,24 @@ export function checkStockBuffer(
   }
   return failures;
 }
+
+/**
+ * Checks a business day given by a client (YYYY-MM-DD, a real calendar
+ * date) and returns it. Throws `ValidationError` naming the value.
+ */
+export function parseBusinessDay(value: unknown): string {
+  const text = typeof value === "string" ? value : "";
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!match || !date || date.toISOString().slice(0, 10) !== text) {
+    throw new ValidationError(
+      "DAY_INVALID",
+      value === undefined
+        ? "The request needs `day`, a business day as YYYY-MM-DD"
+        : `day ${JSON.stringify(value)} is not a calendar date as YYYY-MM-DD`,
+      "day",
+      value,
+    );
+  }
+  return text;
+}

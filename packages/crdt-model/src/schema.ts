@@ -246,6 +246,8 @@ export interface SigningKeyDoc {
   /** The private key (PKCS8 DER), sealed with AES-256-GCM under a key derived from the PIN with scrypt. */
   sealedPrivateKey: Imm;
   salt: Imm;
+  /** Public keys the user signed with before a PIN change, so older records still verify. */
+  formerPublicKeys: Imm[];
 }
 
 export interface UserDoc {

@@ -172,3 +172,24 @@ export function renderReceiptEscPos(record: LedgerRecord, options: EscPosReceipt
   return concatBytes([jobPrefix(printer.codePage), encoder.encode(), jobSuffix(printer)]);
 }
 
+
+/**
+ * Encodes lines already laid out to the printer's width (a Z report, say)
+ * as one ESC/POS job: the same reset, code page, text mapping, feed and
+ * cut as a receipt, with the store name in double width on top.
+ */
+export function renderLinesEscPos(storeName: string, lines: string[], options: EscPosReceiptOptions): Uint8Array {
+  validateProfile(options.printer);
+  const { printer } = options;
+  const columns = COLUMNS_BY_PAPER_WIDTH[printer.paperWidth];
+  const layout = createLayout(options, columns, createTextMapper(printer.codePage));
+  const encoder = new ReceiptPrinterEncoder({
+    columns,
+    newline: "\n",
+    codepageMapping: { [printer.codePage]: ESC_T_PAGE[printer.codePage] },
+  });
+  encoder.codepage(printer.codePage);
+  printStoreName(encoder, storeName, layout, printer.codePage);
+  lines.forEach((line) => printLine(encoder, layout.clean(line), layout, printer.codePage));
+  return concatBytes([jobPrefix(printer.codePage), encoder.encode(), jobSuffix(printer)]);
+}

@@ -18,7 +18,7 @@ import {
   readDirectoryUrls,
   readOpeningApplied,
   readRecord,
-  readSigningKey,
+  readSigningKeys,
   recordId,
   genesisHash,
   canonicalJson,
@@ -421,7 +421,7 @@ export class RelayBranch {
   #verifyIntegrity(record: LedgerRecord): string | null {
     const previous = record.seq === 1 ? null : this.#records.get(recordId(this.id, record.terminal, record.seq - 1));
     const expected = record.seq === 1 ? genesisHash(this.id, record.terminal) : (previous?.hash ?? null);
-    const signer = record.cashier ? readSigningKey(this.permissions.doc(), record.cashier) : null;
+    const signer = record.cashier ? readSigningKeys(this.permissions.doc(), record.cashier) : [];
     return verifyRecordIntegrity(record, expected, signer);
   }
 

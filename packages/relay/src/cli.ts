@@ -39,8 +39,9 @@ export async function runRelayCli(argv: string[]): Promise<void> {
   log.info({ http: address }, "relay ready");
   const shutdown = async (signal: string) => {
     log.info({ signal }, "relay stopping");
-    await api.close();
+    // Close the sync websockets first: the HTTP server waits for open connections.
     await relay.stop();
+    await api.close();
     process.exit(0);
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));

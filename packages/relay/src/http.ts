@@ -1,6 +1,6 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
-import { ValidationError } from "@mercora/crdt-model";
+import { ValidationError, parseBusinessDay } from "@mercora/crdt-model";
 import { renderHqPage } from "./hq-page.ts";
 import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
@@ -36,8 +36,17 @@ export function buildRelayApi(relay: Relay) {
 
   // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ page.
   app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?")[0] ?? "";
-    if (!path.startsWith("/api/hq") && path !== "/hq") return;
+    // Judge the route the router matched, not the raw URL: a percent-encoded
+    // path ("/%61pi/hq") reaches the same route.
+    const route = request.routeOptions?.url ?? "";
+    let path = request.url.split("?")[0] ?? "";
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // An undecodable path matches no HQ route anyway.
+    }
+    const isHq = (p: string) => p.startsWith("/api/hq") || p === "/hq";
+    if (!isHq(route) && !isHq(path)) return;
     const header = request.headers.authorization;
     const query = new URL(request.url, "http://relay").searchParams.get("token");
     const given = header?.startsWith("Bearer ") ? header.slice(7) : query;
@@ -52,7 +61,8 @@ export function buildRelayApi(relay: Relay) {
       return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      const code = error.statusCode === 403 ? "FORBIDDEN" : error.statusCode === 404 ? "NOT_FOUND" : "BAD_REQUEST";
+      const codes: Record<number, string> = { 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT" };
+      const code = codes[error.statusCode] ?? "BAD_REQUEST";
       return reply.code(error.statusCode).send({ error: code, message: error.message });
     }
     request.log.error({ err: error, url: request.url }, "request failed");
@@ -118,10 +128,7 @@ export function buildRelayApi(relay: Relay) {
   );
 
   app.get<{ Params: { branch: string }; Querystring: { day?: string } }>("/api/hq/branches/:branch/reports/z", async (request) => {
-    const day = request.query.day;
-    if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-      throw new ValidationError("DAY_INVALID", `day ${JSON.stringify(day)} must be a business day as YYYY-MM-DD`, "day");
-    }
+    const day = parseBusinessDay(request.query.day);
     return branchOr404(request.params.branch).zReport(day);
   });
 

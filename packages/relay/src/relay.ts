@@ -262,6 +262,13 @@ export class Relay {
     if (!Number.isFinite(ttlMinutes) || ttlMinutes <= 0 || ttlMinutes > 30 * 24 * 60) {
       throw new ValidationError("TTL_INVALID", `ttlMinutes ${ttlMinutes} must be between 1 and 43200`, "ttlMinutes");
     }
+    const device = this.branches.get(branchId)?.permissions.doc().devices?.[terminal];
+    if (device && !device.revoked) {
+      throw Object.assign(
+        new Error(`Terminal ${branchId}/${terminal} already has an active device; revoke it first to replace the terminal`),
+        { statusCode: 409 },
+      );
+    }
     const code = randomBytes(10).toString("base64url").replace(/[-_]/g, "x").slice(0, 12).toUpperCase();
     const expiresAt = new Date(Date.now() + ttlMinutes * 60_000).toISOString();
     this.#state.enrollments.push({ codeHash: sha256(code), branch: branchId, terminal, expiresAt, usedAt: null });
@@ -442,8 +449,9 @@ export class Relay {
       throw new ValidationError("TERMINALS_MISSING", "A branch needs at least one terminal", "terminals");
     }
     for (const terminal of input.terminals) {
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(terminal.id ?? "")) {
-        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits, - or _`, "terminals");
+      // Record ids join branch, terminal and sequence with "-", so a terminal id has none.
+      if (!/^[A-Za-z0-9_]{1,32}$/.test(terminal.id ?? "")) {
+        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits or _`, "terminals");
       }
     }
     try {
@@ -451,8 +459,21 @@ export class Relay {
     } catch {
       throw new ValidationError("TIME_ZONE_INVALID", `Time zone ${JSON.stringify(input.timeZone)} is not an IANA zone such as America/Argentina/Buenos_Aires`, "timeZone");
     }
+    const ids = input.terminals.map((t) => t.id);
+    const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
+    if (repeated) throw new ValidationError("TERMINAL_DUPLICATE", `Terminal id ${repeated} appears twice`, "terminals", repeated);
+    const userIds = (input.users ?? []).map((u) => u.id);
+    const repeatedUser = userIds.find((id, index) => userIds.indexOf(id) !== index);
+    if (repeatedUser) throw new ValidationError("USER_DUPLICATE", `User id ${repeatedUser} appears twice`, "users", repeatedUser);
+    const checkUnits = (units: unknown, where: string) => {
+      if (typeof units !== "number" || !Number.isSafeInteger(units) || units < 0) {
+        throw new ValidationError("OPENING_STOCK_INVALID", `Opening stock ${JSON.stringify(units)} for ${where} must be a whole number of units at or above 0`, "openingStock", units);
+      }
+    };
     const opening: Record<string, number> = {};
     const fallback = input.openingStock?.default ?? 0;
+    checkUnits(fallback, "the default");
+    for (const [sku, units] of Object.entries(input.openingStock?.skus ?? {})) checkUnits(units, `SKU ${sku}`);
     for (const sku of listSkus(this.#catalog.doc())) opening[sku] = fallback;
     for (const [sku, units] of Object.entries(input.openingStock?.skus ?? {})) {
       if (!(sku in opening)) {

@@ -1,7 +1,13 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
-import { RuleError, ValidationError } from "@mercora/crdt-model";
+import { RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
 import type { Terminal } from "./terminal.ts";
+
+function parseScope(scope: unknown): "terminal" | "branch" {
+  if (scope === undefined || scope === "terminal") return "terminal";
+  if (scope === "branch") return "branch";
+  throw new ValidationError("SCOPE_INVALID", `scope ${JSON.stringify(scope)} must be terminal or branch`, "scope", scope);
+}
 
 /** JSON body of every error the API returns. */
 export interface ApiError {
@@ -34,6 +40,16 @@ export function buildTerminalApi(terminal: Terminal) {
     }
     request.log.error({ err: error, url: request.url }, "request failed");
     return reply.code(500).send({ error: "INTERNAL", message: `The terminal failed to handle the request: ${error.message}` });
+  });
+
+  // An empty body with a JSON content type (DELETE /sessions from many clients) reads as no body.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    if (body === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (error) {
+      done(Object.assign(new Error((error as Error).message), { statusCode: 400, code: "FST_ERR_CTP_INVALID_JSON_BODY" }), undefined);
+    }
   });
 
   app.get("/health", async () => ({ ok: true }));
@@ -139,11 +155,26 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get<{ Querystring: { day?: string; scope?: string } }>("/reports/z", async (request) => {
-    const day = request.query.day;
-    if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-      throw new ValidationError("DAY_INVALID", `day ${JSON.stringify(day)} must be a business day as YYYY-MM-DD`, "day");
+    const day = parseBusinessDay(request.query.day);
+    return terminal.zReport(day, parseScope(request.query.scope));
+  });
+
+  app.get<{ Querystring: { day?: string; scope?: string } }>("/reports/z/receipt", async (request, reply) => {
+    const day = parseBusinessDay(request.query.day);
+    const report = terminal.zReport(day, parseScope(request.query.scope));
+    return reply.type("text/plain; charset=utf-8").send(terminal.receipts.renderZReport(report));
+  });
+
+  app.post<{ Querystring: { day?: string; scope?: string } }>("/reports/z/print", async (request, reply) => {
+    const day = parseBusinessDay(request.query.day);
+    const report = terminal.zReport(day, parseScope(request.query.scope));
+    try {
+      await terminal.receipts.printZReport(report);
+    } catch (error) {
+      request.log.error({ err: error, day }, "Z report printing failed");
+      return reply.code(503).send({ error: "PRINTER_FAULT", message: `The Z report did not print: ${(error as Error).message}; check the printer and try again` } satisfies ApiError);
     }
-    return terminal.zReport(day, request.query.scope === "branch" ? "branch" : "terminal");
+    return reply.code(202).send({ printed: day });
   });
 
   app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));

@@ -13,7 +13,12 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
    * `makeUrl`, when given, is called before every connection attempt, so a
    * short-lived device token in the URL is fresh each time.
    */
-  constructor(url: string, retryIntervalMs: number, log: Logger, private readonly makeUrl?: () => string) {
+  constructor(
+    url: string,
+    retryIntervalMs: number,
+    private readonly log: Logger,
+    private readonly makeUrl?: () => string,
+  ) {
     super(url, retryIntervalMs);
     const self = this as unknown as { onError: (event: unknown) => void };
     let lastCode: string | null = null;
@@ -23,6 +28,24 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
       if (code !== lastCode) log.debug({ url, code }, "websocket connection failed, retrying");
       lastCode = code;
     };
+  }
+
+  /** Drops a message when the socket is not open instead of throwing into automerge-repo; sync resends on reconnect. */
+  override send(message: Parameters<WebSocketClientAdapter["send"]>[0]): void {
+    try {
+      super.send(message);
+    } catch (error) {
+      this.log.debug({ err: error, url: this.url }, "message dropped: websocket not open");
+    }
+  }
+
+  /** Disconnects, ignoring an adapter that never connected. */
+  override disconnect(): void {
+    try {
+      super.disconnect();
+    } catch (error) {
+      this.log.debug({ err: error, url: this.url }, "disconnect of an adapter that was not connected");
+    }
   }
 
   override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {

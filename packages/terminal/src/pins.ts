@@ -55,7 +55,7 @@ export class PinGuard {
     const user = readUser(this.permissions().doc(), userId);
     if (!user || !user.active) {
       this.log.warn({ user: userId, action }, "PIN refused: unknown or inactive user");
-      throw new RuleError("USER_UNKNOWN", `No active user ${userId} in this branch`, "manager");
+      throw new RuleError("USER_UNKNOWN", `No active user ${userId} in this branch; check the user id`, role === "manager" ? "manager" : "user");
     }
     if (!(await verifyPin(pin, user.pin))) {
       attempts.failures += 1;
@@ -73,7 +73,7 @@ export class PinGuard {
       }
       throw new RuleError(
         "PIN_WRONG",
-        `Wrong PIN for ${userId} (${MAX_PIN_FAILURES - attempts.failures} tries left before a 5 min lock)`,
+        `Wrong PIN for ${userId} (${MAX_PIN_FAILURES - attempts.failures} ${MAX_PIN_FAILURES - attempts.failures === 1 ? "try" : "tries"} left before a 5 min lock)`,
         "pin",
       );
     }

@@ -1,7 +1,17 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { LedgerRecord } from "@mercora/crdt-model";
-import { CODE_PAGES, PrintSpool, parsePrinterTarget, renderReceiptEscPos, renderReceiptText, writeReceipt } from "@mercora/printer";
+import type { LedgerRecord, ZReport } from "@mercora/crdt-model";
+import {
+  CODE_PAGES,
+  PrintSpool,
+  parsePrinterTarget,
+  renderReceiptEscPos,
+  renderReceiptText,
+  renderZReportEscPos,
+  renderZReportText,
+  sendToPrinter,
+  writeReceipt,
+} from "@mercora/printer";
 import type { CodePage, PrintSpoolStatus, PrinterProfile, PrinterTarget, ReceiptFolio, SpoolJob } from "@mercora/printer";
 import type { Logger } from "pino";
 
@@ -107,6 +117,44 @@ export class ReceiptSpooler {
           log: log.child({ component: "printer" }),
         })
       : null;
+  }
+
+  /** Renders a Z report as text for the configured paper width. */
+  renderZReport(report: ZReport): string {
+    const context = this.#context?.() ?? DEFAULT_CONTEXT;
+    return renderZReportText(report, {
+      columns: this.settings.columns,
+      locale: this.settings.locale,
+      currency: context.currency,
+      minorUnitDigits: context.minorUnitDigits,
+      store: { name: context.storeName },
+    });
+  }
+
+  /**
+   * Prints a Z report: on the ESC/POS printer when one is set (directly,
+   * not through the spool, since a manager waits for it at the till),
+   * else as a text receipt. Throws the printer's fault.
+   */
+  async printZReport(report: ZReport): Promise<void> {
+    const printer = this.settings.printer;
+    if (!printer) {
+      const text = this.renderZReport(report);
+      if (this.settings.target === "stdout") await writeReceipt(text, { kind: "stdout" });
+      else if (this.settings.target === "file") {
+        await writeReceipt(text, { kind: "file", path: join(this.settings.textFolder, `${report.businessDay}-z.txt`) });
+      }
+      return;
+    }
+    const context = this.#context?.() ?? DEFAULT_CONTEXT;
+    const bytes = renderZReportEscPos(report, {
+      printer: printer.profile,
+      locale: this.settings.locale,
+      currency: context.currency,
+      minorUnitDigits: context.minorUnitDigits,
+      store: { name: context.storeName },
+    });
+    await sendToPrinter(bytes, printer.target);
   }
 
   /** Sets where receipts find a record's folio. */

@@ -45,7 +45,7 @@ import {
   genesisHash,
   canonicalJson,
   describeRecordEdit,
-  readSigningKey,
+  readSigningKeys,
   verifyRecordIntegrity,
   makeDeviceToken,
   parseRefundRequest,
@@ -492,7 +492,7 @@ export class Terminal {
     for (const record of added.sort((a, b) => a.seq - b.seq)) {
       const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
       const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);
-      const signer = record.cashier && this.#permissions ? readSigningKey(this.#permissions.doc(), record.cashier) : null;
+      const signer = record.cashier && this.#permissions ? readSigningKeys(this.#permissions.doc(), record.cashier) : [];
       const failure = verifyRecordIntegrity(record, expected, signer);
       if (failure) this.#flagIntegrity(record, failure);
     }
