@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import WebSocket from "ws";
-import { Keystore, makeDeviceToken } from "@mercora/crdt-model";
+import { Keystore, makeDeviceToken, recordHash } from "@mercora/crdt-model";
 import type { Conflict, LedgerRecord } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
 import { sell, smallCatalog, startStore } from "./helpers/fixtures.ts";
@@ -110,12 +110,15 @@ describe("terminal security", function () {
     const ledgerB = status.body.ledgers[0]!.documentId;
     await store.waitForConvergence("B");
     // A client with branch A's T1 device key asks the relay for branch B's ledger by id.
+    // T1 itself is stopped meanwhile, since two connections with one peer id displace each other.
+    const ownLedger = (await api<{ ledgers: { documentId: string }[] }>(store.terminal("A", "T1").http, "/status")).body.ledgers[0]!.documentId;
+    await store.terminal("A", "T1").process.stop();
     const keystore = join(store.terminal("A", "T1").dataDir, "keystore");
     const asA = await runTool<{ found: boolean }>("fetch-doc", store.relayUrl, keystore, "A", "T1", ledgerB);
     expect(asA.found).to.equal(false);
-    const ownLedger = (await api<{ ledgers: { documentId: string }[] }>(store.terminal("A", "T1").http, "/status")).body.ledgers[0]!.documentId;
     const control = await runTool<{ found: boolean }>("fetch-doc", store.relayUrl, keystore, "A", "T1", ownLedger);
-    expect(control.found, "the same client gets its own branch's ledger").to.equal(true);
+    expect(control.found, `the same client gets its own branch's ledger: ${JSON.stringify(control)}`).to.equal(true);
+    await store.restartTerminal("A", "T1");
   });
 
   it("detects a final record edited in storage", async function () {
@@ -140,7 +143,12 @@ describe("terminal security", function () {
     const settled = (await api<Conflict[]>(store.relayUrl, "/api/hq/branches/A/conflicts")).body.filter((c) => c.kind === "integrity");
     expect(settled).to.have.length(1);
     expect(conflicts[0]!.tickets).to.deep.equal([original.id]);
-    expect(settled[0]!.detail).to.include(`lines.0.unitPrice was ${product.price}, now 100`);
+    // The terminal that holds the edited copy sees a hash mismatch, its peers and the relay the edit itself.
+    expect(settled[0]!.detail).to.match(new RegExp(`lines\\.0\\.unitPrice was ${product.price}, now 100|does not match the content`));
+    const held = await api<LedgerRecord[]>(store.relayUrl, "/api/hq/branches/A/records");
+    const kept = held.body.find((r) => r.id === original.id)!;
+    expect(kept.lines[0]!.unitPrice, "the relay keeps the original values").to.equal(product.price);
+    expect(recordHash(kept), "the original values match the hash").to.equal(original.hash);
     const atT1 = await api<Conflict[]>(store.terminal("A", "T1").http, "/conflicts");
     expect(atT1.body.filter((c) => c.kind === "integrity").map((c) => c.id)).to.deep.equal([`integrity:${original.id}`]);
   });

@@ -41,7 +41,8 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
   const client = new ResilientWebSocketClientAdapter(url, 1000, pino({ level: "silent" }), () =>
     `${url}?token=${makeDeviceToken(deviceKey, { branch, terminal, peerId, issuedAt: Date.now() })}`,
   );
-  const repo = new Repo({ network: [client], peerId: peerId as PeerId, sharePolicy: async () => false });
+  // sharePolicy false would make the repo never ask peers for a document it lacks.
+  const repo = new Repo({ network: [client], peerId: peerId as PeerId, sharePolicy: async () => true });
   // Ask only once connected, so "unavailable" means the relay refused, not that no peer was there yet.
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 20_000);

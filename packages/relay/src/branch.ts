@@ -53,6 +53,9 @@ import type { Logger } from "pino";
 
 export const RELAY_REPLICA = "relay";
 
+/** Quiet time after the last provisional folio arrives before the relay assigns final ones. */
+export const PROVISIONAL_SETTLE_MS = 1500;
+
 /** Relay-side document URLs of one branch, kept in the relay's state file. */
 export interface BranchUrls {
   directoryUrl: string;
@@ -135,6 +138,7 @@ export class RelayBranch {
   /** Final folio to the record that carries it. */
   readonly #folioOwners = new Map<string, string>();
   #poolAlerted = 0;
+  #lastProvisionalAt = 0;
   /** Records above each terminal's acknowledgement mark, by sequence number. */
   readonly #waiting = new Map<string, Map<number, LedgerRecord>>();
   #timer: NodeJS.Timeout | null = null;
@@ -213,6 +217,7 @@ export class RelayBranch {
       const record = readRecord(stored);
       this.#records.set(id, record);
       this.clock.observe(record.hlc);
+      if (record.provisionalFolio) this.#lastProvisionalAt = Date.now();
       if (record.seq > acked) {
         const waiting = this.#waiting.get(owner) ?? new Map<number, LedgerRecord>();
         waiting.set(record.seq, record);
@@ -257,8 +262,13 @@ export class RelayBranch {
         next += 1;
       }
     }
-    // Every provisional folio the relay knows of, ingested or not, waits for a final one.
-    await this.#assignFinalFolios([...this.#records.values()]);
+    // Every provisional folio the relay knows of, ingested or not, waits for a
+    // final one. Assignment waits until no new provisional folio has arrived
+    // for a moment, so terminals that reconnect together are numbered in one
+    // batch in HLC order.
+    const quietFor = Date.now() - this.#lastProvisionalAt;
+    if (quietFor >= PROVISIONAL_SETTLE_MS) await this.#assignFinalFolios([...this.#records.values()]);
+    else setTimeout(() => this.schedule(), PROVISIONAL_SETTLE_MS - quietFor + 10);
     if (batch.length > 0) {
       const failures: Detection[] = [];
       this.ingest.change((doc) => {
