@@ -1,0 +1,231 @@
+/**
+ * Worker for the catch-up figure. Modes:
+ * - `generate`: a four-terminal branch where each terminal records
+ *   `tickets` sales through `Terminal.recordSale` with no relay (offline).
+ * - `mercora`: relay and terminal processes on a copy of that data. All WAN
+ *   links open at once, and the worker times until the relay has ingested
+ *   every record and counts the bytes on the links.
+ * - `pouch-generate` / `pouch`: the same with four PouchDB databases that
+ *   replicate to pouchdb-server through the same kind of link, and a
+ *   consumer of the server's changes feed that verifies every record.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { LedgerRecord } from "@mercora/crdt-model";
+import { LinkProxy } from "../lib/link-proxy.ts";
+import { api } from "../lib/processes.ts";
+import { BRANCH, buildBranch, catalogProducts, fileLogger, makeTerminal, ticket } from "./lib/fixture.ts";
+import { PouchDB, startPouchServer } from "./lib/pouch.ts";
+import type { PouchDatabase } from "./lib/pouch.ts";
+import { saleRecord } from "./lib/records.ts";
+import { BenchStore, freePort } from "./lib/store-procs.ts";
+import { ROOT, nowMs, ownPeakRss, peakRssOf, sleep } from "./lib/stats.ts";
+import { workerMain } from "./lib/worker.ts";
+
+export const CATCHUP_TERMINALS = ["T1", "T2", "T3", "T4"];
+
+interface Input {
+  mode: "generate" | "mercora" | "pouch-generate" | "pouch";
+  dir: string;
+  tickets: number;
+  timeoutMs?: number;
+  /** Folder for a CPU profile of the relay. */
+  profileDir?: string;
+}
+
+export interface CatchupResult {
+  ms: number;
+  records: number;
+  wanBytes: number;
+  bytesPerTicket: number;
+  peakRssCloud: number;
+  peakRssTerminals: number[];
+}
+
+async function generate(input: Input): Promise<{ ms: number }> {
+  const started = nowMs();
+  await buildBranch(input.dir, CATCHUP_TERMINALS);
+  const products = catalogProducts();
+  for (const [index, id] of CATCHUP_TERMINALS.entries()) {
+    const log = fileLogger(join(input.dir, `generate-${id}.log`));
+    const terminal = makeTerminal({ dataDir: join(input.dir, id), terminal: id, relayUrl: null, log, receipts: "none" });
+    await terminal.start();
+    for (let n = 0; n < input.tickets; n++) await terminal.recordSale(ticket(products, index * 100_000 + n));
+    await terminal.stop();
+  }
+  return { ms: nowMs() - started };
+}
+
+async function measureMercora(input: Input): Promise<CatchupResult> {
+  const store = new BenchStore(input.dir, CATCHUP_TERMINALS);
+  const deadline = Date.now() + (input.timeoutMs ?? 600_000);
+  try {
+    const relayUrl = await store.startRelay(input.profileDir);
+    await store.createWan();
+    await store.startTerminals();
+    const expected = new Map<string, number>();
+    for (const [id, process] of store.terminals) {
+      const status = await api<{ lastSeq: number }>(process.ready.http, "/status");
+      expected.set(id, status.body.lastSeq);
+    }
+    store.resetWanBytes();
+    const t0 = nowMs();
+    await store.openWan();
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`relay did not ingest every record within ${input.timeoutMs} ms`);
+      const summary = await api<{ terminals: { id: string; ackedSeq: number }[] }>(relayUrl, `/api/hq/branches/${BRANCH}`);
+      const done = summary.body.terminals.every((t) => t.ackedSeq >= (expected.get(t.id) ?? 0));
+      if (done) break;
+      await sleep(50);
+    }
+    // The replica endpoint waits for the ingest and reconcile run in progress.
+    await api(relayUrl, `/api/hq/branches/${BRANCH}/replica`, { timeoutMs: 120_000 });
+    const ms = nowMs() - t0;
+    const records = [...expected.values()].reduce((a, b) => a + b, 0);
+    const wanBytes = store.wanBytes();
+    const rss = store.peakRss();
+    return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
+  } finally {
+    await store.stop();
+  }
+}
+
+async function generatePouch(input: Input): Promise<{ ms: number }> {
+  const started = nowMs();
+  await mkdir(input.dir, { recursive: true });
+  const products = catalogProducts();
+  for (const [index, id] of CATCHUP_TERMINALS.entries()) {
+    // Generation speed is not measured, so these writes skip the fsync.
+    const db = new PouchDB(join(input.dir, `pouch-${id}`));
+    for (let n = 0; n < input.tickets; n += 500) {
+      const docs = [];
+      for (let i = n; i < Math.min(input.tickets, n + 500); i++) docs.push(saleRecord(products, id, i + 1, new Date(Date.now() - (index + 1) * 1000)));
+      await db.bulkDocs(docs);
+    }
+    await db.close();
+  }
+  return { ms: nowMs() - started };
+}
+
+/**
+ * Checks a sale as the relay's `verifyRecord` does (line totals and taxes
+ * add up, unit price times quantity, tenders minus change), so the PouchDB
+ * cloud does the same work per record.
+ */
+function verifyArithmetic(record: LedgerRecord): boolean {
+  const linesTotal = record.lines.reduce((sum, line) => sum + line.total, 0);
+  const linesTax = record.lines.reduce((sum, line) => sum + line.tax, 0);
+  const tendered = record.tenders.reduce((sum, tender) => sum + tender.amount, 0);
+  return (
+    linesTotal === record.total &&
+    linesTax === record.tax &&
+    record.lines.every((line) => line.unitPrice * line.qty === line.total) &&
+    tendered - record.change === record.total
+  );
+}
+
+/** Starts one PouchDB terminal process that replicates to `target` when it reads "go" on stdin. */
+async function startPouchTerminal(dbPath: string, target: string, logPath: string): Promise<{ child: ChildProcess; done: Promise<void>; go(): void }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "scripts", "bench", "pouch-replicate.ts"), JSON.stringify({ dbPath, target, logPath })],
+    { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  let resolveReady: () => void = () => undefined;
+  let resolveDone: () => void = () => undefined;
+  let rejectDone: (error: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  lines.on("line", (line) => {
+    if (line === "ready") resolveReady();
+    if (line === "done") resolveDone();
+  });
+  child.once("exit", (code) => {
+    if (code !== 0) rejectDone(new Error(`PouchDB replication of ${dbPath} exited with code ${code}`));
+  });
+  await ready;
+  return { child, done, go: () => child.stdin!.write("go\n") };
+}
+
+async function measurePouch(input: Input): Promise<CatchupResult> {
+  const server = await startPouchServer(join(input.dir, "cloud"), await freePort());
+  const links: LinkProxy[] = [];
+  const children: ChildProcess[] = [];
+  let feed: ReturnType<PouchDatabase["changes"]> | null = null;
+  try {
+    const dbUrl = `${server.url}/branch-b1`;
+    const created = await fetch(dbUrl, { method: "PUT" });
+    if (!created.ok) throw new Error(`Creating ${dbUrl} failed: HTTP ${created.status}`);
+    const terminals = [];
+    for (const id of CATCHUP_TERMINALS) {
+      const port = Number(new URL(server.url).port);
+      const link = new LinkProxy(`wan ${id}`, { host: "127.0.0.1", port });
+      await link.open();
+      links.push(link);
+      const target = `http://127.0.0.1:${link.port}/branch-b1`;
+      const terminal = await startPouchTerminal(join(input.dir, `pouch-${id}`), target, join(input.dir, `replicate-${id}.log`));
+      children.push(terminal.child);
+      terminals.push(terminal);
+    }
+    const expected = input.tickets * CATCHUP_TERMINALS.length;
+    const verified = new Set<string>();
+    const stock = new Map<string, number>();
+    let failures = 0;
+    let resolveAll: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (resolveAll = resolve));
+    // The cloud's consumer: verifies each record's arithmetic, as the relay does, and sums stock per SKU.
+    const cloud = new PouchDB(dbUrl);
+    feed = cloud.changes({ live: true, since: 0, include_docs: true });
+    feed.on("change", (change) => {
+      const doc = change.doc as unknown as LedgerRecord & { _id: string };
+      if (!doc || verified.has(doc._id)) return;
+      if (!verifyArithmetic(doc)) failures += 1;
+      for (const line of doc.stock) stock.set(line.sku, (stock.get(line.sku) ?? 0) + line.delta);
+      verified.add(doc._id);
+      if (verified.size >= expected) resolveAll();
+    });
+    for (const link of links) link.bytesForwarded = 0;
+    const t0 = nowMs();
+    for (const terminal of terminals) terminal.go();
+    const timeout = sleep(input.timeoutMs ?? 600_000).then(() => {
+      throw new Error(`PouchDB catch-up did not finish within ${input.timeoutMs} ms (${verified.size} of ${expected} verified)`);
+    });
+    await Promise.race([Promise.all([all, ...terminals.map((t) => t.done)]), timeout]);
+    const ms = nowMs() - t0;
+    if (failures > 0) throw new Error(`${failures} PouchDB records failed verification`);
+    const wanBytes = links.reduce((sum, link) => sum + link.bytesForwarded, 0);
+    return {
+      ms,
+      records: verified.size,
+      wanBytes,
+      bytesPerTicket: wanBytes / verified.size,
+      peakRssCloud: peakRssOf(server.child.pid),
+      peakRssTerminals: children.map((child) => peakRssOf(child.pid)),
+    };
+  } finally {
+    feed?.cancel();
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await server.stop();
+    for (const link of links) await link.cut();
+  }
+}
+
+workerMain<Input, unknown>(async (input) => {
+  switch (input.mode) {
+    case "generate":
+      return generate(input);
+    case "mercora":
+      return measureMercora(input);
+    case "pouch-generate":
+      return generatePouch(input);
+    case "pouch":
+      return { ...(await measurePouch(input)), workerPeakRss: ownPeakRss() };
+  }
+});

@@ -1,0 +1,103 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { cached, freshCopy, preparedOnly, worker } from "../lib/context.ts";
+import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
+import { spread } from "../lib/stats.ts";
+import type { CapacityResult } from "../capacity.ts";
+
+// TODO: packages/relay/src/relay.ts and branch.ts keep every branch's documents loaded, with a
+// catalog-sized inventory per branch. The relay's CPU and memory per store at the measured
+// count are in docs/benchmarks.md.
+
+/** Relay capacity: simulated stores selling one ticket per terminal per minute. */
+export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
+  const stores = options.stores ?? (ctx.quick ? 50 : 1000);
+  const soakMinutes = options.soakMinutes ?? (ctx.quick ? 1 : 60);
+  const durationMs = soakMinutes * 60_000;
+  const reportMs = soakMinutes <= 5 ? 20_000 : 60_000;
+  const data = await cached(ctx, `capacity-${stores}`, (dir) =>
+    worker(ctx, "capacity", { mode: "generate", dir, stores }, `capacity-generate-${stores}`, 3 * 3_600_000).then(() => undefined),
+  );
+  if (ctx.prepareOnly) return preparedOnly("capacity", "Relay capacity");
+  const dir = await freshCopy(ctx, data, "capacity-mercora");
+  const timeoutMs = durationMs + 60 * 60_000;
+  ctx.log(`relay capacity: ${stores} stores, ${soakMinutes} min soak`);
+  const mercora = await worker<CapacityResult>(
+    ctx,
+    "capacity",
+    { mode: "mercora", dir, stores, durationMs, generators: 4, sampleMs: 10_000, reportMs, rampMs: Math.min(120_000, stores * 200) },
+    "capacity-mercora",
+    timeoutMs,
+  );
+  const pouchDir = join(ctx.workDir, "capacity-pouch");
+  await rm(pouchDir, { recursive: true, force: true });
+  const pouch = await worker<CapacityResult>(ctx, "capacity-pouch", { dir: pouchDir, stores, durationMs, sampleMs: 10_000, reportMs }, "capacity-pouch", timeoutMs);
+
+  const last = (r: CapacityResult) => r.intervals.at(-1);
+  const keepsUp = (r: CapacityResult) => r.outstanding === 0 && (last(r)?.p99 ?? Number.POSITIVE_INFINITY) <= 5000;
+  // Memory growth from the first sample after every terminal connected to the last sample.
+  const growth = (r: CapacityResult) => {
+    const samples = r.rss.filter((s) => Number.isFinite(s.rss));
+    const settled = samples.find((s) => s.atMs >= r.connectMs) ?? samples[0];
+    const end = samples.at(-1);
+    return settled && end ? ((end.rss - settled.rss) / settled.rss) * 100 : Number.NaN;
+  };
+  const cpu = mercora.rss.map((s) => s.cpuPercent).filter((v) => Number.isFinite(v));
+  const rows: FigureRow[] = [
+    {
+      figure: "relay capacity",
+      metric: `p99 lag from write to ackedSeq in the last ${reportMs / 1000} s, ${stores} stores (${stores * 4} terminals); kept up: ${keepsUp(mercora) ? "yes" : "no"}`,
+      unit: "ms",
+      mercora: spread([last(mercora)?.p99 ?? Number.NaN]),
+      pouch: spread([last(pouch)?.p99 ?? Number.NaN]),
+      goal: stores >= 1000 ? ">= 1,000 stores, keeping up" : ">= 1,000 stores, keeping up (not decided: this run has fewer stores)",
+      met: stores >= 1000 ? keepsUp(mercora) : null,
+      peakRss: { mercora: spread([mercora.peakRss]), pouch: spread([pouch.peakRss]) },
+      notes: [
+        `Mercora: ${mercora.written} tickets written, ${mercora.acknowledged} acknowledged, ${mercora.outstanding} still unacknowledged 30 s after the soak; ` +
+          `relay ready after ${(mercora.relayStartMs / 1000).toFixed(1)} s, all terminals synced after ${(mercora.connectMs / 1000).toFixed(1)} s, ` +
+          `relay CPU median ${spread(cpu).median.toFixed(0)}% of one core (max ${spread(cpu).max.toFixed(0)}%); keeping up: ${keepsUp(mercora) ? "yes" : "no"}`,
+        `PouchDB: ${pouch.written} tickets pushed, ${pouch.acknowledged} verified, ${pouch.outstanding} outstanding; keeping up: ${keepsUp(pouch) ? "yes" : "no"}`,
+      ],
+    },
+    {
+      figure: "relay capacity",
+      metric: `relay RSS growth over the ${soakMinutes}-minute soak`,
+      unit: "%",
+      mercora: spread([growth(mercora)]),
+      pouch: spread([growth(pouch)]),
+      goal: "flat (<= 10%)",
+      met: growth(mercora) <= 10,
+      peakRss: { mercora: spread([mercora.peakRss]), pouch: spread([pouch.peakRss]) },
+      notes: [
+        `Mercora relay RSS samples (MiB, every 10 s): ${mercora.rss
+          .filter((s) => Number.isFinite(s.rss))
+          .map((s) => Math.round(s.rss / 2 ** 20))
+          .join(", ")}`,
+      ],
+    },
+  ];
+  return {
+    id: "capacity",
+    title: "Relay capacity",
+    method: [
+      `Data: a relay with ${stores} branches of 4 terminals each and the real catalog (so each branch has an inventory document with 12,513 counters), ` +
+        "created through the HQ API by a generator process and copied fresh.",
+      "Mercora: a `mercora relay` process; 4 load-generator processes (scripts/bench/capacity-load.ts) share the stores. " +
+        "Every simulated terminal is its own automerge-repo `Repo` with in-memory storage, its own websocket to `/sync` and a real terminal's peer id. " +
+        "It syncs the branch directory and ingest document, registers a ledger for today in its directory entry, and appends one 3-line ticket a minute to it, " +
+        "spread evenly over the minute across terminals. Lag runs from the write until the ingest document synced back shows `ackedSeq` covering it.",
+      "NOTE: simulated terminals do not sync the catalog and the inventory, and write no stock movements, so the relay applies no inventory changes: " +
+        "real terminals also send one inventory change per ticket, so this capacity is an upper bound.",
+      "Keeping up means every ticket acknowledged within 30 s after the soak and a p99 lag of at most 5 s in the last report interval. " +
+        "RSS and CPU of the relay come from /proc every 10 s.",
+      "PouchDB: a `pouchdb-server` process with one database; simulated terminals push each ticket with `POST /cloud/_bulk_docs` at the same rate, " +
+        "and a consumer of the changes feed verifies each ticket; lag runs from the push until the consumer has it.",
+      `This run: ${stores} stores, a ${soakMinutes}-minute soak, one run (a soak is one long run).` +
+        (stores < 1000 || soakMinutes < 60 ? " The goal is 1,000 stores over 1 hour: run `npm run bench -- --only capacity --capacity-stores 1000 --soak-minutes 60`." : ""),
+    ],
+    rows,
+    findings: [],
+    commands: [`--capacity-stores ${stores} --soak-minutes ${soakMinutes}`],
+  };
+}

@@ -1,0 +1,110 @@
+import { rm } from "node:fs/promises";
+import { cached, freshCopy, preparedOnly, profileDirOf, worker } from "../lib/context.ts";
+import { topProductFrames } from "../lib/profile.ts";
+import type { TopFrame } from "../lib/profile.ts";
+import type { BenchContext, FigureResult } from "../lib/context.ts";
+import { spread } from "../lib/stats.ts";
+import type { CatchupResult } from "../catchup.ts";
+
+const GENERATE_MS = 60 * 60_000;
+
+// TODO: packages/relay/src/branch.ts. During catch-up about half of the relay's samples are in
+// automerge-repo's per-message sync path (DocSynchronizer.receiveSyncMessage, and DocHandle.update
+// with its diff for every change event). That path runs for the ledgers and for the catalog-sized
+// inventory, which each terminal sends as many small sync messages. The profile is in docs/benchmarks.md.
+
+/** Catch-up after an outage, and bytes on the wire per ticket during it. */
+export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
+  const tickets = ctx.quick ? 500 : 2_000;
+  const mercoraData = await cached(ctx, `catchup-${tickets}`, (dir) =>
+    worker(ctx, "catchup", { mode: "generate", dir, tickets }, `catchup-generate-${tickets}`, GENERATE_MS).then(() => undefined),
+  );
+  const pouchData = await cached(ctx, `catchup-pouch-${tickets}`, (dir) =>
+    worker(ctx, "catchup", { mode: "pouch-generate", dir, tickets }, `catchup-pouch-generate-${tickets}`, GENERATE_MS).then(() => undefined),
+  );
+
+  const mercora: CatchupResult[] = [];
+  if (ctx.prepareOnly) return preparedOnly("catchup", "Catch-up after an outage");
+  const pouch: CatchupResult[] = [];
+  const timeoutMs = 15 * 60_000;
+  for (let run = 1; run <= ctx.runs; run++) {
+    ctx.log(`catch-up run ${run}/${ctx.runs}`);
+    let dir = await freshCopy(ctx, mercoraData, "catchup-mercora");
+    mercora.push(await worker<CatchupResult>(ctx, "catchup", { mode: "mercora", dir, tickets, timeoutMs }, `catchup-mercora-${run}`, timeoutMs + 120_000));
+    dir = await freshCopy(ctx, pouchData, "catchup-pouch");
+    pouch.push(await worker<CatchupResult>(ctx, "catchup", { mode: "pouch", dir, tickets, timeoutMs }, `catchup-pouch-${run}`, timeoutMs + 120_000));
+  }
+
+  // One more run with the relay under the CPU profiler, kept out of the figures.
+  let frames: TopFrame[] = [];
+  if (!ctx.skipProfiles) {
+    const profileDir = profileDirOf(ctx, "catchup-relay-profile");
+    await rm(profileDir, { recursive: true, force: true });
+    const profiledData = await freshCopy(ctx, mercoraData, "catchup-profile");
+    await worker(ctx, "catchup", { mode: "mercora", dir: profiledData, tickets, timeoutMs, profileDir }, "catchup-relay-profile", timeoutMs + 120_000);
+    frames = await topProductFrames(profileDir, 10);
+  }
+
+  const total = tickets * 4;
+  const cloudRss = (results: CatchupResult[]) => spread(results.map((r) => r.peakRssCloud));
+  const timeM = spread(mercora.map((r) => r.ms / 1000));
+  const timeP = spread(pouch.map((r) => r.ms / 1000));
+  const bytesM = spread(mercora.map((r) => r.bytesPerTicket));
+  const bytesP = spread(pouch.map((r) => r.bytesPerTicket));
+  const terminalRss = spread(mercora.flatMap((r) => r.peakRssTerminals));
+  const pouchTerminalRss = spread(pouch.flatMap((r) => r.peakRssTerminals));
+
+  return {
+    id: "catchup",
+    title: "Catch-up after an outage",
+    method: [
+      `Data: a branch with 4 terminals, each with ${tickets.toLocaleString("en")} tickets recorded through \`Terminal.recordSale\` while it had no relay ` +
+        `(${total.toLocaleString("en")} in all), made by a generator process and copied fresh for every run.`,
+      "Mercora: a `mercora relay` process and four `mercora terminal` processes with the CLI's default connection settings " +
+        "(health check every 2 s, websocket retry every 1 s) start on the copy, each terminal reaching the relay through its own `LinkProxy`, cut. " +
+        "The LAN links stay down, so only terminal-relay traffic is counted. All four links open at once; the clock stops when " +
+        "`GET /api/hq/branches/B1` shows every terminal's `ackedSeq` at its last sequence number (records verified and ingested) and " +
+        "`GET /api/hq/branches/B1/replica`, which waits for the ingest and reconcile run in progress, has returned.",
+      "PouchDB: four processes, each with a pouchdb-node database holding the same records as documents, replicate once " +
+        "(`db.replicate.to`) into one database of a `pouchdb-server` process through a `LinkProxy` each. A consumer of the server's " +
+        "changes feed (`include_docs`) checks each record's arithmetic as the relay's `verifyRecord` does and sums stock per SKU; " +
+        "the clock stops when it has seen every record and every replication has finished.",
+      "Bytes: `LinkProxy.bytesForwarded` of the four terminal-cloud links, both directions, from the moment they open. " +
+        "The reference is the JSON size of one record (about 1.2 kB), the payload before any protocol overhead.",
+    ],
+    rows: [
+      {
+        figure: "catch-up after an outage",
+        metric: `time until the cloud verified and reconciled ${total.toLocaleString("en")} offline tickets`,
+        unit: "s",
+        mercora: timeM,
+        pouch: timeP,
+        goal: "ratio <= 0.5",
+        met: timeM.median / timeP.median <= 0.5,
+        peakRss: { mercora: cloudRss(mercora), pouch: cloudRss(pouch) },
+        notes: [
+          `peak RSS of the four terminals: Mercora ${Math.round(terminalRss.median / 2 ** 20)} MiB, PouchDB ${Math.round(pouchTerminalRss.median / 2 ** 20)} MiB (median); the RSS column is the relay and pouchdb-server`,
+        ],
+      },
+      {
+        figure: "catch-up after an outage",
+        metric: "bytes on the wire per ticket",
+        unit: "B",
+        mercora: bytesM,
+        pouch: bytesP,
+        limit: spread([1185]),
+        limitName: "record JSON",
+        goal: "ratio <= 0.5",
+        met: bytesM.median / bytesP.median <= 0.5,
+        peakRss: {},
+        notes: [],
+      },
+    ],
+    findings: [
+      ...(frames.length > 0
+        ? [`CPU profile of the relay during catch-up, product frames by total time (share of all samples, including idle): ${frames.map((f) => `${f.frame} ${f.percent}%`).join("; ")}.`]
+        : []),
+    ],
+    commands: [],
+  };
+}

@@ -1,0 +1,141 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { cached, freshCopy, preparedOnly, profileDirOf, worker } from "../lib/context.ts";
+import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
+import { topFrames, topProductFrames } from "../lib/profile.ts";
+import type { TopFrame } from "../lib/profile.ts";
+import { spread } from "../lib/stats.ts";
+import type { AckResult } from "../sale-ack.ts";
+
+// TODO: packages/crdt-model/src/inventory.ts and schema.ts keep one flat `stock` map with a
+// Counter per catalog SKU (12,513 in the real catalog). Every sale's increment makes Automerge
+// copy that whole map when it updates the materialized document (Object.assign under
+// applyAndReturnPatches), and that copy dominates each acknowledgement.
+// TODO: packages/crdt-model/src/storage.ts writes every chunk as its own file (write, fsync,
+// rename, fsync of the folder) and fsyncs the folder again for every chunk that compaction
+// removes, so one acknowledgement costs about 7 fsyncs. One append-only log per terminal with
+// one fdatasync per acknowledgement would bring the I/O to the disk's limit.
+
+const GENERATE_MS = 60 * 60_000;
+
+/** Durable sale acknowledgement on an empty terminal and after a history of tickets. */
+export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: number } = {}): Promise<FigureResult> {
+  const history = options.ackHistory ?? (ctx.quick ? 5_000 : 50_000);
+  const warmup = ctx.quick ? 30 : 100;
+  const count = ctx.quick ? 300 : 2_000;
+  const empty = await cached(ctx, "ack-empty", (dir) => worker(ctx, "sale-ack", { mode: "generate", dir, history: 0 }, "ack-generate-empty", GENERATE_MS).then(() => undefined));
+  const full = await cached(ctx, `ack-history-${history}`, (dir) =>
+    worker(ctx, "sale-ack", { mode: "generate", dir, history }, `ack-generate-${history}`, GENERATE_MS).then(() => undefined),
+  );
+  const pouchFull = await cached(ctx, `ack-pouch-history-${history}`, (dir) =>
+    worker(ctx, "sale-ack", { mode: "pouch-generate", dir, history }, `ack-pouch-generate-${history}`, GENERATE_MS).then(() => undefined),
+  );
+  const results: Record<string, AckResult[]> = { mercoraEmpty: [], mercoraFull: [], pouchEmpty: [], pouchFull: [], fsync: [] };
+  if (ctx.prepareOnly) return preparedOnly("sale-ack", "Durable sale acknowledgement");
+  const measureMs = 20 * 60_000;
+  for (let run = 1; run <= ctx.runs; run++) {
+    ctx.log(`sale acknowledgement run ${run}/${ctx.runs}`);
+    const input = { warmup, count };
+    let dir = await freshCopy(ctx, empty, "ack-mercora-empty");
+    results.mercoraEmpty!.push(await worker<AckResult>(ctx, "sale-ack", { mode: "mercora", dir, ...input }, `ack-mercora-empty-${run}`, measureMs));
+    dir = await freshCopy(ctx, full, "ack-mercora-full");
+    results.mercoraFull!.push(await worker<AckResult>(ctx, "sale-ack", { mode: "mercora", dir, ...input }, `ack-mercora-full-${run}`, measureMs));
+    dir = join(ctx.workDir, "ack-pouch-empty");
+    await rm(dir, { recursive: true, force: true });
+    results.pouchEmpty!.push(await worker<AckResult>(ctx, "sale-ack", { mode: "pouch", dir, ...input }, `ack-pouch-empty-${run}`, measureMs));
+    dir = await freshCopy(ctx, pouchFull, "ack-pouch-full");
+    results.pouchFull!.push(await worker<AckResult>(ctx, "sale-ack", { mode: "pouch", dir, ...input }, `ack-pouch-full-${run}`, measureMs));
+    dir = join(ctx.workDir, "ack-fsync");
+    await rm(dir, { recursive: true, force: true });
+    results.fsync!.push(await worker<AckResult>(ctx, "sale-ack", { mode: "fsync", dir, ...input }, `ack-fsync-${run}`, measureMs));
+  }
+  // One more run under the CPU profiler, kept out of the figures because profiling slows it.
+  let frames: TopFrame[] = [];
+  let productFrames: TopFrame[] = [];
+  if (!ctx.skipProfiles) {
+    const profiled = await freshCopy(ctx, full, "ack-mercora-profile");
+    await rm(profileDirOf(ctx, "ack-mercora-profile"), { recursive: true, force: true });
+    await worker(ctx, "sale-ack", { mode: "mercora", dir: profiled, warmup, count }, "ack-mercora-profile", measureMs, true);
+    frames = await topFrames(profileDirOf(ctx, "ack-mercora-profile"), 8);
+    productFrames = await topProductFrames(profileDirOf(ctx, "ack-mercora-profile"), 8);
+  }
+  const counterMaps = await worker<{ counters: number; msPerChange: number }[]>(ctx, "sale-ack", { mode: "counter", dir: ctx.workDir }, "ack-counter-maps", 10 * 60_000);
+
+  const of = (key: string, field: "p50" | "p99") => spread(results[key]!.map((r) => r[field]));
+  const rss = (key: string) => spread(results[key]!.map((r) => r.peakRss));
+  const rows: FigureRow[] = [];
+  for (const [label, mercora, pouch] of [
+    ["empty terminal", "mercoraEmpty", "pouchEmpty"],
+    [`after ${history.toLocaleString("en")} tickets`, "mercoraFull", "pouchFull"],
+  ] as const) {
+    for (const field of ["p50", "p99"] as const) {
+      const m = of(mercora, field);
+      const p = of(pouch, field);
+      const limitMs = field === "p50" ? 1 : 2.5;
+      rows.push({
+        figure: "durable sale acknowledgement",
+        metric: `${field}, ${label}`,
+        unit: "ms",
+        mercora: m,
+        pouch: p,
+        limit: of("fsync", field),
+        limitName: "fdatasync of the record JSON",
+        goal: `<= ${limitMs} ms, ratio <= 1.0`,
+        met: m.median <= limitMs && m.median / p.median <= 1,
+        peakRss: { mercora: rss(mercora), pouch: rss(pouch) },
+        notes: [],
+      });
+    }
+  }
+  const emptyP50 = of("mercoraEmpty", "p50").median;
+  const fullP50 = of("mercoraFull", "p50").median;
+  const emptyP99 = of("mercoraEmpty", "p99").median;
+  const fullP99 = of("mercoraFull", "p99").median;
+  const growth = spread([fullP50 / emptyP50]);
+  rows.push({
+    figure: "durable sale acknowledgement",
+    metric: `p50 after ${history.toLocaleString("en")} tickets / p50 empty (p99: ${(fullP99 / emptyP99).toFixed(2)})`,
+    unit: "x",
+    mercora: growth,
+    pouch: spread([of("pouchFull", "p50").median / of("pouchEmpty", "p50").median]),
+    goal: "<= 1.10",
+    met: growth.median <= 1.1 && fullP99 / emptyP99 <= 1.1,
+    peakRss: {},
+    notes: [],
+  });
+  return {
+    id: "sale-ack",
+    title: "Durable sale acknowledgement",
+    method: [
+      "Mercora: `Terminal.recordSale` in a fresh bench process that opens a terminal's data folder generated by another process " +
+        "(the method `POST /sales` awaits before its 201, so the figure leaves out Fastify and the HTTP client, as the PouchDB side has no HTTP either). " +
+        "It returns after the ledger and inventory chunks and the heads journal are fsynced. Receipts go to files, the CLI default; no relay or LAN peer is connected.",
+      `Tickets: 3 lines of real catalog products (12,513 SKUs) and 2 tenders, card and cash with change; ${warmup} warm-up tickets, then ${count} timed one after another.`,
+      `History: ${history.toLocaleString("en")} tickets written before through \`Terminal.recordSale\`, 300 per business day on past days (a fake clock), so the terminal holds ` +
+        `${Math.ceil(history / 300)} daily ledgers and one inventory document with every increment.`,
+      "PouchDB: `db.put` of a document with the same record fields in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
+        "through a leveldown wrapper passed as PouchDB's `db` option (PouchDB 9 has no write-options setting). It stores only the sale document, no stock counters.",
+      "Limit: `write` plus `fdatasync` of the same record JSON appended to one file on the same disk.",
+      ...(history < 50_000 ? [`NOTE: the goal is stated for 50,000 tickets of history; this run used ${history.toLocaleString("en")}.`] : []),
+    ],
+    rows,
+    findings: [
+      "Each acknowledgement changes two documents (the ledger and the inventory) and `Terminal.#write` then awaits `repo.flush` of both " +
+        "and a heads-journal append with `fdatasync`. `DurableFileStorageAdapter.save` writes each chunk to a new file with fsync, rename and an fsync of the folder, " +
+        "and `remove` fsyncs the folder once per chunk that automerge-repo's compaction deletes. In development, `strace -f -c` over 200 acknowledgements " +
+        "on an empty terminal on this machine counted 1,441 fsync, 200 fdatasync, 494 rename and 375 unlink calls: about 7 fsyncs per sale, " +
+        "so the I/O alone is several times the fdatasync limit in the table before any CPU work.",
+      "The CPU work is larger still. Most of `#write` is `DocHandle.change` (see the profile below), and the inventory change is the costly one: " +
+        "Automerge updates the materialized document by copying the `stock` map of 12,513 counters (`Object.assign` under `applyAndReturnPatches`) " +
+        "for one counter increment. " +
+        `A bare \`A.change\` that increments one counter in a fresh process took ${counterMaps.map((c) => `${c.msPerChange.toFixed(2)} ms with ${c.counters.toLocaleString("en")} counters`).join(", ")} in this run.`,
+      ...(frames.length > 0
+        ? [
+            `CPU profile of Mercora after the history, top self time (share of all samples, including idle): ${frames.map((f) => `${f.frame} ${f.percent}%`).join("; ")}.`,
+            `Same profile, product frames by total time: ${productFrames.map((f) => `${f.frame} ${f.percent}%`).join("; ")}.`,
+          ]
+        : []),
+    ],
+    commands: options.ackHistory ? [`--ack-history ${history}`] : [],
+  };
+}
