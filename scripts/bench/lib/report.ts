@@ -104,7 +104,10 @@ function marker(mode: string, edge: "start" | "end"): string {
   return `<!-- bench:${mode}:${edge} -->`;
 }
 
-/** Replaces the section of `report.mode` in the page `previous`, keeping the other mode's section. */
+/**
+ * Replaces the section of `report.mode` in the page `previous`, keeping the
+ * other mode's section and any text written above the sections.
+ */
 export function mergeReport(previous: string, report: BenchReport): string {
   const sections: Record<string, string> = {};
   for (const mode of ["full", "quick"]) {
@@ -115,7 +118,9 @@ export function mergeReport(previous: string, report: BenchReport): string {
   sections[report.mode] = `${marker(report.mode, "start")}\n${renderReport(report)}\n${marker(report.mode, "end")}`;
   const full = sections.full ?? `${marker("full", "start")}\n## Full run\n\nNo full run recorded yet: run \`npm run bench\`.\n${marker("full", "end")}`;
   const quick = sections.quick ?? `${marker("quick", "start")}\n## Quick run\n\nNo quick run recorded yet: run \`npm run bench -- --quick\`.\n${marker("quick", "end")}`;
-  return `${PAGE_HEADER}\n${full}\n\n${quick}\n`;
+  const firstSection = previous.indexOf("<!-- bench:");
+  const header = firstSection > 0 ? previous.slice(0, firstSection).trimEnd() + "\n" : PAGE_HEADER;
+  return `${header}\n${full}\n\n${quick}\n`;
 }
 
 /** Renders the section of `docs/benchmarks.md` for one bench run. */
@@ -139,6 +144,7 @@ export function renderReport(report: BenchReport): string {
         "so latencies and throughput are worse and noisier than on an idle machine.",
     );
   }
+
   out.push(
     "",
     "### Product version",
@@ -150,6 +156,7 @@ export function renderReport(report: BenchReport): string {
   );
   out.push("", "### Package versions", "");
   for (const [name, version] of Object.entries(report.versions)) out.push(`- ${name} ${version}`);
+
   out.push("", "### Results", "", renderTable(report.figures), "");
   const missing = ALL_FIGURES.filter((id) => !report.figures.some((f) => f.id === id));
   if (missing.length > 0) {
@@ -164,6 +171,7 @@ export function renderReport(report: BenchReport): string {
     for (const failure of report.failures) out.push(`- ${failure.figure}: ${failure.error}`);
     out.push("");
   }
+
   for (const figure of report.figures) {
     out.push(`### ${figure.title}`, "");
     if (figure.startedAt) {
