@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import {
   HybridLogicalClock,
+  compareHlc,
   buildZReport,
   priceLines,
   readPricingRules,
@@ -341,7 +342,7 @@ export class RelayBranch {
     const scheme = readScheme(doc);
     const waiting = records
       .filter((r) => r.provisionalFolio && !r.folio && !doc.finals[r.id])
-      .sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+      .sort((a, b) => compareHlc(a.hlc, b.hlc));
     if (waiting.length === 0 || scheme === "self-numbered") return;
     const assignedAt = new Date().toISOString();
     const assigned: string[] = [];
@@ -592,9 +593,9 @@ export class RelayBranch {
     return out;
   }
 
-  /** Every record the relay holds for the branch, in HLC order. */
+  /** Lists every record of the branch the relay has, in HLC order. */
   records(): LedgerRecord[] {
-    return [...this.#records.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+    return [...this.#records.values()].sort((a, b) => compareHlc(a.hlc, b.hlc));
   }
 }
 

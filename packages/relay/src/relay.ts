@@ -289,8 +289,8 @@ export class Relay {
       (e) => e.codeHash === sha256(input.code as string) && e.branch === input.branch && e.terminal === input.terminal,
     );
     const refuse = (reason: string) => {
-      this.log.warn({ branch: input.branch, terminal: input.terminal, reason }, "activation refused");
-      return Object.assign(new Error(`Activation of ${input.branch}/${input.terminal} refused: ${reason}`), { statusCode: 403 });
+      this.log.warn({ branch: input.branch, terminal: input.terminal, reason }, "activation rejected");
+      return Object.assign(new Error(`Activation of ${input.branch}/${input.terminal} rejected: ${reason}`), { statusCode: 403 });
     };
     if (!enrollment) throw refuse("unknown activation code for this terminal");
     if (enrollment.usedAt) throw refuse(`the code was already used at ${enrollment.usedAt}; ask HQ for a new one`);

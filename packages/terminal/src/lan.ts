@@ -65,7 +65,7 @@ export class LanNetwork {
         if ("reason" in result) {
           const count = (rejected.get(result.reason) ?? 0) + 1;
           rejected.set(result.reason, count);
-          if (count === 1 || count % 100 === 0) this.log.warn({ reason: result.reason, count }, "LAN peer refused");
+          if (count === 1 || count % 100 === 0) this.log.warn({ reason: result.reason, count }, "LAN peer rejected");
           done(false, 401, result.reason);
           return;
         }

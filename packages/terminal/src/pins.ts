@@ -45,7 +45,7 @@ export class PinGuard {
     const attempts = this.#attempts[userId] ?? { failures: 0, lockedUntil: null };
     if (attempts.lockedUntil !== null && attempts.lockedUntil > this.now()) {
       const minutes = Math.ceil((attempts.lockedUntil - this.now()) / 60_000);
-      this.log.warn({ user: userId, action }, "PIN refused: user locked on this terminal");
+      this.log.warn({ user: userId, action }, "PIN rejected: user locked on this terminal");
       throw new RuleError(
         "PIN_LOCKED",
         `User ${userId} is locked on this terminal after ${MAX_PIN_FAILURES} wrong PINs; try again in ${minutes} min`,
@@ -54,7 +54,7 @@ export class PinGuard {
     }
     const user = readUser(this.permissions().doc(), userId);
     if (!user || !user.active) {
-      this.log.warn({ user: userId, action }, "PIN refused: unknown or inactive user");
+      this.log.warn({ user: userId, action }, "PIN rejected: unknown or inactive user");
       throw new RuleError("USER_UNKNOWN", `No active user ${userId} in this branch; check the user id`, role === "manager" ? "manager" : "user");
     }
     if (!(await verifyPin(pin, user.pin))) {
@@ -78,7 +78,7 @@ export class PinGuard {
       );
     }
     if (role === "manager" && user.role !== "manager") {
-      this.log.warn({ user: userId, action }, "PIN refused: not a manager");
+      this.log.warn({ user: userId, action }, "PIN rejected: not a manager");
       throw new RuleError("MANAGER_REQUIRED", `${action} needs a manager; ${userId} is a ${user.role}`, "manager");
     }
     if (attempts.failures > 0 || attempts.lockedUntil !== null) {

@@ -56,6 +56,7 @@ import {
   unlockSigningKey,
   verifyDeviceToken,
   TOKEN_WINDOW_MS,
+  compareHlc,
   folioNumbersLeft,
   isFiscal,
   nextFolio,
@@ -135,7 +136,7 @@ interface OwnLedger {
   firstSeq: number;
 }
 
-/** What a damaged or incomplete document looks like on the status endpoint. */
+/** A damaged or incomplete document, as the status endpoint reports it. */
 export interface StorageProblem {
   documentId: string;
   problem: string;
@@ -303,7 +304,7 @@ export class Terminal {
     this.#deviceKey = deviceKey;
   }
 
-  /** A fresh device token for a websocket URL. */
+  /** Makes a fresh device token for a websocket URL. */
   deviceToken(): string {
     return makeDeviceToken(this.#deviceKey, {
       branch: this.options.branch,
@@ -1017,9 +1018,9 @@ export class Terminal {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** Every record of the branch this terminal holds, in HLC order. */
+  /** Lists every record of the branch in this terminal's documents, in HLC order. */
   branchRecords(): LedgerRecord[] {
-    return [...this.#records.values()].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+    return [...this.#records.values()].sort((a, b) => compareHlc(a.hlc, b.hlc));
   }
 
   // ------------------------------------------------------------- reconciling
@@ -1122,7 +1123,9 @@ export class Terminal {
   status() {
     const acked = readAcked(this.#ingest.doc(), this.options.terminal);
     const lanPeers = [...this.#peers].filter((p) => p !== RELAY_PEER).sort();
-    const mode = this.connectivity.online ? "online" : lanPeers.length > 0 ? "lan-only" : "offline";
+    let mode: "online" | "lan-only" | "offline" = "offline";
+    if (this.connectivity.online) mode = "online";
+    else if (lanPeers.length > 0) mode = "lan-only";
     return {
       branch: this.options.branch,
       terminal: this.options.terminal,
