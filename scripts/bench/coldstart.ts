@@ -4,8 +4,8 @@
  *   history, 300 tickets a day per terminal, written into terminal T1's
  *   storage: T1's own daily ledgers, the other terminals' ledgers of the
  *   last two days (the ones a terminal opens at start), every ledger listed
- *   in the branch directory, and every ticket's stock movement in the
- *   inventory document.
+ *   in the branch directory, and every ticket's stock movement folded into
+ *   the stock baseline, as the relay publishes it.
  * - `mercora`: times a `mercora terminal` process on that data from spawn
  *   to the 201 of its first `POST /sales`.
  * - `pouch-generate` / `pouch`: the same history as documents in one
@@ -20,15 +20,18 @@ import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
+  StockFold,
   appendRecord,
-  applyStockMovement,
   findDocument,
   initLedger,
+  readAllBaselineStock,
+  readBaselineInfo,
   readDirectoryUrls,
   registerLedger,
+  writeBaselineStock,
   writeJsonDurable,
 } from "@mercora/crdt-model";
-import type { DirectoryDoc, InventoryDoc, LedgerDoc, LedgerRecord } from "@mercora/crdt-model";
+import type { DirectoryDoc, LedgerDoc, LedgerRecord, StockBaselineDoc } from "@mercora/crdt-model";
 import { api, startMercora } from "../lib/processes.ts";
 import { BRANCH, buildBranch, catalogProducts, ticket } from "./lib/fixture.ts";
 import { PouchDB } from "./lib/pouch.ts";
@@ -77,7 +80,8 @@ async function generate(input: Input): Promise<{ ms: number }> {
   };
   const repo = new Repo({ storage: new DurableFileStorageAdapter(join(t1Dir, "automerge")), network: [], peerId: "bench-generator" as PeerId });
   const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 60_000 });
-  const inventory = await findDocument<InventoryDoc>(repo, readDirectoryUrls(directory.doc()).inventoryUrl as DocumentId, { timeoutMs: 60_000 });
+  const baseline = await findDocument<StockBaselineDoc>(repo, readDirectoryUrls(directory.doc()).baselineUrl as DocumentId, { timeoutMs: 60_000 });
+  const fold = new StockFold(readAllBaselineStock(baseline.doc()), readBaselineInfo(baseline.doc()).applied);
 
   const seq = new Map(TERMINALS.map((t) => [t, 0]));
   for (let daysAgo = input.days; daysAgo >= 1; daysAgo--) {
@@ -91,11 +95,7 @@ async function generate(input: Input): Promise<{ ms: number }> {
       }
       seq.set(terminal, firstSeq + TICKETS_PER_DAY - 1);
 
-      // NOTE: this makes one inventory change per terminal and day, where the product makes one
-      // per ticket. The inventory history is smaller than real, so this start time is a lower bound.
-      inventory.change((doc) => {
-        for (const record of records) applyStockMovement(doc, terminal, record.seq, record.stock);
-      });
+      for (const record of records) fold.fold(record);
       // T1 opens its own ledgers of every day and the others' of today and yesterday only.
       const stored = terminal === "T1" || daysAgo <= 1;
       const init = { branch: BRANCH, terminal, businessDay, part: 1, firstSeq };
@@ -113,6 +113,9 @@ async function generate(input: Input): Promise<{ ms: number }> {
     await repo.flush();
   }
 
+  // The relay rolls the baseline every business day, so the current one holds one change of folded stock.
+  const folded = fold.takeChanges();
+  if (folded) baseline.change((doc) => writeBaselineStock(doc, folded.units, folded.applied));
   await repo.flush();
   await writeJsonDurable(statePath, state);
   await repo.shutdown();

@@ -11,7 +11,18 @@
 import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
-import { DurableFileStorageAdapter, Keystore, findDocument, makeDeviceToken } from "@mercora/crdt-model";
+import {
+  DurableFileStorageAdapter,
+  Keystore,
+  canonicalJson,
+  countRecords,
+  findDocument,
+  imm,
+  ledgerBucket,
+  makeDeviceToken,
+  readStoredRecord,
+  storedRecord,
+} from "@mercora/crdt-model";
 import type { LedgerDoc } from "@mercora/crdt-model";
 import { ResilientWebSocketClientAdapter } from "@mercora/terminal";
 import { pino } from "pino";
@@ -21,12 +32,15 @@ async function editRecord(dataDir: string, ledgerId: string, recordId: string, p
   const repo = new Repo({ storage: new DurableFileStorageAdapter(join(dataDir, "automerge"), keystore.storageKey), network: [] });
   const ledger = await findDocument<LedgerDoc>(repo, ledgerId as DocumentId, { timeoutMs: 10_000 });
   ledger.change((doc) => {
-    const stored = doc.records[recordId];
-    if (!stored) throw new Error(`No record ${recordId} in ledger ${ledgerId}`);
-    const line = stored.lines[0]!;
+    const entry = storedRecord(doc, recordId);
+    if (!entry) throw new Error(`No record ${recordId} in ledger ${ledgerId}`);
+    // The stored JSON is rewritten with the new price, the hash and signature left as they were.
+    const record = readStoredRecord(recordId, entry.stored);
+    const line = record.lines[0]!;
     line.unitPrice = price;
     line.total = price * line.qty;
-    stored.total = line.total;
+    record.total = line.total;
+    doc.records[ledgerBucket(record.seq)]![recordId] = imm(canonicalJson(record));
   });
   await repo.flush();
   await repo.shutdown();
@@ -53,7 +67,7 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
   });
   try {
     const handle = await repo.find<LedgerDoc>(documentId as DocumentId, { signal: AbortSignal.timeout(20_000) });
-    return { found: true, records: Object.keys(handle.doc()?.records ?? {}).length };
+    return { found: true, records: countRecords(handle.doc()) };
   } catch (error) {
     return { found: false, error: (error as Error).message };
   }

@@ -24,7 +24,8 @@ import {
   initConflicts,
   initDirectory,
   initIngest,
-  initInventoryEpoch,
+  initStockBaseline,
+  businessDayOf,
   listSkus,
   parseCatalogCsv,
   putProducts,
@@ -43,7 +44,7 @@ import type {
   ConflictsDoc,
   DirectoryDoc,
   IngestDoc,
-  InventoryDoc,
+  StockBaselineDoc,
   PermissionsDoc,
   Product,
   Role,
@@ -431,9 +432,9 @@ export class Relay {
   }
 
   /**
-   * Creates a branch: its directory, ingest, conflicts and first inventory
-   * epoch, with every terminal's entries and a counter for every catalog SKU
-   * created here, before any terminal writes.
+   * Creates a branch: its directory, ingest, conflicts and first stock
+   * baseline, with every terminal's entries and the opening stock of every
+   * catalog SKU created here, before any terminal writes.
    */
   async createBranch(input: CreateBranchInput) {
     if (!this.#catalog) {
@@ -500,9 +501,19 @@ export class Relay {
     const verifiers = await Promise.all(users.map((user) => makePinVerifier(user.pin)));
     const signingKeys = await Promise.all(users.map((user) => makeSigningKey(user.pin)));
     const writers = [...input.terminals.map((t) => t.id), RELAY_REPLICA];
-    const applied = Object.fromEntries(writers.map((w) => [w, 0]));
-    const inventory = this.repo.create<InventoryDoc>(
-      initInventoryEpoch({ branch: input.id, epoch: 1, previousUrl: null, openedAt: new Date().toISOString(), opening, applied }),
+    const marks = Object.fromEntries(input.terminals.map((t) => [t.id, 0]));
+    const baseline = this.repo.create<StockBaselineDoc>(
+      initStockBaseline({
+        branch: input.id,
+        epoch: 1,
+        previousUrl: null,
+        openedAt: new Date().toISOString(),
+        businessDay: businessDayOf(new Date(), input.timeZone),
+        stock: opening,
+        applied: marks,
+        windowApplied: marks,
+        dayStartApplied: marks,
+      }),
     );
     const conflicts = this.repo.create<ConflictsDoc>(initConflicts(input.id, writers));
     const ingest = this.repo.create<IngestDoc>(initIngest(input.id, input.terminals.map((t) => t.id)));
@@ -542,11 +553,11 @@ export class Relay {
         permissionsUrl: permissions.url,
         foliosUrl: folios.url,
         ingestUrl: ingest.url,
-        inventoryUrl: inventory.url,
+        baselineUrl: baseline.url,
         terminals: input.terminals,
       }),
     );
-    const created = [inventory, conflicts, ingest, permissions, folios, directory];
+    const created = [baseline, conflicts, ingest, permissions, folios, directory];
     for (const handle of created) this.#docBranch.set(handle.documentId, input.id);
     await this.repo.flush(created.map((handle) => handle.documentId));
     const urls = { directoryUrl: directory.url, conflictsUrl: conflicts.url, ingestUrl: ingest.url };

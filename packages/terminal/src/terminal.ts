@@ -1,52 +1,40 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import * as A from "@automerge/automerge";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
+  AvailableStock,
   DurableFileStorageAdapter,
   HybridLogicalClock,
   LEDGER_PART_CAP,
   RuleError,
   ValidationError,
   appendRecord,
-  applyStockMovement,
   businessDayOf,
   checkStockBuffer,
   countRecords,
   findDocument,
-  findProduct,
   initLedger,
+  isLedgerV1,
   listConflicts,
-  listRecords,
   listTerminals,
-  maxSeq,
   parseSaleRequest,
   priceSale,
   putDetection,
   readAcked,
-  readAllStock,
-  readApplied,
+  readBaselineInfo,
   readDetections,
   readDirectoryUrls,
-  readJsonFile,
-  readOpeningApplied,
-  readProduct,
-  readRecord,
-  readStock,
   recordId,
   registerLedger,
   setLanUrl,
   str,
+  touchedRecordIds,
   writeJsonDurable,
   CASH_MOVEMENT_REASONS,
   buildZReport,
-  genesisHash,
-  canonicalJson,
-  describeRecordEdit,
   readSigningKeys,
-  verifyRecordIntegrity,
   makeDeviceToken,
   parseRefundRequest,
   priceRefund,
@@ -56,10 +44,11 @@ import {
   unlockSigningKey,
   verifyDeviceToken,
   TOKEN_WINDOW_MS,
+  canonicalJson,
   compareHlc,
   folioNumbersLeft,
   isFiscal,
-  nextFolio,
+  nextFolioFrom,
   readFinalFolio,
   readScheme,
 } from "@mercora/crdt-model";
@@ -73,10 +62,13 @@ import type {
   ConflictsDoc,
   DirectoryDoc,
   IngestDoc,
-  InventoryDoc,
+  AnyLedgerDoc,
   LedgerDoc,
   LedgerRecord,
+  LedgerRef,
+  Product,
   RecordKind,
+  StockBaselineDoc,
   StockLine,
 } from "@mercora/crdt-model";
 import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
@@ -85,8 +77,15 @@ import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
-import { HeadsJournal } from "./journal.ts";
+import { CatalogCache } from "./catalog-cache.ts";
+import { DurableWrites, replayFrames } from "./durable-writes.ts";
+import type { DurableState } from "./durable-writes.ts";
+import { IssueCounters } from "./issue-counters.ts";
 import { LanNetwork } from "./lan.ts";
+import { ownLiveLedgers, peerLiveLedgers } from "./live-set.ts";
+import { RecordIndex } from "./record-index.ts";
+import { StorageHealth } from "./storage-health.ts";
+import type { StorageProblem } from "./storage-health.ts";
 import { PinGuard } from "./pins.ts";
 import type { LanPeer } from "./lan.ts";
 import { ReceiptSpooler } from "./receipts.ts";
@@ -130,28 +129,25 @@ interface CashierSession {
 }
 
 interface OwnLedger {
-  handle: DocHandle<LedgerDoc>;
+  handle: DocHandle<AnyLedgerDoc>;
   businessDay: string;
   part: number;
   firstSeq: number;
 }
 
-/** A damaged or incomplete document, as the status endpoint reports it. */
-export interface StorageProblem {
-  documentId: string;
-  problem: string;
-  since: string;
-  /** True while the problem stops the terminal from writing new records. */
-  blocking: boolean;
-}
+export type { StorageProblem } from "./storage-health.ts";
 
 const RELAY_PEER = "relay";
+
+/** Time after start before the catalog document loads, unless the first sale comes sooner. */
+const CATALOG_LOAD_DELAY_MS = 3000;
 
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
  * storage, LAN peers, the WAN link to the relay, and the operations the
  * HTTP API exposes. Writes are serialized, so sequence numbers are issued
- * one at a time and every acknowledgement follows an fsync.
+ * one at a time, and every acknowledgement follows the `fdatasync` of the
+ * change in the write-ahead log.
  */
 export class Terminal {
   readonly options: TerminalOptions;
@@ -159,7 +155,7 @@ export class Terminal {
   readonly clock: HybridLogicalClock;
   readonly repo: Repo;
   readonly storage: DurableFileStorageAdapter;
-  readonly journal: HeadsJournal;
+  readonly durable: DurableWrites;
   readonly connectivity: Connectivity;
   readonly lan: LanNetwork;
   readonly receipts: ReceiptSpooler;
@@ -168,8 +164,11 @@ export class Terminal {
 
   #state!: TerminalState;
   #directory!: DocHandle<DirectoryDoc>;
-  #catalog!: DocHandle<CatalogDoc>;
-  #inventory!: DocHandle<InventoryDoc>;
+  #catalog: DocHandle<CatalogDoc> | null = null;
+  readonly #catalogCache: CatalogCache;
+  #baseline!: DocHandle<StockBaselineDoc>;
+  readonly #stock = new AvailableStock();
+  #counters!: IssueCounters;
   #conflicts!: DocHandle<ConflictsDoc>;
   #ingest!: DocHandle<IngestDoc>;
   #permissions!: DocHandle<PermissionsDoc>;
@@ -178,22 +177,22 @@ export class Terminal {
   readonly #reprintOffers = new Set<string>();
   readonly #reprinted = new Set<string>();
   #own: OwnLedger[] = [];
-  #peerLedgers = new Map<string, DocHandle<LedgerDoc>>();
-  #seq = 0;
+  #peerLedgers = new Map<string, DocHandle<AnyLedgerDoc>>();
+  /** Ledgers outside the live set read for a lookup or a report. */
+  readonly #loadedOnDemand = new Set<string>();
   #deviceKey!: KeyObject;
-  #lastHash = "";
   #session: CashierSession | null = null;
   readonly #seenNonces = new Map<string, number>();
-  readonly #integrityFlagged = new Set<string>();
   #pendingIntegrity: { record: LedgerRecord; detail: string }[] = [];
   #writeQueue: Promise<unknown> = Promise.resolve();
-  #requestIndex = new Map<string, string>();
-  #records = new Map<string, LedgerRecord>();
-  #storageProblems: StorageProblem[] = [];
+  readonly #records: RecordIndex;
+  readonly #health: StorageHealth;
   #reconcileTimer: NodeJS.Timeout | null = null;
+  #catalogTimer: NodeJS.Timeout | null = null;
+  /** Runs once after the first acknowledged write, then is cleared. */
+  #afterFirstWrite: (() => void) | null = null;
   #closed = false;
   readonly #peers = new Set<string>();
-  readonly #refetching = new Set<string>();
 
   constructor(options: TerminalOptions) {
     this.options = options;
@@ -205,14 +204,16 @@ export class Terminal {
     this.storage = new DurableFileStorageAdapter(join(options.dataDir, "automerge"), options.keystore.storageKey);
     this.storage.on("damaged", (chunk) => {
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside");
-      this.#storageProblems.push({
-        documentId: chunk.key[0] ?? "unknown",
-        problem: `chunk ${chunk.key.join("/")} damaged (${chunk.reason}), moved to ${chunk.movedTo}`,
-        since: chunk.at,
-        blocking: false,
-      });
+      this.#health.note(chunk.key[0] ?? "unknown", `chunk ${chunk.key.join("/")} damaged (${chunk.reason}), moved to ${chunk.movedTo}`, chunk.at);
     });
-    this.journal = new HeadsJournal(join(options.dataDir, "acked-heads.jsonl"));
+    this.durable = new DurableWrites(options.dataDir, options.keystore.storageKey, options.log);
+    this.#catalogCache = new CatalogCache(options.dataDir, options.keystore.storageKey, options.log);
+    this.#records = new RecordIndex({
+      terminal: options.terminal,
+      signerKeys: (cashier) => (this.#permissions ? readSigningKeys(this.#permissions.doc(), cashier) : []),
+      onAdded: (record) => this.#onRecord(record),
+      onIntegrity: (record, detail) => this.#flagIntegrity(record, detail),
+    });
     this.repo = new Repo({
       storage: this.storage,
       network: [],
@@ -220,6 +221,7 @@ export class Terminal {
       // Terminals share every document they hold with their LAN peers and the relay.
       sharePolicy: async () => true,
     });
+    this.#health = new StorageHealth(this.repo, this.log, () => this.#closed, (documentId, handle) => this.#onStorageRestored(documentId, handle));
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.#peers.add(peerId);
       this.log.info({ peerId }, "peer connected");
@@ -242,23 +244,22 @@ export class Terminal {
     this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "spool"), this.log, options.keystore.storageKey);
   }
 
-  /** Starts networking, loads or fetches the branch documents, checks storage and repairs inventory. */
+  /**
+   * Starts networking, loads or fetches the branch documents, replays the
+   * write-ahead log, and opens this terminal's live ledgers.
+   */
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
-    await this.journal.open();
+    const durable = await this.durable.open();
     await this.pins.open();
     await this.#loadState();
+    this.#counters = new IssueCounters(this.options.branch, this.options.terminal, durable.checkpoint?.counters ?? null);
     if (this.options.lanListen) await this.lan.listen(this.options.lanListen);
     for (const peer of this.options.lanPeers) this.lan.dial(peer);
     await this.connectivity.start();
     await this.#openBranchDocuments();
-    await this.#checkAcknowledgedHeads();
-    await this.#openOwnLedgers();
-    this.#seq = Math.max(this.journal.maxSeq, ...this.#own.map((l) => maxSeq(l.handle.doc())), 0);
-    // The last record may be missing after storage damage; writes stay blocked until a peer supplies it.
-    const last = this.#records.get(recordId(this.options.branch, this.options.terminal, this.#seq));
-    this.#lastHash = this.#seq === 0 ? genesisHash(this.options.branch, this.options.terminal) : (last?.hash ?? "");
-    await this.#enqueue(() => this.#repairInventory());
+    await this.#replayLog(durable);
+    await this.#openOwnLedgers(durable);
     await this.#announceSelf();
     this.#watchDirectory();
     this.clockWatch.start(this.#directory as DocHandle<unknown>);
@@ -266,25 +267,32 @@ export class Terminal {
     this.receipts.setFolioSource((record) => this.folioOf(record));
     this.receipts.setContext(() => ({
       storeName: str(this.#directory.doc().name),
-      currency: str(this.#catalog.doc().currency),
-      minorUnitDigits: this.#catalog.doc().minorUnitDigits,
+      currency: this.#catalogCache.index.currency(),
+      minorUnitDigits: this.#catalogCache.index.minorUnitDigits,
     }));
     await this.receipts.start();
-    this.log.info({ seq: this.#seq, ledgers: this.#own.length }, "terminal started");
+    // The replayed segments can go once the documents they cover are saved.
+    if (durable.frames.length > 0 || durable.problems.length > 0) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
+    this.#scheduleCatalogLoad();
+    this.log.info({ seq: this.#counters.lastSeq, ledgers: this.#own.length, records: this.#records.size }, "terminal started");
   }
 
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
+    if (this.#catalogTimer) clearTimeout(this.#catalogTimer);
     await this.#writeQueue.catch(() => undefined);
     this.receipts.stop();
     this.clockWatch.stop();
     this.connectivity.stop();
+    this.#catalogCache.close();
     await this.lan.close();
+    if (this.#counters) await this.durable.checkpoint(this.repo, this.#counters.snapshot()).catch(() => undefined);
+    await this.durable.close().catch(() => undefined);
+    await this.#catalogCache.settled();
     await this.repo.flush().catch(() => undefined);
     await this.repo.shutdown().catch(() => undefined);
-    await this.journal.close();
   }
 
   get branch(): string {
@@ -344,9 +352,9 @@ export class Terminal {
         `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
       );
     }
-    const [catalog, inventory, conflicts, ingest, permissions, folios] = await Promise.all([
-      findDocument<CatalogDoc>(this.repo, urls.catalogUrl as DocumentId, { timeoutMs }),
-      findDocument<InventoryDoc>(this.repo, urls.inventoryUrl as DocumentId, { timeoutMs }),
+    const snapshot = await this.#catalogCache.readSnapshot(urls.catalogUrl);
+    const [baseline, conflicts, ingest, permissions, folios] = await Promise.all([
+      findDocument<StockBaselineDoc>(this.repo, urls.baselineUrl as DocumentId, { timeoutMs }),
       findDocument<ConflictsDoc>(this.repo, urls.conflictsUrl as DocumentId, { timeoutMs }),
       findDocument<IngestDoc>(this.repo, urls.ingestUrl as DocumentId, { timeoutMs }),
       findDocument<PermissionsDoc>(this.repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
@@ -355,186 +363,162 @@ export class Terminal {
     this.#permissions = permissions;
     this.#folios = folios;
     this.#folios.on("change", () => this.#collectReprintOffers());
-    this.#catalog = catalog;
-    this.#inventory = inventory;
     this.#conflicts = conflicts;
     this.#ingest = ingest;
-    this.#inventory.on("change", () => this.#scheduleReconcile());
+    this.#useBaseline(baseline);
+    // Without a snapshot (a first start) the first sale needs the catalog document itself.
+    if (!snapshot) await this.#loadCatalog(timeoutMs);
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
-    await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
+    await this.repo.flush([baseline, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
+  }
+
+  /** Loads the catalog document and follows it with the catalog cache. */
+  async #loadCatalog(timeoutMs: number): Promise<void> {
+    if (this.#catalog || this.#closed) return;
+    const url = readDirectoryUrls(this.#directory.doc()).catalogUrl;
+    const handle = await findDocument<CatalogDoc>(this.repo, url as DocumentId, { timeoutMs });
+    this.#catalog = handle;
+    await this.#catalogCache.attach(handle);
   }
 
   /**
-   * Compares what storage loaded with the heads recorded at each
-   * acknowledgement. A document missing acknowledged changes lost a chunk:
-   * writes stay refused until the missing changes arrive from a peer.
+   * Loads the catalog document a moment after start, or right after the
+   * first sale, whichever comes first: its load blocks the event loop for
+   * hundreds of milliseconds, and the snapshot serves sales until then.
    */
-  async #checkAcknowledgedHeads(): Promise<void> {
-    for (const entry of this.journal.entries) {
-      let handle: DocHandle<unknown>;
-      try {
-        handle = await findDocument(this.repo, entry.documentId as DocumentId, { timeoutMs: 2000 });
-      } catch {
-        this.#reportMissing(entry.documentId, entry.heads, "acknowledged changes missing: document not in storage");
-        continue;
-      }
-      if (!A.hasHeads(handle.doc() as A.Doc<unknown>, entry.heads)) {
-        this.#reportMissing(entry.documentId, entry.heads, "acknowledged changes missing from storage");
-      }
+  #scheduleCatalogLoad(): void {
+    if (this.#catalog) return;
+    const load = () => {
+      if (this.#catalogTimer) clearTimeout(this.#catalogTimer);
+      this.#catalogTimer = null;
+      void this.#loadCatalog(600_000).catch((error) => this.log.error({ err: error }, "catalog document not loaded"));
+    };
+    this.#catalogTimer = setTimeout(load, CATALOG_LOAD_DELAY_MS);
+    this.#afterFirstWrite = () => setImmediate(load);
+  }
+
+  /** Makes a baseline document the one available stock is read from. */
+  #useBaseline(handle: DocHandle<StockBaselineDoc>): void {
+    this.#baseline = handle;
+    this.#stock.loadBaseline(handle.doc());
+    handle.on("change", ({ doc, patches }) => {
+      if (handle !== this.#baseline) return;
+      this.#stock.applyBaselinePatches(doc, patches);
+      this.#scheduleReconcile();
+    });
+  }
+
+  /** Switches to the baseline the directory points at once it is available, if it is newer. */
+  async #switchBaseline(url: string): Promise<void> {
+    const handle = await findDocument<StockBaselineDoc>(this.repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 });
+    if (handle.doc().epoch <= this.#baseline.doc().epoch) return;
+    this.log.info({ from: this.#baseline.doc().epoch, to: handle.doc().epoch }, "switching to new stock baseline");
+    this.#useBaseline(handle);
+    this.#scheduleReconcile();
+  }
+
+  /** Applies the write-ahead log's changes that storage lacks, and reports what the log could not supply. */
+  async #replayLog(state: DurableState): Promise<void> {
+    for (const [documentId, heads] of Object.entries(state.checkpoint?.heads ?? {})) this.#health.expect(documentId, heads);
+    for (const frame of state.frames) this.#health.expect(frame.documentId, [frame.hash]);
+    for (const problem of state.problems) {
+      if (problem.documentId && problem.hash && !problem.torn) this.#health.expect(problem.documentId, [problem.hash]);
+      const where = `write-ahead log segment ${problem.segment} at byte ${problem.offset}`;
+      const text = problem.torn
+        ? `${where}: last frame cut short during its append (${problem.reason}); that change was never acknowledged`
+        : `${where}: frame damaged (${problem.reason})`;
+      this.log[problem.torn ? "warn" : "error"]({ documentId: problem.documentId }, text);
+      this.#health.note(problem.documentId ?? "write-ahead log", text);
+    }
+    const result = await replayFrames(state.frames, async (documentId) =>
+      findDocument(this.repo, documentId as DocumentId, { timeoutMs: 2000 }).catch(() => null),
+    );
+    if (result.applied > 0) this.log.warn({ changes: result.applied }, "write-ahead log replayed");
+    for (const documentId of result.unavailable) {
+      this.#health.holdFrames(documentId, state.frames.filter((frame) => frame.documentId === documentId));
+      this.#health.reportMissing(documentId, "acknowledged changes missing: document not in storage");
+    }
+    for (const documentId of result.missing.keys()) {
+      this.#health.reportMissing(documentId, "acknowledged changes missing from storage");
     }
   }
 
-  /** Asks peers for a document that storage lost entirely, until one supplies it. */
-  async #refetch(documentId: string, heads: string[]): Promise<void> {
-    if (this.#refetching.has(documentId)) return;
-    this.#refetching.add(documentId);
-    while (!this.#closed) {
-      try {
-        const handle = await findDocument(this.repo, documentId as DocumentId, { timeoutMs: 5000, retryMs: 1000 });
-        handle.on("change", () => this.#recheckHeads(documentId, heads, handle));
-        this.#recheckHeads(documentId, heads, handle);
-        return;
-      } catch {
-        // No connected peer has it yet; the next attempt follows.
-      }
-    }
-  }
-
-  #reportMissing(documentId: string, heads: string[], problem: string): void {
-    if (this.#storageProblems.some((p) => p.documentId === documentId && p.problem === problem)) return;
-    this.log.error({ documentId, heads }, `${problem}; refusing writes until a peer supplies them`);
-    this.#storageProblems.push({ documentId, problem, since: new Date().toISOString(), blocking: true });
-    if (heads.length > 0 || !this.#refetching.has(documentId)) void this.#refetch(documentId, heads);
-  }
-
-  #recheckHeads(documentId: string, heads: string[], handle: DocHandle<unknown>): void {
-    const doc = handle.doc() as A.Doc<unknown> | undefined;
-    if (!doc) return;
-    const expected = this.journal.entries.find((e) => e.documentId === documentId)?.heads ?? heads;
-    if (!A.hasHeads(doc, expected)) return;
-    const before = this.#storageProblems.length;
-    this.#storageProblems = this.#storageProblems.filter((p) => !(p.documentId === documentId && p.blocking));
-    if (!this.#own.some((own) => own.handle.documentId === documentId)) {
-      const ref = this.#state.ledgers.find((l) => l.documentId === documentId);
-      if (ref) this.#adoptOwnLedger(handle as DocHandle<LedgerDoc>, ref);
-    }
-    if (this.#storageProblems.length !== before) {
-      this.log.warn({ documentId }, "missing acknowledged changes restored from a peer");
-      void this.#enqueue(() => this.#repairInventory());
-    }
-  }
-
+  /** The first storage problem that blocks writes, or null. */
   get #writesBlocked(): StorageProblem | null {
-    return this.#storageProblems.find((p) => p.blocking) ?? null;
+    return this.#health.blocking;
   }
 
-  async #openOwnLedgers(): Promise<void> {
+  /**
+   * Opens this terminal's live ledgers (see `ownLiveLedgers`) and checks
+   * each against the heads storage must hold. With no checkpoint (a first
+   * start, or data written before the write-ahead log) every own ledger
+   * opens once, so the issue counters cover every record.
+   */
+  async #openOwnLedgers(state: DurableState): Promise<void> {
     const refs = new Map(this.#state.ledgers.map((ref) => [ref.documentId, ref]));
     const listed = listTerminals(this.#directory.doc()).find((t) => t.id === this.options.terminal);
     for (const ref of listed?.ledgers ?? []) {
       if (!refs.has(ref.documentId)) refs.set(ref.documentId, ref);
     }
-    for (const ref of [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq)) {
-      let handle: DocHandle<LedgerDoc>;
+    const all = [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
+    const self = this.options.terminal;
+    const covered = Math.min(readAcked(this.#ingest.doc(), self), this.#stock.applied(self));
+    const logged = new Set([...state.frames, ...state.problems].flatMap((entry) => (entry.documentId ? [entry.documentId] : [])));
+    const live = state.checkpoint ? ownLiveLedgers(all, covered, logged) : all;
+    for (const ref of live) {
+      let handle: DocHandle<AnyLedgerDoc>;
       try {
-        handle = await findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
+        handle = await findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
       } catch (error) {
-        this.#reportMissing(ref.documentId, [], "own ledger missing from storage and peers");
+        this.#health.reportMissing(ref.documentId, "own ledger missing from storage and peers");
         this.log.error({ err: error, documentId: ref.documentId }, "own ledger not found");
         continue;
       }
       this.#adoptOwnLedger(handle, ref);
+      this.#health.check(ref.documentId, handle as DocHandle<unknown>);
     }
     // A ledger created just before a crash may be in local state but not yet in the directory.
     this.#directory.change((doc) => {
-      for (const ref of refs.values()) registerLedger(doc, this.options.terminal, ref);
+      for (const ref of all) registerLedger(doc, self, ref);
     });
-    this.#state.ledgers = [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
+    this.#state.ledgers = all;
   }
 
-  #adoptOwnLedger(handle: DocHandle<LedgerDoc>, ref: { businessDay: string; part: number; firstSeq: number }): void {
+  #adoptOwnLedger(handle: DocHandle<AnyLedgerDoc>, ref: { businessDay: string; part: number; firstSeq: number }): void {
+    if (this.#own.some((own) => own.handle.documentId === handle.documentId)) return;
     this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq });
     this.#own.sort((a, b) => a.firstSeq - b.firstSeq);
-    this.#indexLedger(handle);
-    handle.on("change", ({ patches }) => this.#indexLedger(handle, patches));
-    const highest = maxSeq(handle.doc());
-    if (highest > this.#seq) this.#seq = highest;
+    this.#followLedger(handle);
   }
 
-  /**
-   * Reads new records of a ledger into memory, verifying each one's hash,
-   * signature and chain link, and checks records a change touched against
-   * the version first seen, so an edit to a final record is caught.
-   */
-  #indexLedger(handle: DocHandle<LedgerDoc>, patches: { path: (string | number)[] }[] = []): void {
-    const doc = handle.doc();
-    if (!doc?.records) return;
-    for (const patch of patches) {
-      const id = patch.path[0] === "records" ? patch.path[1] : undefined;
-      const original = typeof id === "string" ? this.#records.get(id) : undefined;
-      const stored = typeof id === "string" ? doc.records[id] : undefined;
-      if (!original || !stored || this.#integrityFlagged.has(original.id)) continue;
-      const current = readRecord(stored);
-      if (canonicalJson(current) !== canonicalJson(original)) {
-        this.#flagIntegrity(original, `final record edited after it was recorded: ${describeRecordEdit(original, current).join("; ")}; the original values match hash ${original.hash.slice(0, 16)}…`);
-      }
-    }
-    const added: LedgerRecord[] = [];
-    for (const [id, stored] of Object.entries(doc.records)) {
-      if (this.#records.has(id)) continue;
-      const record = readRecord(stored);
-      this.#records.set(id, record);
-      added.push(record);
-      if (record.requestId && record.terminal === this.options.terminal) {
-        this.#requestIndex.set(record.requestId, id);
-      }
-      if (record.terminal !== this.options.terminal) this.clock.observe(record.hlc);
-    }
-    for (const record of added.sort((a, b) => a.seq - b.seq)) {
-      const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
-      const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);
-      const signer = record.cashier && this.#permissions ? readSigningKeys(this.#permissions.doc(), record.cashier) : [];
-      const failure = verifyRecordIntegrity(record, expected, signer);
-      if (failure) this.#flagIntegrity(record, failure);
-    }
+  /** Indexes a ledger's records now and after every change, from the change's patches. */
+  #followLedger(handle: DocHandle<AnyLedgerDoc>): void {
+    this.#records.index(handle.documentId, handle.doc(), null);
+    handle.on("change", ({ doc, patches }) => {
+      const added = this.#records.index(handle.documentId, doc, touchedRecordIds(doc, patches));
+      if (added.length > 0) this.#scheduleReconcile();
+    });
+  }
+
+  /** Adopts an own ledger that a peer supplied after storage lost it. */
+  #onStorageRestored(documentId: string, handle: DocHandle<unknown>): void {
+    if (this.#own.some((own) => own.handle.documentId === documentId)) return;
+    const ref = this.#state.ledgers.find((l) => l.documentId === documentId);
+    if (ref) this.#adoptOwnLedger(handle as DocHandle<AnyLedgerDoc>, ref);
+  }
+
+  /** Counts a record newly held in available stock and, when it is this terminal's, in the issue counters. */
+  #onRecord(record: LedgerRecord): void {
+    this.#stock.addRecord(record);
+    if (record.terminal === this.options.terminal) this.#counters.observe(record);
+    else this.clock.observe(record.hlc);
   }
 
   /** Raises one integrity conflict for a record, once. */
   #flagIntegrity(record: LedgerRecord, detail: string): void {
-    if (this.#integrityFlagged.has(record.id)) return;
-    this.#integrityFlagged.add(record.id);
     this.log.error({ record: record.id, terminal: record.terminal, detail }, "record failed integrity check");
     this.#pendingIntegrity.push({ record, detail });
     this.#scheduleReconcile();
-  }
-
-  /**
-   * Applies to the current inventory epoch every own record whose stock
-   * lines are not counted there yet: the records written just before a
-   * crash, or after the relay opened a new epoch. The applied mark moves in
-   * the same change, so a record is never counted twice.
-   */
-  async #repairInventory(): Promise<void> {
-    if (this.#writesBlocked) return;
-    const applied = readApplied(this.#inventory.doc(), this.options.terminal);
-    if (applied === null) {
-      throw new Error(
-        `Inventory epoch of branch ${this.options.branch} has no entry for terminal ${this.options.terminal}`,
-      );
-    }
-    const missing = [...this.#records.values()]
-      .filter((r) => r.terminal === this.options.terminal && r.seq > applied && r.stock.length > 0)
-      .sort((a, b) => a.seq - b.seq);
-    const lastSeq = this.#seq;
-    if (missing.length === 0 && applied >= lastSeq) return;
-    this.#inventory.change((doc) => {
-      for (const record of missing) applyStockMovement(doc, this.options.terminal, record.seq, record.stock);
-      // Records without stock lines (cash movements) move the mark too.
-      if ((doc.applied[this.options.terminal] ?? 0) < lastSeq) doc.applied[this.options.terminal] = lastSeq;
-    });
-    await this.repo.flush([this.#inventory.documentId]);
-    await this.journal.append(lastSeq, [{ documentId: this.#inventory.documentId, heads: hexHeads(this.#inventory) }]);
-    this.log.warn({ repaired: missing.map((r) => r.id), applied, lastSeq }, "inventory repaired from ledger");
   }
 
   async #announceSelf(): Promise<void> {
@@ -551,49 +535,36 @@ export class Terminal {
     onChange();
   }
 
-  /** Loads peer ledgers of the live set, dials discovered LAN peers and follows inventory epochs. */
+  /** Loads peer ledgers of the live set, dials discovered LAN peers and follows the stock baseline. */
   async #followDirectory(): Promise<void> {
     const doc = this.#directory.doc();
-    const today = businessDayOf(new Date(), str(doc.timeZone));
-    const yesterday = businessDayOf(new Date(Date.now() - 86_400_000), str(doc.timeZone));
+    const zone = str(doc.timeZone);
+    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
     for (const terminal of listTerminals(doc)) {
       if (terminal.id === this.options.terminal) continue;
       if (this.options.lanDiscovery && terminal.lanUrl && terminal.id > this.options.terminal) {
         this.lan.dial({ id: terminal.id, url: terminal.lanUrl });
       }
-      for (const ref of terminal.ledgers) {
-        if (this.#peerLedgers.has(ref.documentId)) continue;
-        if (ref.businessDay !== today && ref.businessDay !== yesterday) continue;
-        this.#peerLedgers.set(ref.documentId, null as unknown as DocHandle<LedgerDoc>);
-        void findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
-          .then((handle) => {
-            this.#peerLedgers.set(ref.documentId, handle);
-            this.#indexLedger(handle);
-            handle.on("change", ({ patches }) => {
-              this.#indexLedger(handle, patches);
-              this.#scheduleReconcile();
-            });
-            this.#scheduleReconcile();
-          })
-          .catch((error) => {
-            this.#peerLedgers.delete(ref.documentId);
-            this.log.warn({ err: error, documentId: ref.documentId }, "peer ledger not available yet");
-          });
+      for (const ref of peerLiveLedgers(terminal.ledgers, days, this.#stock.applied(terminal.id))) {
+        if (!this.#peerLedgers.has(ref.documentId)) this.#openPeerLedger(ref);
       }
     }
-    const inventoryUrl = str(doc.inventoryUrl);
-    if (inventoryUrl !== this.#inventory.url) await this.#switchInventory(inventoryUrl);
+    const { baselineUrl } = readDirectoryUrls(doc);
+    if (baselineUrl !== this.#baseline.url) await this.#switchBaseline(baselineUrl);
   }
 
-  async #switchInventory(url: string): Promise<void> {
-    const handle = await findDocument<InventoryDoc>(this.repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 });
-    await this.#enqueue(async () => {
-      if (handle.doc().epoch <= this.#inventory.doc().epoch) return;
-      this.log.info({ from: this.#inventory.doc().epoch, to: handle.doc().epoch }, "switching to new inventory epoch");
-      this.#inventory = handle;
-      this.#inventory.on("change", () => this.#scheduleReconcile());
-      await this.#repairInventory();
-    });
+  #openPeerLedger(ref: LedgerRef): void {
+    this.#peerLedgers.set(ref.documentId, null as unknown as DocHandle<AnyLedgerDoc>);
+    void findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
+      .then((handle) => {
+        this.#peerLedgers.set(ref.documentId, handle);
+        this.#followLedger(handle);
+        this.#scheduleReconcile();
+      })
+      .catch((error) => {
+        this.#peerLedgers.delete(ref.documentId);
+        this.log.warn({ err: error, documentId: ref.documentId }, "peer ledger not available yet");
+      });
   }
 
   // -------------------------------------------------------------- operations
@@ -604,14 +575,18 @@ export class Terminal {
     return run;
   }
 
-  /** Available stock of a SKU as this terminal knows it, or null when the SKU has no counter. */
+  /**
+   * Available stock of a SKU as this terminal knows it: the stock baseline
+   * plus the deltas of the records it holds above the baseline's marks.
+   * Null when neither names the SKU.
+   */
   stockOf(sku: string): number | null {
-    return readStock(this.#inventory.doc(), sku);
+    return this.#stock.stockOf(sku);
   }
 
   /** Looks up a product by SKU or barcode, with its known stock. */
   lookup(code: string) {
-    const product = findProduct(this.#catalog.doc(), code);
+    const product = this.#catalogCache.index.findProduct(code);
     if (!product) return null;
     return { ...product, stock: this.stockOf(product.sku) };
   }
@@ -619,12 +594,11 @@ export class Terminal {
   /** Searches products whose name contains every word of the query, case and accent insensitive. */
   search(query: string, limit = 20) {
     const words = fold(query).split(/\s+/).filter(Boolean);
-    const out: (ReturnType<typeof readProduct> & { stock: number | null })[] = [];
+    const out: (Product & { stock: number | null })[] = [];
     if (words.length === 0) return out;
-    for (const stored of Object.values(this.#catalog.doc().products)) {
-      const name = fold(str(stored.name));
+    for (const product of this.#catalogCache.index.products()) {
+      const name = fold(product.name);
       if (words.every((w) => name.includes(w))) {
-        const product = readProduct(this.#catalog.doc(), str(stored.sku))!;
         out.push({ ...product, stock: this.stockOf(product.sku) });
         if (out.length >= limit) break;
       }
@@ -639,16 +613,16 @@ export class Terminal {
   recordSale(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
     const request = parseSaleRequest(body);
     return this.#enqueue(async () => {
-      const existing = request.requestId ? this.#requestIndex.get(request.requestId) : undefined;
+      const existing = request.requestId ? this.#records.byRequest(request.requestId) : undefined;
       if (existing) return { record: this.#records.get(existing)!, duplicate: true };
-      const catalog = this.#catalog.doc();
+      const catalog = this.#catalogCache.index;
       const priced = priceSale(catalog, request, (sku) => this.stockOf(sku) ?? 0, {
         cashRoundingIncrement: this.#cashRoundingIncrement,
       });
       const offline = !this.connectivity.online;
       let authorizedBy: string | null = null;
       if (offline) {
-        const failures = checkStockBuffer(priced.lines, (sku) => readProduct(catalog, sku)?.stockBuffer ?? 0);
+        const failures = checkStockBuffer(priced.lines, (sku) => catalog.readProduct(sku)?.stockBuffer ?? 0);
         const first = failures[0];
         if (first && !request.override) {
           throw new RuleError(
@@ -664,7 +638,7 @@ export class Terminal {
           this.log.warn({ manager: manager.id, skus: failures.map((f) => f.sku) }, "stock buffer overridden by manager");
         }
       }
-      for (const line of priced.stock) this.#requireCounter(line.sku);
+      for (const line of priced.stock) this.#requireStocked(line.sku);
       const record = await this.#write("sale", {
         lines: priced.lines,
         tenders: priced.tenders,
@@ -702,7 +676,7 @@ export class Terminal {
     return this.#enqueue(async () => {
       const stock: StockLine[] = [];
       input.lines.forEach((line, index) => {
-        const product = findProduct(this.#catalog.doc(), line.code);
+        const product = this.#catalogCache.index.findProduct(line.code);
         if (!product) {
           throw new ValidationError(
             "SKU_UNKNOWN",
@@ -711,7 +685,6 @@ export class Terminal {
             line.code,
           );
         }
-        this.#requireCounter(product.sku);
         stock.push({ sku: product.sku, delta: line.delta });
       });
       return this.#write(kind, { stock, reason: input.reason, offline: !this.connectivity.online });
@@ -731,7 +704,7 @@ export class Terminal {
   recordRefund(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
     const request = parseRefundRequest(body);
     return this.#enqueue(async () => {
-      const existing = request.requestId ? this.#requestIndex.get(request.requestId) : undefined;
+      const existing = request.requestId ? this.#records.byRequest(request.requestId) : undefined;
       if (existing) return { record: this.#records.get(existing)!, duplicate: true };
       const original = await this.findRecord(request.original);
       if (!original) {
@@ -744,11 +717,11 @@ export class Terminal {
       }
       const priorRefunds = [...this.#records.values()].filter((r) => r.kind === "refund" && r.refundOf === original.id);
       const priced = priceRefund(original, priorRefunds, request, {
-        currency: str(this.#catalog.doc().currency),
+        currency: this.#catalogCache.index.currency(),
         cashRoundingIncrement: this.#cashRoundingIncrement,
       });
       const manager = await this.pins.authorize(request.manager, request.pin, "manager", `refund of ${original.id}`);
-      for (const line of priced.stock) this.#requireCounter(line.sku);
+      for (const line of priced.stock) this.#requireStocked(line.sku);
       const record = await this.#write("refund", {
         lines: priced.lines,
         tenders: request.tenders.map((t) => ({ type: t.type, amount: t.amount })),
@@ -769,9 +742,10 @@ export class Terminal {
   }
 
   /**
-   * Finds a record of the branch by id: among the documents loaded, then in
-   * the ledger of its terminal that covers its sequence number, fetched from
-   * storage or peers.
+   * Finds a record of the branch by id: among the records in memory, then
+   * in the ledger of its terminal that covers its sequence number (an older
+   * ledger outside the live set, for a refund of an old ticket), fetched
+   * from storage or peers.
    */
   async findRecord(id: string): Promise<LedgerRecord | null> {
     const known = this.#records.get(id);
@@ -781,18 +755,33 @@ export class Terminal {
     const terminal = listTerminals(this.#directory.doc()).find((t) => t.id === match[2]);
     const seq = Number(match[3]);
     const ref = terminal?.ledgers.filter((l) => l.firstSeq <= seq).at(-1);
-    if (!ref) return null;
-    try {
-      const handle = await findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
-      this.#indexLedger(handle);
-    } catch (error) {
-      this.log.warn({ err: error, record: id, documentId: ref.documentId }, "ledger of a record not available");
-    }
+    if (ref) await this.#loadLedger(ref);
     return this.#records.get(id) ?? null;
   }
 
-  /** Z report of a business day: this terminal's, or the branch's from every record this terminal has. */
-  zReport(businessDay: string, scope: "terminal" | "branch") {
+  /** Reads an older ledger into memory once, for a lookup or a report, and checks it like the live ones. */
+  async #loadLedger(ref: LedgerRef): Promise<void> {
+    if (this.#loadedOnDemand.has(ref.documentId)) return;
+    try {
+      const handle = await findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 5000 });
+      this.#loadedOnDemand.add(ref.documentId);
+      this.#records.index(handle.documentId, handle.doc(), null);
+      if (ref.terminal === this.options.terminal) this.#health.check(ref.documentId, handle as DocHandle<unknown>);
+    } catch (error) {
+      this.log.warn({ err: error, documentId: ref.documentId }, "ledger not available");
+    }
+  }
+
+  /**
+   * Z report of a business day: this terminal's, or the branch's from every
+   * record this terminal has. Ledgers of that day outside the live set are
+   * read first.
+   */
+  async zReport(businessDay: string, scope: "terminal" | "branch") {
+    for (const terminal of listTerminals(this.#directory.doc())) {
+      if (scope === "terminal" && terminal.id !== this.options.terminal) continue;
+      for (const ref of terminal.ledgers) if (ref.businessDay === businessDay) await this.#loadLedger(ref);
+    }
     const records = [...this.#records.values()].filter((r) => scope === "branch" || r.terminal === this.options.terminal);
     return buildZReport(records, businessDay);
   }
@@ -811,11 +800,11 @@ export class Terminal {
     return this.connectivity.manualOffline;
   }
 
-  #requireCounter(sku: string): void {
+  #requireStocked(sku: string): void {
     if (this.stockOf(sku) === null) {
       throw new ValidationError(
         "SKU_NOT_STOCKED",
-        `SKU ${sku} has no stock counter in branch ${this.options.branch}; the relay adds counters for new catalog SKUs`,
+        `SKU ${sku} has no stock in branch ${this.options.branch}; record goods received for it (POST /stock/receipts) first`,
         "lines",
         sku,
       );
@@ -836,12 +825,12 @@ export class Terminal {
     const timeZone = str(this.#directory.doc().timeZone);
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
-    const seq = this.#seq + 1;
+    const seq = this.#counters.lastSeq + 1;
     const session = this.#session;
     if (!session) {
       throw new RuleError("SIGN_IN_REQUIRED", "No cashier is signed in at this terminal; sign in with POST /sessions and a PIN first", "session");
     }
-    const prevHash = this.#chainHead();
+    const prevHash = this.#counters.lastHash;
     const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash" | "folio" | "folioNumber" | "provisionalFolio"> = {
       id: recordId(this.options.branch, this.options.terminal, seq),
       kind,
@@ -852,7 +841,7 @@ export class Terminal {
       at: now.toISOString(),
       businessDay,
       timeZone,
-      epoch: this.#inventory.doc().epoch,
+      epoch: this.#baseline.doc().epoch,
       offline: false,
       requestId: null,
       lines: [],
@@ -871,42 +860,44 @@ export class Terminal {
       cashier: session.userId,
     };
     const folio = isFiscal(kind)
-      ? nextFolio(this.#folios.doc(), this.options.terminal, kind, this.ownRecords())
+      ? nextFolioFrom(this.#folios.doc(), this.options.terminal, kind, this.#counters.folios)
       : { folio: null, folioNumber: null, provisionalFolio: null };
     const record = sealRecord({ ...unsealed, ...folio }, prevHash, session.key);
-    ledger.handle.change((doc) => appendRecord(doc, record));
-    this.#lastHash = record.hash;
+    const json = canonicalJson(record);
+    // Known before the change, so the change's own patches do not index it a second time.
+    this.#records.remember(record, json, ledger.handle.documentId);
+    try {
+      ledger.handle.change((doc) => appendRecord(doc, record, json));
+    } catch (error) {
+      this.#records.forget(record.id);
+      throw error;
+    }
     // The sequence number is spent once the record is in the ledger, even if a later step fails.
-    this.#seq = seq;
-    this.#records.set(record.id, record);
-    if (record.requestId) this.#requestIndex.set(record.requestId, record.id);
-    if (process.env.MERCORA_FAULT === "crash-after-ledger") {
-      // Fault injection for tests: die with the record durable but its stock not yet applied.
-      await this.repo.flush([ledger.handle.documentId]);
-      await this.journal.append(seq, [{ documentId: ledger.handle.documentId, heads: hexHeads(ledger.handle) }]);
+    this.#onRecord(record);
+    if (process.env.MERCORA_FAULT === "crash-after-log") {
+      // Fault injection for tests: die with the change in the write-ahead log only, before automerge-repo saves it.
+      await this.durable.acknowledge(ledger.handle as DocHandle<unknown>);
       process.kill(process.pid, "SIGKILL");
     }
-    this.#inventory.change((doc) => {
-      if (record.stock.length > 0) applyStockMovement(doc, this.options.terminal, seq, record.stock);
-      else doc.applied[this.options.terminal] = seq;
-    });
-    await this.repo.flush([ledger.handle.documentId, this.#inventory.documentId]);
-    await this.journal.append(seq, [
-      { documentId: ledger.handle.documentId, heads: hexHeads(ledger.handle) },
-      { documentId: this.#inventory.documentId, heads: hexHeads(this.#inventory) },
-    ]);
+    await this.durable.acknowledge(ledger.handle as DocHandle<unknown>);
+    if (this.durable.due) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
     this.#scheduleReconcile();
+    const first = this.#afterFirstWrite;
+    this.#afterFirstWrite = null;
+    first?.();
     return record;
   }
 
   /** Returns the ledger for a business day, creating a new part when the day changes or the cap is reached. */
   async #ledgerFor(businessDay: string): Promise<OwnLedger> {
     const current = this.#own.at(-1);
-    if (current && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) {
+    // A version 1 ledger is read-only, so a terminal upgraded mid-day starts a new part.
+    const writable = current && !isLedgerV1(current.handle.doc());
+    if (current && writable && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) {
       return current;
     }
     const part = current && current.businessDay === businessDay ? current.part + 1 : 1;
-    const firstSeq = this.#seq + 1;
+    const firstSeq = this.#counters.lastSeq + 1;
     const handle = this.repo.create<LedgerDoc>(
       initLedger({ branch: this.options.branch, terminal: this.options.terminal, businessDay, part, firstSeq }),
     );
@@ -916,23 +907,11 @@ export class Terminal {
     await this.#saveState();
     this.#directory.change((doc) => registerLedger(doc, this.options.terminal, ref));
     await this.repo.flush([this.#directory.documentId]);
-    const ledger = { handle, businessDay, part, firstSeq };
+    const ledger = { handle: handle as DocHandle<AnyLedgerDoc>, businessDay, part, firstSeq };
     this.#own.push(ledger);
-    handle.on("change", ({ patches }) => this.#indexLedger(handle, patches));
+    this.#followLedger(ledger.handle);
     this.log.info({ documentId: handle.documentId, businessDay, part, firstSeq }, "opened ledger");
     return ledger;
-  }
-
-  /** Hash of this terminal's last record, or the chain's genesis hash before the first. */
-  #chainHead(): string {
-    if (this.#seq === 0) return genesisHash(this.options.branch, this.options.terminal);
-    const last = this.#records.get(recordId(this.options.branch, this.options.terminal, this.#seq));
-    if (last) return last.hash;
-    if (this.#lastHash) return this.#lastHash;
-    throw new RuleError(
-      "CHAIN_HEAD_MISSING",
-      `Record ${this.#seq} of this terminal is not in storage, so the next record cannot link to it; wait for a peer to supply it`,
-    );
   }
 
   /**
@@ -995,9 +974,9 @@ export class Terminal {
   /** Folio figures for the status endpoint. */
   #folioStatus() {
     const doc = this.#folios.doc();
-    const own = this.ownRecords();
-    const used = own.reduce((max, r) => (r.folioNumber !== null ? Math.max(max, r.folioNumber) : max), 0);
-    const provisional = own.filter((r) => r.provisionalFolio && !readFinalFolio(doc, r.id));
+    const used = this.#counters.folios.highestNumber;
+    // Own records of the live set: older ones were acknowledged, and the relay assigns final folios before it acknowledges.
+    const provisional = this.ownRecords().filter((r) => r.provisionalFolio && !readFinalFolio(doc, r.id));
     return {
       scheme: readScheme(doc),
       numbersLeft: readScheme(doc) === "authority-range" ? folioNumbersLeft(doc, this.options.terminal, used) : null,
@@ -1006,19 +985,19 @@ export class Terminal {
     };
   }
 
-  /** Reads one record by id from the documents this terminal holds. */
+  /** Reads one record by id from the records in memory; `findRecord` also reads older ledgers. */
   record(id: string): LedgerRecord | null {
     return this.#records.get(id) ?? null;
   }
 
-  /** Lists this terminal's own records, newest last. */
+  /** Lists this terminal's own records in memory (the live set and ledgers read on demand), newest last. */
   ownRecords(): LedgerRecord[] {
     return [...this.#records.values()]
       .filter((r) => r.terminal === this.options.terminal)
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** Lists every record of the branch in this terminal's documents, in HLC order. */
+  /** Lists every record of the branch in memory, in HLC order. */
   branchRecords(): LedgerRecord[] {
     return [...this.#records.values()].sort((a, b) => compareHlc(a.hlc, b.hlc));
   }
@@ -1038,15 +1017,15 @@ export class Terminal {
   /** Runs the oversell reconciler on what this terminal holds and writes its detections. */
   async reconcile(): Promise<number> {
     if (!this.#conflicts || this.#closed) return 0;
-    const inventory = this.#inventory.doc();
     const conflicts = this.#conflicts.doc();
     const replica = this.options.terminal;
+    const windowApplied = readBaselineInfo(this.#baseline.doc()).windowApplied;
     const now = this.clock.now();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, replica);
     const merged = listConflicts(conflicts);
     const writes = [
-      ...reconcileOversells({ replica, now, openingApplied: readOpeningApplied(inventory), stock: negativeStock(inventory), records, own, merged }),
+      ...reconcileOversells({ replica, now, windowApplied, stock: this.#stock.negative(), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica, now, records, own, merged }),
       ...this.#clockSkewDetections(now, own),
@@ -1134,11 +1113,11 @@ export class Terminal {
       manualOffline: this.connectivity.manualOffline,
       relayConnected: this.#peers.has(RELAY_PEER),
       lanPeers,
-      lastSeq: this.#seq,
+      lastSeq: this.#counters.lastSeq,
       ackedSeq: acked,
-      pending: Math.max(0, this.#seq - acked),
+      pending: Math.max(0, this.#counters.lastSeq - acked),
       offlineMs: this.connectivity.offlineMs(),
-      inventoryEpoch: this.#inventory.doc().epoch,
+      inventoryEpoch: this.#baseline.doc().epoch,
       ledgers: this.#own.map((l) => ({
         documentId: l.handle.documentId,
         businessDay: l.businessDay,
@@ -1147,9 +1126,9 @@ export class Terminal {
       })),
       session: this.session,
       storage: {
-        ok: this.#storageProblems.length === 0,
+        ok: this.#health.problems.length === 0,
         writesBlocked: this.#writesBlocked !== null,
-        problems: this.#storageProblems,
+        problems: this.#health.problems,
       },
       conflicts: { open: listConflicts(this.#conflicts.doc()).length },
       clock: this.clockWatch.status(),
@@ -1158,33 +1137,20 @@ export class Terminal {
     };
   }
 
-  /** Stock of every SKU that has moved or is below zero, for checks and the demo summary. */
+  /** Available stock of every SKU the baseline or a held record names, for checks and the demo summary. */
   allStock(): Record<string, number> {
-    return readAllStock(this.#inventory.doc());
+    return this.#stock.all();
   }
 
   /** Heads of every branch document this terminal holds, for comparing replicas. */
   documentHeads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const handles: DocHandle<unknown>[] = [this.#directory, this.#inventory, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
+    const handles: DocHandle<unknown>[] = [this.#directory, this.#baseline, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
     for (const own of this.#own) handles.push(own.handle);
     for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
     for (const handle of handles) out[handle.documentId] = handle.heads();
     return out;
   }
-}
-
-/** Heads in Automerge's hex form, which `hasHeads` takes (DocHandle.heads() returns the URL form). */
-function hexHeads(handle: DocHandle<unknown>): string[] {
-  return A.getHeads(handle.doc() as A.Doc<unknown>);
-}
-
-function negativeStock(inventory: InventoryDoc): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [sku, counter] of Object.entries(inventory.stock)) {
-    if (counter.value < 0) out[sku] = counter.value;
-  }
-  return out;
 }
 
 function fold(text: string): string {
