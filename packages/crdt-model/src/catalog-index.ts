@@ -4,7 +4,7 @@ import type { CatalogDoc } from "./schema.ts";
 import { str } from "./strings.ts";
 import type { Product, Tax } from "./types.ts";
 
-/** What pricing and lookups read from a catalog, whether a document or an index. */
+/** The lookups that pricing reads from a catalog, whether a document or an index. */
 export interface CatalogLookup {
   /** Finds a product by SKU or by barcode, in that order. */
   findProduct(code: string): Product | null;
@@ -117,7 +117,7 @@ export class CatalogIndex implements CatalogLookup {
     return this.snapshot.minorUnitDigits;
   }
 
-  /** Every product, in the catalog's order. */
+  /** Lists every product, in the catalog's order. */
   products(): Iterable<Product> {
     return this.#bySku.values();
   }

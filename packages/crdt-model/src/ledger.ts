@@ -12,7 +12,7 @@ import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
  */
 export const LEDGER_PART_CAP = 2000;
 
-/** Records per bucket of a version 2 ledger: bucket `n` holds sequence numbers `n * 100` to `n * 100 + 99`. */
+/** Records per bucket of a version 2 ledger: bucket `n` contains sequence numbers `n * 100` to `n * 100 + 99`. */
 export const LEDGER_BUCKET_SIZE = 100;
 
 export interface LedgerInit {
@@ -62,8 +62,8 @@ export function ledgerBucket(seq: number): string {
 /**
  * Appends a record inside a `change()` callback, as one `ImmutableString`
  * of its canonical JSON. Records are keyed by id, so the same record
- * arriving twice is one record; a different record under an existing id,
- * a record of another terminal, or an append to a version 1 ledger is
+ * arriving twice is one record. A different record under an existing id,
+ * a record of another terminal and an append to a version 1 ledger are
  * rejected. `json` is `canonicalJson(record)`, for a caller that already
  * has it. Returns the stored JSON.
  */
@@ -249,9 +249,10 @@ export function maxSeq(doc: AnyLedgerDoc | undefined): number {
 }
 
 /**
- * Ids of the records a change touched, from its patches: in a version 2
- * ledger `["records", bucket, id]`, or every record of a bucket the change
- * created; in a version 1 ledger `["records", id, ...]`.
+ * Lists the ids of the records a change touched, from its patches. In a
+ * version 2 ledger a patch names `["records", bucket, id]`, or a bucket the
+ * change created, whose records all count. In a version 1 ledger it names
+ * `["records", id, ...]`.
  */
 export function touchedRecordIds(doc: AnyLedgerDoc, patches: readonly { path: readonly (string | number)[] }[]): Set<string> {
   const out = new Set<string>();

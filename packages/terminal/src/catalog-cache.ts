@@ -9,10 +9,10 @@ import type { Logger } from "pino";
 export const CATALOG_REFRESH_MS = 1000;
 
 /**
- * The catalog as the terminal prices and looks up products: an in-memory
+ * The catalog the terminal prices and looks up products with: an in-memory
  * index read from a sealed JSON snapshot at start, so the first sale does
- * not wait for the Automerge catalog to load, and rebuilt from the
- * document (and the snapshot rewritten) whenever the document changes.
+ * not wait for the Automerge catalog to load. Whenever the document
+ * changes, the index is rebuilt from it and the snapshot rewritten.
  */
 export class CatalogCache {
   readonly #path: string;

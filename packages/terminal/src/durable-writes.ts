@@ -23,7 +23,7 @@ export interface Checkpoint {
   counters: IssueCountersState;
 }
 
-/** What the terminal reads back at start: the last checkpoint and the frames written after it. */
+/** The state the terminal reads back at start: the last checkpoint and the frames written after it. */
 export interface DurableState {
   checkpoint: Checkpoint | null;
   frames: LogFrame[];
@@ -32,7 +32,7 @@ export interface DurableState {
 
 /**
  * The terminal's acknowledgement path and its recovery: every acknowledged
- * change goes to the write-ahead log before the answer, automerge-repo
+ * change goes to the write-ahead log before the response, automerge-repo
  * saves the documents in the background, and a checkpoint now and then
  * flushes the documents the log covers, records their heads and counters
  * durably, and deletes the log segments it no longer needs.
@@ -71,7 +71,7 @@ export class DurableWrites {
 
   /**
    * Appends the last local change of a document to the log and waits until
-   * it is on disk. Call it right after `handle.change`, before answering.
+   * it is on disk. Call it right after `handle.change`, before responding.
    */
   async acknowledge(handle: DocHandle<unknown>): Promise<void> {
     const doc = handle.doc() as A.Doc<unknown>;

@@ -1,7 +1,7 @@
 import { emptyFolioCounters, genesisHash, observeFolio } from "@mercora/crdt-model";
 import type { FolioCounters, LedgerRecord } from "@mercora/crdt-model";
 
-/** What a terminal needs to issue its next record, as a checkpoint stores it. */
+/** The counters a terminal issues its next record from, as a checkpoint stores them. */
 export interface IssueCountersState {
   lastSeq: number;
   /** Hash of the record with `lastSeq`, which the next record links to. */
@@ -11,10 +11,10 @@ export interface IssueCountersState {
 
 /**
  * The counters a terminal issues records from: its last sequence number,
- * the hash of its last record and its highest folio numbers. They move with
- * every own record the terminal writes or indexes and never go back, and
- * the checkpoint keeps them on disk, so selling never needs to read an old
- * ledger and a damaged ledger cannot make a sequence number repeat.
+ * the hash of its last record and its highest folio numbers. They rise
+ * with every own record the terminal writes or indexes and never go back.
+ * The checkpoint keeps them on disk, so selling never reads an old ledger,
+ * and a damaged ledger cannot make a sequence number repeat.
  */
 export class IssueCounters {
   #state: IssueCountersState;
@@ -51,7 +51,7 @@ export class IssueCounters {
     observeFolio(this.#state.folios, record);
   }
 
-  /** A copy of the counters for a checkpoint. */
+  /** Copies the counters for a checkpoint. */
   snapshot(): IssueCountersState {
     return structuredClone(this.#state);
   }

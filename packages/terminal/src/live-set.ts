@@ -1,10 +1,10 @@
 import type { LedgerRef } from "@mercora/crdt-model";
 
 /**
- * The ledgers a terminal keeps open: enough to sell, show available stock
- * and reconcile, and no older history. A ledger's last sequence number is
- * the next ledger's first minus one; the newest ledger of a terminal is
- * open-ended.
+ * Maps each ledger to its last sequence number: the next ledger's first
+ * minus one, or null for the newest ledger of a terminal, which is
+ * open-ended. The live-set functions below choose the ledgers a terminal
+ * keeps open, enough to sell, show available stock and reconcile.
  */
 function lastSeqs(refs: readonly Pick<LedgerRef, "documentId" | "firstSeq">[]): Map<string, number | null> {
   const sorted = [...refs].sort((a, b) => a.firstSeq - b.firstSeq);
@@ -17,11 +17,12 @@ function lastSeqs(refs: readonly Pick<LedgerRef, "documentId" | "firstSeq">[]): 
 }
 
 /**
- * This terminal's ledgers to open at start: the newest (where it writes),
- * every ledger with records above `covered` (the lower of the relay's
- * acknowledgement and the stock baseline's applied mark: records the relay
- * has not acknowledged, or whose stock deltas are not in the baseline),
- * and every ledger in `required` (those the write-ahead log names).
+ * Chooses this terminal's ledgers to open at start: the newest (where it
+ * writes), every ledger with records above `covered`, and every ledger in
+ * `required` (those the write-ahead log names). `covered` is the lower of
+ * the relay's acknowledgement and the stock baseline's applied mark, so a
+ * ledger with records the relay lacks, or whose deltas the baseline lacks,
+ * stays open.
  */
 export function ownLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstSeq">>(
   refs: readonly R[],
@@ -36,9 +37,9 @@ export function ownLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstSe
 }
 
 /**
- * A peer's ledgers to hold: those of `days` (today and yesterday), its
- * newest, and any with records above `applied`, the peer's mark in the
- * stock baseline, whose stock deltas count in available stock.
+ * Chooses a peer's ledgers to open: those of `days` (today and yesterday),
+ * its newest, and any with records above `applied`, the peer's mark in the
+ * stock baseline, because their stock deltas count in available stock.
  */
 export function peerLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstSeq" | "businessDay">>(
   refs: readonly R[],

@@ -28,7 +28,7 @@ export interface RecordIndexOptions {
 }
 
 /**
- * The records of the ledgers a terminal holds in memory, indexed from each
+ * The records of the ledgers a terminal keeps in memory, indexed from each
  * change's patches: a change that adds one record costs one record,
  * whatever the ledger's length. New records are verified (hash, signature,
  * chain link) in small batches off the sale path, and a record seen before
@@ -61,7 +61,7 @@ export class RecordIndex {
     return this.#records.size;
   }
 
-  /** The id of this terminal's record made for a client request id, if any. */
+  /** Returns the id of this terminal's record made for a client request id, if any. */
   byRequest(requestId: string): string | undefined {
     return this.#requests.get(requestId);
   }

@@ -15,7 +15,7 @@ export interface StorageProblem {
 }
 
 /**
- * What the terminal knows about the completeness of its storage: the heads
+ * The completeness of the terminal's storage as far as it can check: the heads
  * each document must contain (from the last checkpoint and the
  * write-ahead log), damaged chunks and log frames, and the documents that
  * lack acknowledged changes. Such a document blocks writes until a LAN
@@ -69,7 +69,7 @@ export class StorageHealth {
     this.reportMissing(documentId, "acknowledged changes missing from storage");
   }
 
-  /** Reports a document missing acknowledged changes, blocks writes and asks peers for it until one supplies them. */
+  /** Reports a document missing acknowledged changes, blocks writes and requests it from peers until one supplies them. */
   reportMissing(documentId: string, problem: string): void {
     if (this.#problems.some((p) => p.documentId === documentId && p.problem === problem)) return;
     this.log.error({ documentId, heads: [...(this.#expected.get(documentId) ?? [])] }, `${problem}; refusing writes until a peer supplies them`);

@@ -3,7 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { openSealedBytes, sealBytes } from "@mercora/crdt-model";
 
-/** One acknowledged change as the log holds it. */
+/** One acknowledged change as stored in the log. */
 export interface LogFrame {
   documentId: string;
   /** Hash of the Automerge change (hex), which `A.hasHeads` takes. */
@@ -30,8 +30,8 @@ const HEADER_LENGTH_BYTES = 2;
 
 /**
  * The terminal's write-ahead log: one frame per acknowledged change,
- * appended and `fdatasync`ed before the terminal answers, so a `kill -9` or
- * a power cut right after the answer loses nothing even though
+ * appended and `fdatasync`ed before the terminal responds, so a `kill -9`
+ * or a power cut right after the response loses nothing even though
  * automerge-repo saves documents in the background.
  *
  * A frame is a 4-byte big-endian length, a 2-byte header length, the

@@ -96,7 +96,8 @@ describe("write-ahead log", function () {
     const bytes = await readFile(path);
     // The first frame's last byte is inside its sealed change.
     const firstLength = bytes.readUInt32BE(0);
-    bytes[4 + firstLength - 1] ^= 0xff;
+    const last = 4 + firstLength - 1;
+    bytes[last] = bytes[last]! ^ 0xff;
     await writeFile(path, bytes);
     const log = new WriteAheadLog(dir, KEY);
     const { frames, problems } = await log.open();
