@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
-  AvailableStock,
   DurableFileStorageAdapter,
   HybridLogicalClock,
   LEDGER_PART_CAP,
@@ -23,7 +22,6 @@ import {
   priceSale,
   putDetection,
   readAcked,
-  readBaselineInfo,
   readDetections,
   readDirectoryUrls,
   recordId,
@@ -77,6 +75,7 @@ import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
+import { BaselineStock } from "./baseline-stock.ts";
 import { CatalogCache } from "./catalog-cache.ts";
 import { DurableWrites, replayFrames } from "./durable-writes.ts";
 import type { DurableState } from "./durable-writes.ts";
@@ -139,8 +138,8 @@ export type { StorageProblem } from "./storage-health.ts";
 
 const RELAY_PEER = "relay";
 
-/** Time after start before the catalog document loads, unless the first sale comes sooner. */
-const CATALOG_LOAD_DELAY_MS = 3000;
+/** Time after start before the catalog and baseline documents load, unless the first sale comes sooner. */
+const DEFERRED_LOAD_DELAY_MS = 3000;
 
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
@@ -166,8 +165,7 @@ export class Terminal {
   #directory!: DocHandle<DirectoryDoc>;
   #catalog: DocHandle<CatalogDoc> | null = null;
   readonly #catalogCache: CatalogCache;
-  #baseline!: DocHandle<StockBaselineDoc>;
-  readonly #stock = new AvailableStock();
+  readonly #baseline: BaselineStock;
   #counters!: IssueCounters;
   #conflicts!: DocHandle<ConflictsDoc>;
   #ingest!: DocHandle<IngestDoc>;
@@ -188,7 +186,7 @@ export class Terminal {
   readonly #records: RecordIndex;
   readonly #health: StorageHealth;
   #reconcileTimer: NodeJS.Timeout | null = null;
-  #catalogTimer: NodeJS.Timeout | null = null;
+  #deferredTimer: NodeJS.Timeout | null = null;
   /** Runs once after the first acknowledged write, then is cleared. */
   #afterFirstWrite: (() => void) | null = null;
   #closed = false;
@@ -208,6 +206,7 @@ export class Terminal {
     });
     this.durable = new DurableWrites(options.dataDir, options.keystore.storageKey, options.log);
     this.#catalogCache = new CatalogCache(options.dataDir, options.keystore.storageKey, options.log);
+    this.#baseline = new BaselineStock(options.dataDir, options.keystore.storageKey, options.log, () => this.#scheduleReconcile());
     this.#records = new RecordIndex({
       terminal: options.terminal,
       signerKeys: (cashier) => (this.#permissions ? readSigningKeys(this.#permissions.doc(), cashier) : []),
@@ -273,7 +272,7 @@ export class Terminal {
     await this.receipts.start();
     // The replayed segments can go once the documents they cover are saved.
     if (durable.frames.length > 0 || durable.problems.length > 0) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
-    this.#scheduleCatalogLoad();
+    this.#scheduleDeferredLoads();
     this.log.info({ seq: this.#counters.lastSeq, ledgers: this.#own.length, records: this.#records.size }, "terminal started");
   }
 
@@ -281,12 +280,14 @@ export class Terminal {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
-    if (this.#catalogTimer) clearTimeout(this.#catalogTimer);
+    if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
     await this.#writeQueue.catch(() => undefined);
     this.receipts.stop();
     this.clockWatch.stop();
     this.connectivity.stop();
     this.#catalogCache.close();
+    this.#baseline.close();
+    await this.#baseline.writeSnapshot().catch((error) => this.log.error({ err: error }, "stock snapshot not written"));
     await this.lan.close();
     if (this.#counters) await this.durable.checkpoint(this.repo, this.#counters.snapshot()).catch(() => undefined);
     await this.durable.close().catch(() => undefined);
@@ -352,9 +353,9 @@ export class Terminal {
         `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
       );
     }
-    const snapshot = await this.#catalogCache.readSnapshot(urls.catalogUrl);
-    const [baseline, conflicts, ingest, permissions, folios] = await Promise.all([
-      findDocument<StockBaselineDoc>(this.repo, urls.baselineUrl as DocumentId, { timeoutMs }),
+    const catalogSnapshot = await this.#catalogCache.readSnapshot(urls.catalogUrl);
+    const stockSnapshot = await this.#baseline.readSnapshot(urls.baselineUrl);
+    const [conflicts, ingest, permissions, folios] = await Promise.all([
       findDocument<ConflictsDoc>(this.repo, urls.conflictsUrl as DocumentId, { timeoutMs }),
       findDocument<IngestDoc>(this.repo, urls.ingestUrl as DocumentId, { timeoutMs }),
       findDocument<PermissionsDoc>(this.repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
@@ -365,11 +366,11 @@ export class Terminal {
     this.#folios.on("change", () => this.#collectReprintOffers());
     this.#conflicts = conflicts;
     this.#ingest = ingest;
-    this.#useBaseline(baseline);
-    // Without a snapshot (a first start) the first sale needs the catalog document itself.
-    if (!snapshot) await this.#loadCatalog(timeoutMs);
+    // Without snapshots (a first start) the first sale needs the documents themselves.
+    if (!stockSnapshot) await this.#loadBaseline(urls.baselineUrl, timeoutMs);
+    if (!catalogSnapshot) await this.#loadCatalog(timeoutMs);
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
-    await this.repo.flush([baseline, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
+    await this.repo.flush([conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
   }
 
   /** Loads the catalog document and follows it with the catalog cache. */
@@ -382,39 +383,40 @@ export class Terminal {
   }
 
   /**
-   * Loads the catalog document a moment after start, or right after the
-   * first sale, whichever comes first: its load blocks the event loop for
-   * hundreds of milliseconds, and the snapshot serves sales until then.
+   * Loads a stock baseline document and reads available stock from it, if
+   * it is the one in use (a snapshot served until now) or a newer one.
    */
-  #scheduleCatalogLoad(): void {
-    if (this.#catalog) return;
-    const load = () => {
-      if (this.#catalogTimer) clearTimeout(this.#catalogTimer);
-      this.#catalogTimer = null;
-      void this.#loadCatalog(600_000).catch((error) => this.log.error({ err: error }, "catalog document not loaded"));
-    };
-    this.#catalogTimer = setTimeout(load, CATALOG_LOAD_DELAY_MS);
-    this.#afterFirstWrite = () => setImmediate(load);
-  }
-
-  /** Makes a baseline document the one available stock is read from. */
-  #useBaseline(handle: DocHandle<StockBaselineDoc>): void {
-    this.#baseline = handle;
-    this.#stock.loadBaseline(handle.doc());
-    handle.on("change", ({ doc, patches }) => {
-      if (handle !== this.#baseline) return;
-      this.#stock.applyBaselinePatches(doc, patches);
-      this.#scheduleReconcile();
-    });
-  }
-
-  /** Switches to the baseline the directory points at once it is available, if it is newer. */
-  async #switchBaseline(url: string): Promise<void> {
-    const handle = await findDocument<StockBaselineDoc>(this.repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 });
-    if (handle.doc().epoch <= this.#baseline.doc().epoch) return;
-    this.log.info({ from: this.#baseline.doc().epoch, to: handle.doc().epoch }, "switching to new stock baseline");
-    this.#useBaseline(handle);
+  async #loadBaseline(url: string, timeoutMs: number): Promise<void> {
+    if (this.#closed) return;
+    const handle = await findDocument<StockBaselineDoc>(this.repo, url as DocumentId, { timeoutMs, retryMs: 1000 });
+    const current = this.#baseline.url === null ? null : this.#baseline.info;
+    if (this.#baseline.handle?.url === handle.url) return;
+    if (current && handle.url !== this.#baseline.url && handle.doc().epoch <= current.epoch) return;
+    if (current && handle.url !== this.#baseline.url) {
+      this.log.info({ from: current.epoch, to: handle.doc().epoch }, "switching to new stock baseline");
+    }
+    this.#baseline.attach(handle);
     this.#scheduleReconcile();
+  }
+
+  /**
+   * Loads the catalog and stock baseline documents a moment after start,
+   * or right after the first sale, whichever comes first: loading them
+   * blocks the event loop for hundreds of milliseconds, and the snapshots
+   * serve sales until then.
+   */
+  #scheduleDeferredLoads(): void {
+    if (this.#catalog && this.#baseline.handle) return;
+    const load = () => {
+      if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
+      this.#deferredTimer = null;
+      const baselineUrl = readDirectoryUrls(this.#directory.doc()).baselineUrl;
+      void this.#loadBaseline(baselineUrl, 600_000)
+        .then(() => this.#loadCatalog(600_000))
+        .catch((error) => this.log.error({ err: error }, "catalog or stock baseline document not loaded"));
+    };
+    this.#deferredTimer = setTimeout(load, DEFERRED_LOAD_DELAY_MS);
+    this.#afterFirstWrite = () => setImmediate(load);
   }
 
   /** Applies the write-ahead log's changes that storage lacks, and reports what the log could not supply. */
@@ -462,7 +464,7 @@ export class Terminal {
     }
     const all = [...refs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
     const self = this.options.terminal;
-    const covered = Math.min(readAcked(this.#ingest.doc(), self), this.#stock.applied(self));
+    const covered = Math.min(readAcked(this.#ingest.doc(), self), this.#baseline.stock.applied(self));
     const logged = new Set([...state.frames, ...state.problems].flatMap((entry) => (entry.documentId ? [entry.documentId] : [])));
     const live = state.checkpoint ? ownLiveLedgers(all, covered, logged) : all;
     for (const ref of live) {
@@ -509,7 +511,7 @@ export class Terminal {
 
   /** Counts a record newly held in available stock and, when it is this terminal's, in the issue counters. */
   #onRecord(record: LedgerRecord): void {
-    this.#stock.addRecord(record);
+    this.#baseline.stock.addRecord(record);
     if (record.terminal === this.options.terminal) this.#counters.observe(record);
     else this.clock.observe(record.hlc);
   }
@@ -545,12 +547,12 @@ export class Terminal {
       if (this.options.lanDiscovery && terminal.lanUrl && terminal.id > this.options.terminal) {
         this.lan.dial({ id: terminal.id, url: terminal.lanUrl });
       }
-      for (const ref of peerLiveLedgers(terminal.ledgers, days, this.#stock.applied(terminal.id))) {
+      for (const ref of peerLiveLedgers(terminal.ledgers, days, this.#baseline.stock.applied(terminal.id))) {
         if (!this.#peerLedgers.has(ref.documentId)) this.#openPeerLedger(ref);
       }
     }
     const { baselineUrl } = readDirectoryUrls(doc);
-    if (baselineUrl !== this.#baseline.url) await this.#switchBaseline(baselineUrl);
+    if (baselineUrl !== this.#baseline.url) await this.#loadBaseline(baselineUrl, 600_000);
   }
 
   #openPeerLedger(ref: LedgerRef): void {
@@ -581,7 +583,7 @@ export class Terminal {
    * Null when neither names the SKU.
    */
   stockOf(sku: string): number | null {
-    return this.#stock.stockOf(sku);
+    return this.#baseline.stock.stockOf(sku);
   }
 
   /** Looks up a product by SKU or barcode, with its known stock. */
@@ -841,7 +843,7 @@ export class Terminal {
       at: now.toISOString(),
       businessDay,
       timeZone,
-      epoch: this.#baseline.doc().epoch,
+      epoch: this.#baseline.info.epoch,
       offline: false,
       requestId: null,
       lines: [],
@@ -1019,13 +1021,13 @@ export class Terminal {
     if (!this.#conflicts || this.#closed) return 0;
     const conflicts = this.#conflicts.doc();
     const replica = this.options.terminal;
-    const windowApplied = readBaselineInfo(this.#baseline.doc()).windowApplied;
+    const windowApplied = this.#baseline.info.windowApplied;
     const now = this.clock.now();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, replica);
     const merged = listConflicts(conflicts);
     const writes = [
-      ...reconcileOversells({ replica, now, windowApplied, stock: this.#stock.negative(), records, own, merged }),
+      ...reconcileOversells({ replica, now, windowApplied, stock: this.#baseline.stock.negative(), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica, now, records, own, merged }),
       ...this.#clockSkewDetections(now, own),
@@ -1117,7 +1119,7 @@ export class Terminal {
       ackedSeq: acked,
       pending: Math.max(0, this.#counters.lastSeq - acked),
       offlineMs: this.connectivity.offlineMs(),
-      inventoryEpoch: this.#baseline.doc().epoch,
+      inventoryEpoch: this.#baseline.info.epoch,
       ledgers: this.#own.map((l) => ({
         documentId: l.handle.documentId,
         businessDay: l.businessDay,
@@ -1139,13 +1141,14 @@ export class Terminal {
 
   /** Available stock of every SKU the baseline or a held record names, for checks and the demo summary. */
   allStock(): Record<string, number> {
-    return this.#stock.all();
+    return this.#baseline.stock.all();
   }
 
   /** Heads of every branch document this terminal holds, for comparing replicas. */
   documentHeads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const handles: DocHandle<unknown>[] = [this.#directory, this.#baseline, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
+    const handles: DocHandle<unknown>[] = [this.#directory, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
+    if (this.#baseline.handle) handles.push(this.#baseline.handle);
     for (const own of this.#own) handles.push(own.handle);
     for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
     for (const handle of handles) out[handle.documentId] = handle.heads();
