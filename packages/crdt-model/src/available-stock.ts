@@ -23,13 +23,13 @@ export class AvailableStock {
   readonly #held = new Map<string, Map<number, readonly StockLine[]>>();
   /** Sum of the deltas of held records above their terminal's applied mark, per SKU. */
   readonly #pending = new Map<string, number>();
-  /** SKUs whose baseline value is below zero. */
-  readonly #negativeBaseline = new Set<string>();
+  /** SKUs whose available units are below zero, kept as values move, so reading them costs nothing per SKU. */
+  readonly #negative = new Set<string>();
 
   /** Replaces the baseline with every value and mark of a baseline document. */
   loadBaseline(doc: StockBaselineDoc): void {
     this.#baseline.clear();
-    this.#negativeBaseline.clear();
+    this.#negative.clear();
     for (const bucket of Object.values(doc.stock ?? {})) {
       for (const [sku, units] of Object.entries(bucket ?? {})) this.#setBaselineValue(sku, units);
     }
@@ -115,18 +115,18 @@ export class AvailableStock {
   /** SKUs whose available units are below zero, with their units. */
   negative(): Record<string, number> {
     const out: Record<string, number> = {};
-    const candidates = new Set([...this.#negativeBaseline, ...this.#pending.keys()]);
-    for (const sku of candidates) {
-      const units = this.stockOf(sku);
-      if (units !== null && units < 0) out[sku] = units;
-    }
+    for (const sku of this.#negative) out[sku] = this.stockOf(sku)!;
     return out;
   }
 
   #setBaselineValue(sku: string, units: number): void {
     this.#baseline.set(sku, units);
-    if (units < 0) this.#negativeBaseline.add(sku);
-    else this.#negativeBaseline.delete(sku);
+    this.#recheck(sku);
+  }
+
+  #recheck(sku: string): void {
+    if ((this.#baseline.get(sku) ?? 0) + (this.#pending.get(sku) ?? 0) < 0) this.#negative.add(sku);
+    else this.#negative.delete(sku);
   }
 
   /** Moves marks, and the deltas of the held records they now cover or no longer cover. */
@@ -152,6 +152,7 @@ export class AvailableStock {
       // A SKU the baseline lacks keeps its zero, so it still reads as 0 and not as unknown.
       if (next === 0 && this.#baseline.has(line.sku)) this.#pending.delete(line.sku);
       else this.#pending.set(line.sku, next);
+      this.#recheck(line.sku);
     }
   }
 }

@@ -51,6 +51,59 @@ export function ingestRecord(
   return true;
 }
 
+/**
+ * Ingests records inside one `change()` callback of the relay, as
+ * `ingestRecord` does one at a time, but writes each terminal's mark and
+ * each business day's totals once: every write through the change's proxy
+ * is a call into Automerge, and a catch-up brings thousands of records.
+ * Returns the records taken, in the order given.
+ */
+export function ingestRecords(doc: IngestDoc, entries: readonly { record: LedgerRecord; countTotals: boolean }[]): LedgerRecord[] {
+  const marks = new Map<string, number>();
+  const lastAt = new Map<string, string>();
+  const days = new Map<string, IngestDayTotals>();
+  const taken: LedgerRecord[] = [];
+  for (const { record, countTotals } of entries) {
+    const mark = marks.get(record.terminal) ?? doc.acked[record.terminal];
+    if (mark === undefined) throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${record.terminal}`);
+    if (record.seq !== mark + 1) continue;
+    marks.set(record.terminal, record.seq);
+    lastAt.set(record.terminal, record.at);
+    taken.push(record);
+    if (record.kind !== "sale" || !countTotals) continue;
+    const day = days.get(record.businessDay) ?? { tickets: 0, sales: 0, tax: 0, offlineTickets: 0 };
+    day.tickets += 1;
+    day.sales += record.total;
+    day.tax += record.tax;
+    if (record.offline) day.offlineTickets += 1;
+    days.set(record.businessDay, day);
+  }
+  for (const [businessDay, add] of days) {
+    const day = doc.days[businessDay];
+    if (!day) {
+      // Only the relay writes this document, so creating the day here is safe.
+      doc.days[businessDay] = add;
+      continue;
+    }
+    day.tickets += add.tickets;
+    day.sales += add.sales;
+    day.tax += add.tax;
+    day.offlineTickets += add.offlineTickets;
+  }
+  for (const [terminal, seq] of marks) {
+    doc.acked[terminal] = seq;
+    doc.lastRecordAt[terminal] = imm(lastAt.get(terminal)!);
+  }
+  return taken;
+}
+
+interface IngestDayTotals {
+  tickets: number;
+  sales: number;
+  tax: number;
+  offlineTickets: number;
+}
+
 /** Reads a terminal's acknowledgement mark, or 0. */
 export function readAcked(doc: IngestDoc, terminal: string): number {
   return doc.acked[terminal] ?? 0;

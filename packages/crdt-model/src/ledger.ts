@@ -80,12 +80,14 @@ export function appendRecord(doc: AnyLedgerDoc, record: LedgerRecord, json = can
     );
   }
   const bucketKey = ledgerBucket(record.seq);
-  if (doc.records[bucketKey]?.[record.id]) {
+  // Only the ledger's terminal writes it, so creating a bucket here never races another writer.
+  // Assigning a new map through the proxy returns the plain object, so the bucket is read back.
+  if (!doc.records[bucketKey]) doc.records[bucketKey] = {};
+  const bucket = doc.records[bucketKey]!;
+  if (bucket[record.id]) {
     throw new Error(`Ledger already holds a record with id ${record.id}; records are never edited`);
   }
-  // Only the ledger's terminal writes it, so creating a bucket here never races another writer.
-  doc.records[bucketKey] ??= {};
-  doc.records[bucketKey]![record.id] = imm(json);
+  bucket[record.id] = imm(json);
   return json;
 }
 

@@ -72,12 +72,21 @@ export function writeBaselineStock(
   units: ReadonlyMap<string, number>,
   applied: Readonly<Record<string, number>>,
 ): void {
+  // Each read through the change's proxy is a call into Automerge, so SKUs
+  // are grouped by bucket, each bucket is read once, and values are written
+  // without reading them first.
+  const byBucket = new Map<string, [string, number][]>();
   for (const [sku, value] of units) {
     const bucket = stockBucket(sku);
-    // The relay is the only writer and created every bucket, but a document
-    // of another build may lack one.
-    doc.stock[bucket] ??= {};
-    if (doc.stock[bucket]![sku] !== value) doc.stock[bucket]![sku] = value;
+    const list = byBucket.get(bucket) ?? [];
+    list.push([sku, value]);
+    byBucket.set(bucket, list);
+  }
+  for (const [bucket, entries] of byBucket) {
+    // The relay is the only writer and created every bucket, but a document of another build may lack one.
+    if (!doc.stock[bucket]) doc.stock[bucket] = {};
+    const target = doc.stock[bucket]!;
+    for (const [sku, value] of entries) target[sku] = value;
   }
   for (const [terminal, seq] of Object.entries(applied)) {
     if ((doc.applied[terminal] ?? 0) < seq) doc.applied[terminal] = seq;

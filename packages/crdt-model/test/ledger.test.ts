@@ -22,6 +22,7 @@ import {
   priceSale,
   putProducts,
   readStoredRecord,
+  recordHashOfJson,
   recordId,
   sealRecord,
   touchedRecordIds,
@@ -95,6 +96,16 @@ describe("ledger schema v2", function () {
     expect(stored.val).to.equal(canonicalJson(first));
     expect(readStoredRecord(first.id, stored)).to.deep.equal(first);
     expect(verifyRecordIntegrity(readStoredRecord(first.id, stored), genesisHash("A", "T1"), [publicKey])).to.equal(null);
+  });
+
+  it("hashes stored JSON like the record", function () {
+    const first = record(1);
+    const json = canonicalJson(first);
+    expect(recordHashOfJson(json)).to.equal(first.hash);
+    expect(recordHashOfJson(json.replace('"total":121', '"total":1'))).to.not.equal(first.hash);
+    expect(recordHashOfJson(json.replace(',"hash":', ',"hash":"x","hash2":'))).to.equal(null);
+    const edited = readStoredRecord(first.id, json.replace('"unitPrice":121', '"unitPrice":1'));
+    expect(verifyRecordIntegrity(edited, genesisHash("A", "T1"), [publicKey], json.replace('"unitPrice":121', '"unitPrice":1'))).to.match(/does not match the content/);
   });
 
   it("keeps buckets at the bucket size", function () {

@@ -16,6 +16,7 @@ import {
   initStockBaseline,
   readBaselineStock,
   splitTaxIncluded,
+  stockBucket,
   writeBaselineStock,
 } from "../src/index.ts";
 import type { StockBaselineDoc } from "../src/index.ts";
@@ -146,6 +147,15 @@ describe("stock baseline and deltas", function () {
     expect(replica.applied("T2")).to.equal(1);
     expect(replica.stockOf("779")).to.equal(-1);
     expect(replica.stockOf("780")).to.equal(3);
+  });
+
+  it("publishes into a missing bucket", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    const bucket = stockBucket("779");
+    doc = A.change(doc, (d) => void delete d.stock[bucket]);
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 7]]), { T1: 3 }));
+    expect(readBaselineStock(doc, "779")).to.equal(7);
+    expect(doc.applied["T1"]).to.equal(3);
   });
 
   it("reads a SKU no baseline names as its deltas", function () {

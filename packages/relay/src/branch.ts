@@ -8,7 +8,7 @@ import {
   readPricingRules,
   roundToIncrement,
   findDocument,
-  ingestRecord,
+  ingestRecords,
   listConflicts,
   listTerminals,
   readAcked,
@@ -300,10 +300,10 @@ export class RelayBranch {
     if (batch.length > 0) {
       const failures: Detection[] = [];
       this.ingest.change((doc) => {
+        // A record that fails verification is acknowledged, so the queue
+        // drains, but is kept out of the totals and raised as a conflict.
+        ingestRecords(doc, batch.map(({ record, failure }) => ({ record, countTotals: failure === null })));
         for (const { record, failure } of batch) {
-          // A record that fails verification is acknowledged, so the queue
-          // drains, but is kept out of the totals and raised as a conflict.
-          ingestRecord(doc, record, { countTotals: failure === null });
           if (failure) {
             const now = this.clock.now();
             failures.push({
@@ -461,7 +461,7 @@ export class RelayBranch {
     const previous = record.seq === 1 ? null : this.#records.get(recordId(this.id, record.terminal, record.seq - 1));
     const expected = record.seq === 1 ? genesisHash(this.id, record.terminal) : (previous?.hash ?? null);
     const signer = record.cashier ? readSigningKeys(this.permissions.doc(), record.cashier) : [];
-    return verifyRecordIntegrity(record, expected, signer);
+    return verifyRecordIntegrity(record, expected, signer, this.#storedJson.get(record.id) ?? null);
   }
 
   /**

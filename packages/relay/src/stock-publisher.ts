@@ -15,8 +15,16 @@ import {
 import type { DirectoryDoc, StockBaselineDoc, StockMovement } from "@mercora/crdt-model";
 import type { Logger } from "pino";
 
-/** Shortest time between two publishes of a branch's baseline. */
-export const STOCK_PUBLISH_INTERVAL_MS = 1000;
+/**
+ * Quiet time after the last fold before the relay publishes the baseline.
+ * Every SKU a publish moves is one Automerge operation for the relay and
+ * for every terminal, so a catch-up that folds thousands of records in a
+ * burst publishes once at its end, when each SKU is written once.
+ */
+export const STOCK_PUBLISH_QUIET_MS = 1000;
+
+/** Maximum time folded records wait for a publish while folding goes on. */
+export const STOCK_PUBLISH_MAX_DELAY_MS = 10_000;
 
 /**
  * Changes a baseline document takes before the relay rolls to a fresh
@@ -25,7 +33,7 @@ export const STOCK_PUBLISH_INTERVAL_MS = 1000;
  */
 export const BASELINE_ROLL_CHANGES = 2000;
 
-/** Where the relay finds a branch's records and directory. */
+/** The branch and services a publisher works with. */
 export interface StockPublisherContext {
   branch: string;
   repo: Repo;
@@ -35,13 +43,16 @@ export interface StockPublisherContext {
   onDocument: (documentId: string) => void;
   /** Called after every publish and roll, so the reconciler can run on the new stock. */
   onPublished: () => void;
+  /** Changes after which the baseline rolls; `BASELINE_ROLL_CHANGES` unless given. */
+  rollChanges?: number;
 }
 
 /**
  * Folds a branch's ingested records into stock and publishes it as the
- * stock baseline document: at most once per `STOCK_PUBLISH_INTERVAL_MS`,
- * only when something was folded, with the new units and the new
- * `applied` marks in one change. It rolls to a fresh document at a new
+ * stock baseline document, with the new units and the new `applied` marks
+ * in one change. It publishes only when something was folded, once folding
+ * has been quiet for `STOCK_PUBLISH_QUIET_MS`, or
+ * `STOCK_PUBLISH_MAX_DELAY_MS` after the first unpublished fold. It rolls to a fresh document at a new
  * business day of the branch and when the current one passes
  * `BASELINE_ROLL_CHANGES` changes, and points the directory at it.
  */
@@ -51,7 +62,8 @@ export class StockPublisher {
   #fold!: StockFold;
   readonly #view = new AvailableStock();
   #changes = 0;
-  #lastPublishAt = 0;
+  /** When the oldest fold not yet published happened, or null when everything is published. */
+  #firstUnpublishedAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #publishing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -85,7 +97,7 @@ export class StockPublisher {
     return this.#fold.applied(terminal);
   }
 
-  /** Counts a record the relay holds in the available stock until it is folded. */
+  /** Counts a record the relay has received in the available stock until it is folded. */
   hold(record: StockMovement): void {
     this.#view.addRecord(record);
   }
@@ -119,7 +131,7 @@ export class StockPublisher {
     return this.#view.negative();
   }
 
-  /** Where oversell detection starts, per terminal. */
+  /** Returns where oversell detection starts, per terminal. */
   windowApplied(): Record<string, number> {
     return readBaselineInfo(this.handle.doc()).windowApplied;
   }
@@ -130,8 +142,11 @@ export class StockPublisher {
   }
 
   #schedulePublish(): void {
-    if (this.#closed || this.#timer) return;
-    const waitMs = Math.max(0, this.#lastPublishAt + STOCK_PUBLISH_INTERVAL_MS - Date.now());
+    if (this.#closed) return;
+    const now = Date.now();
+    this.#firstUnpublishedAt ??= now;
+    if (this.#timer) clearTimeout(this.#timer);
+    const waitMs = Math.min(STOCK_PUBLISH_QUIET_MS, Math.max(0, this.#firstUnpublishedAt + STOCK_PUBLISH_MAX_DELAY_MS - now));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#publishing = this.#publishing
@@ -149,12 +164,13 @@ export class StockPublisher {
       return;
     }
     const changes = this.#fold.takeChanges();
+    this.#firstUnpublishedAt = null;
     if (!changes) return;
-    this.#lastPublishAt = Date.now();
     try {
       this.handle.change((doc) => writeBaselineStock(doc, changes.units, changes.applied));
     } catch (error) {
       this.#fold.restoreChanges(changes);
+      this.#schedulePublish();
       throw error;
     }
     this.#changes += 1;
@@ -165,7 +181,7 @@ export class StockPublisher {
   }
 
   #rollReason(): string | null {
-    if (this.#changes >= BASELINE_ROLL_CHANGES) return `history reached ${this.#changes} changes`;
+    if (this.#changes >= (this.#context.rollChanges ?? BASELINE_ROLL_CHANGES)) return `history reached ${this.#changes} changes`;
     if (this.#today() !== readBaselineInfo(this.handle.doc()).businessDay) return "new business day";
     return null;
   }
@@ -175,7 +191,7 @@ export class StockPublisher {
   }
 
   /**
-   * Opens a new baseline document holding everything folded so far, and
+   * Opens a new baseline document containing everything folded so far, and
    * points the directory at it. At a new business day the oversell window
    * moves to the start of the previous day; otherwise it stays.
    */
@@ -204,8 +220,8 @@ export class StockPublisher {
     await this.#context.repo.flush([directory.documentId]);
     this.handle = next;
     this.#changes = 1;
-    this.#lastPublishAt = Date.now();
-    // The snapshot holds everything folded, so nothing is left to publish into the old document.
+    this.#firstUnpublishedAt = null;
+    // The snapshot contains everything folded, so nothing is left to publish into the old document.
     this.#fold.takeChanges();
     this.#view.updateBaseline(Object.entries(this.#fold.all()), applied);
     this.#context.log.info({ branch: this.#context.branch, epoch: current.epoch + 1, reason }, "opened stock baseline");

@@ -171,7 +171,7 @@ export class RecordIndex {
       const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
       const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);
       const signer = record.cashier ? this.#options.signerKeys(record.cashier) : [];
-      const failure = verifyRecordIntegrity(record, expected, signer);
+      const failure = verifyRecordIntegrity(record, expected, signer, this.#stored.get(record.id) ?? null);
       if (failure) this.#flag(record, failure);
     }
     if (this.#unverified.length > 0) setImmediate(() => this.#verifyBatch());

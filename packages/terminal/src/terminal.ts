@@ -270,8 +270,11 @@ export class Terminal {
       minorUnitDigits: this.#catalogCache.index.minorUnitDigits,
     }));
     await this.receipts.start();
-    // The replayed segments can go once the documents they cover are saved.
-    if (durable.frames.length > 0 || durable.problems.length > 0) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
+    // The replayed segments can go once the documents they cover are saved, and a
+    // first checkpoint spares the next start from reading every own ledger.
+    if (!durable.checkpoint || durable.frames.length > 0 || durable.problems.length > 0) {
+      await this.durable.checkpoint(this.repo, this.#counters.snapshot());
+    }
     this.#scheduleDeferredLoads();
     this.log.info({ seq: this.#counters.lastSeq, ledgers: this.#own.length, records: this.#records.size }, "terminal started");
   }
