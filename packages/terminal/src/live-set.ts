@@ -1,4 +1,4 @@
-import type { LedgerRef } from "@mercora/crdt-model";
+import type { LedgerRef, TerminalEntry } from "@mercora/crdt-model";
 
 /**
  * Maps each ledger to its last sequence number: the next ledger's first
@@ -51,4 +51,25 @@ export function peerLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstS
     const lastSeq = last.get(ref.documentId);
     return days.has(ref.businessDay) || lastSeq === null || lastSeq === undefined || lastSeq > applied;
   });
+}
+
+/**
+ * Lists the ids of every ledger of the branch in the live set now: this
+ * terminal's (see `ownLiveLedgers`, with `covered` its mark) and each
+ * peer's (see `peerLiveLedgers`, with `applied(peer)` its mark).
+ */
+export function liveLedgerIds(
+  terminals: readonly TerminalEntry[],
+  self: string,
+  covered: number,
+  days: ReadonlySet<string>,
+  applied: (terminal: string) => number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const terminal of terminals) {
+    const live =
+      terminal.id === self ? ownLiveLedgers(terminal.ledgers, covered, new Set()) : peerLiveLedgers(terminal.ledgers, days, applied(terminal.id));
+    for (const ref of live) out.add(ref.documentId);
+  }
+  return out;
 }

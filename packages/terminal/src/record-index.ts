@@ -61,7 +61,11 @@ export class RecordIndex {
     return this.#records.size;
   }
 
-  /** Returns the id of this terminal's record made for a client request id, if any. */
+  /**
+   * Returns the id of this terminal's record made for a client request id,
+   * if any. NOTE: only records in memory count, so a request retried after
+   * its ledger left the live set (days later) is recorded again.
+   */
   byRequest(requestId: string): string | undefined {
     return this.#requests.get(requestId);
   }

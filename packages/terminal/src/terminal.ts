@@ -81,7 +81,7 @@ import { DurableWrites, replayFrames } from "./durable-writes.ts";
 import type { DurableState } from "./durable-writes.ts";
 import { IssueCounters } from "./issue-counters.ts";
 import { LanNetwork } from "./lan.ts";
-import { ownLiveLedgers, peerLiveLedgers } from "./live-set.ts";
+import { liveLedgerIds, ownLiveLedgers, peerLiveLedgers } from "./live-set.ts";
 import { RecordIndex } from "./record-index.ts";
 import { StorageHealth } from "./storage-health.ts";
 import type { StorageProblem } from "./storage-health.ts";
@@ -178,6 +178,8 @@ export class Terminal {
   #peerLedgers = new Map<string, DocHandle<AnyLedgerDoc>>();
   /** Ledgers outside the live set read for a lookup or a report. */
   readonly #loadedOnDemand = new Set<string>();
+  /** Per followed ledger, the call that stops following it. */
+  readonly #unfollow = new Map<string, () => void>();
   #deviceKey!: KeyObject;
   #session: CashierSession | null = null;
   readonly #seenNonces = new Map<string, number>();
@@ -398,8 +400,10 @@ export class Terminal {
     if (current && handle.url !== this.#baseline.url) {
       this.log.info({ from: current.epoch, to: handle.doc().epoch }, "switching to new stock baseline");
     }
+    const switched = current !== null && handle.url !== this.#baseline.url;
     this.#baseline.attach(handle);
     this.#scheduleReconcile();
+    if (switched) this.#pruneLiveSet();
   }
 
   /**
@@ -499,10 +503,42 @@ export class Terminal {
   /** Indexes a ledger's records now and after every change, from the change's patches. */
   #followLedger(handle: DocHandle<AnyLedgerDoc>): void {
     this.#records.index(handle.documentId, handle.doc(), null);
-    handle.on("change", ({ doc, patches }) => {
+    const onChange = ({ doc, patches }: { doc: AnyLedgerDoc; patches: { path: (string | number)[] }[] }) => {
       const added = this.#records.index(handle.documentId, doc, touchedRecordIds(doc, patches));
       if (added.length > 0) this.#scheduleReconcile();
-    });
+    };
+    handle.on("change", onChange);
+    this.#unfollow.set(handle.documentId, () => handle.off("change", onChange));
+  }
+
+  /**
+   * Drops from memory the ledgers that left the live set while the
+   * terminal ran (yesterday's, once a new business day's baseline has
+   * folded them), so a terminal that runs for weeks keeps days, not weeks.
+   * Their records leave the record index; they were folded, so available
+   * stock does not move.
+   */
+  #pruneLiveSet(): void {
+    const doc = this.#directory.doc();
+    const zone = str(doc.timeZone);
+    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    const self = this.options.terminal;
+    const covered = Math.min(readAcked(this.#ingest.doc(), self), this.#baseline.stock.applied(self));
+    const live = liveLedgerIds(listTerminals(doc), self, covered, days, (terminal) => this.#baseline.stock.applied(terminal));
+    const current = this.#own.at(-1)?.handle.documentId;
+    const dropped: string[] = [];
+    for (const documentId of [...this.#peerLedgers.keys(), ...this.#own.map((o) => o.handle.documentId), ...this.#loadedOnDemand]) {
+      const stillLoading = this.#peerLedgers.has(documentId) && !this.#peerLedgers.get(documentId);
+      if (live.has(documentId) || documentId === current || stillLoading) continue;
+      this.#unfollow.get(documentId)?.();
+      this.#unfollow.delete(documentId);
+      for (const record of this.#records.forgetLedger(documentId)) this.#baseline.stock.removeRecord(record);
+      this.#peerLedgers.delete(documentId);
+      this.#loadedOnDemand.delete(documentId);
+      dropped.push(documentId);
+    }
+    this.#own = this.#own.filter((own) => !dropped.includes(own.handle.documentId));
+    if (dropped.length > 0) this.log.info({ ledgers: dropped.length, records: this.#records.size }, "ledgers left the live set");
   }
 
   /** Adopts an own ledger that a peer supplied after storage lost it. */
