@@ -145,8 +145,8 @@ const DEFERRED_LOAD_DELAY_MS = 3000;
  * One cashier terminal: its documents in an automerge-repo with durable
  * storage, LAN peers, the WAN link to the relay, and the operations the
  * HTTP API exposes. Writes are serialized, so sequence numbers are issued
- * one at a time, and every acknowledgement follows the `fdatasync` of the
- * change in the write-ahead log.
+ * one at a time, and every acknowledgement waits until the change is
+ * durable in the write-ahead log.
  */
 export class Terminal {
   readonly options: TerminalOptions;
@@ -617,9 +617,9 @@ export class Terminal {
   }
 
   /**
-   * Available stock of a SKU as this terminal knows it: the stock baseline
-   * plus the deltas of the records it holds above the baseline's marks.
-   * Null when neither names the SKU.
+   * Returns the available stock of a SKU on this terminal: the stock
+   * baseline plus the deltas of the records in memory above the baseline's
+   * marks. Null when neither names the SKU.
    */
   stockOf(sku: string): number | null {
     return this.#baseline.stock.stockOf(sku);
@@ -783,10 +783,10 @@ export class Terminal {
   }
 
   /**
-   * Finds a record of the branch by id: among the records in memory, then
-   * in the ledger of its terminal that covers its sequence number (an older
-   * ledger outside the live set, for a refund of an old ticket), fetched
-   * from storage or peers.
+   * Finds a record of the branch by id among the records in memory, then
+   * in the ledger of its terminal that covers its sequence number, fetched
+   * from storage or peers. That ledger may be an older one outside the live
+   * set, for a refund of an old ticket.
    */
   async findRecord(id: string): Promise<LedgerRecord | null> {
     const known = this.#records.get(id);
