@@ -188,17 +188,20 @@ export function priceSale(
   };
 }
 
+/** Day formatters per time zone, built once: constructing an `Intl.DateTimeFormat` is far slower than formatting with one. */
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+
 /**
  * Returns the business day (YYYY-MM-DD) of a UTC instant in the store's IANA
  * time zone.
  */
 export function businessDayOf(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).formatToParts(instant);
+  let formatter = dayFormatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormatters.set(timeZone, formatter);
+  }
+  const parts = formatter.formatToParts(instant);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }

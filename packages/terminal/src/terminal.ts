@@ -138,8 +138,11 @@ export type { StorageProblem } from "./storage-health.ts";
 
 const RELAY_PEER = "relay";
 
-/** Time after start before the catalog and baseline documents load, unless the first sale comes sooner. */
-const DEFERRED_LOAD_DELAY_MS = 3000;
+/** Quiet time with no write before the catalog and baseline documents load after start. */
+const DEFERRED_LOAD_IDLE_MS = 2000;
+
+/** Maximum time after start before they load, even while sales go on. */
+const DEFERRED_LOAD_MAX_MS = 30_000;
 
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
@@ -189,8 +192,8 @@ export class Terminal {
   readonly #health: StorageHealth;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #deferredTimer: NodeJS.Timeout | null = null;
-  /** Runs once after the first acknowledged write, then is cleared. */
-  #afterFirstWrite: (() => void) | null = null;
+  /** Runs after every acknowledged write until the deferred documents load. */
+  #afterWrite: (() => void) | null = null;
   #closed = false;
   readonly #peers = new Set<string>();
 
@@ -407,23 +410,29 @@ export class Terminal {
   }
 
   /**
-   * Loads the catalog and stock baseline documents a moment after start,
-   * or right after the first sale, whichever comes first: loading them
-   * blocks the event loop for hundreds of milliseconds, and the snapshots
-   * serve sales until then.
+   * Loads the catalog and stock baseline documents once the terminal has
+   * been idle for a moment after start, and at the latest
+   * `DEFERRED_LOAD_MAX_MS` after it: loading them blocks the event loop for
+   * hundreds of milliseconds, and the snapshots serve sales until then.
    */
   #scheduleDeferredLoads(): void {
     if (this.#catalog && this.#baseline.handle) return;
+    const latest = Date.now() + DEFERRED_LOAD_MAX_MS;
     const load = () => {
-      if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
       this.#deferredTimer = null;
+      this.#afterWrite = null;
       const baselineUrl = readDirectoryUrls(this.#directory.doc()).baselineUrl;
       void this.#loadBaseline(baselineUrl, 600_000)
         .then(() => this.#loadCatalog(600_000))
         .catch((error) => this.log.error({ err: error }, "catalog or stock baseline document not loaded"));
     };
-    this.#deferredTimer = setTimeout(load, DEFERRED_LOAD_DELAY_MS);
-    this.#afterFirstWrite = () => setImmediate(load);
+    const wait = () => {
+      if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
+      this.#deferredTimer = setTimeout(load, Math.max(0, Math.min(DEFERRED_LOAD_IDLE_MS, latest - Date.now())));
+    };
+    // Each write restarts the wait, so the load falls into a pause between sales.
+    this.#afterWrite = wait;
+    wait();
   }
 
   /** Applies the write-ahead log's changes that storage lacks, and reports what the log could not supply. */
@@ -923,9 +932,7 @@ export class Terminal {
     await this.durable.acknowledge(ledger.handle as DocHandle<unknown>);
     if (this.durable.due) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
     this.#scheduleReconcile();
-    const first = this.#afterFirstWrite;
-    this.#afterFirstWrite = null;
-    first?.();
+    this.#afterWrite?.();
     return record;
   }
 
