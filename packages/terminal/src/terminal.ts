@@ -138,6 +138,9 @@ export type { StorageProblem } from "./storage-health.ts";
 
 const RELAY_PEER = "relay";
 
+/** Shortest time between two background saves of a document by automerge-repo (its default is 100 ms). */
+const BACKGROUND_SAVE_MS = 1000;
+
 /** Quiet time with no write before the catalog and baseline documents load after start. */
 const DEFERRED_LOAD_IDLE_MS = 2000;
 
@@ -224,6 +227,9 @@ export class Terminal {
       peerId: `terminal:${options.branch}:${options.terminal}` as PeerId,
       // Terminals share every document they hold with their LAN peers and the relay.
       sharePolicy: async () => true,
+      // The write-ahead log makes acknowledged changes durable, so background
+      // saves can be rarer and larger: fewer pauses of the event loop per sale.
+      saveDebounceRate: BACKGROUND_SAVE_MS,
     });
     this.#health = new StorageHealth(this.repo, this.log, () => this.#closed, (documentId, handle) => this.#onStorageRestored(documentId, handle));
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
