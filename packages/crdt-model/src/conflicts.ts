@@ -1,7 +1,7 @@
-import type { ConflictsDoc, DetectionDoc } from "./schema.ts";
+import type { CandidateDoc, ConflictsDoc, DetectionDoc } from "./schema.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, str } from "./strings.ts";
-import type { Conflict, Detection } from "./types.ts";
+import type { CatalogCandidate, Conflict, Detection } from "./types.ts";
 
 /** Builds the value of a branch's conflicts document with one detection map per replica. */
 export function initConflicts(branch: string, replicas: string[]): ConflictsDoc {
@@ -23,6 +23,17 @@ function readDetection(stored: DetectionDoc): Detection {
     firstDetectedAt: str(stored.firstDetectedAt),
     detectedAt: str(stored.detectedAt),
     detectedBy: str(stored.detectedBy),
+    ...(stored.candidates ? { candidates: stored.candidates.map(readCandidate) } : {}),
+  };
+}
+
+function readCandidate(stored: CandidateDoc): CatalogCandidate {
+  return {
+    value: str(stored.value),
+    setBy: str(stored.setBy),
+    setByName: str(stored.setByName),
+    source: str(stored.source),
+    setAt: str(stored.setAt),
   };
 }
 
@@ -60,6 +71,15 @@ export function putDetection(doc: ConflictsDoc, replica: string, detection: Dete
     detectedAt: imm(detection.detectedAt),
     detectedBy: imm(detection.detectedBy),
   };
+  if (detection.candidates) {
+    own[detection.id]!.candidates = detection.candidates.map((c) => ({
+      value: imm(c.value),
+      setBy: imm(c.setBy),
+      setByName: imm(c.setByName),
+      source: imm(c.source),
+      setAt: imm(c.setAt),
+    }));
+  }
 }
 
 function moreComplete(a: Detection, b: Detection): Detection {

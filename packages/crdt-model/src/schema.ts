@@ -30,7 +30,28 @@ export interface ProductDoc {
   stockBuffer: number;
 }
 
-/** Corporate catalog: one document, written by HQ only. */
+/**
+ * Stamp of one editable field of a product: who set it, written in the
+ * same change as the value. When two replicas set the field concurrently, the two stamps
+ * conflict too, and each stamp pairs with the value of the same Automerge
+ * actor (see `readFieldConflicts`).
+ */
+export interface FieldEditDoc {
+  /** "edit" (HQ API or catalog editor), "import" (catalog CSV) or "choice" (a manager chose among concurrent values). */
+  kind: Imm;
+  /** HQ user id, or "csv-import". */
+  user: Imm;
+  userName: Imm;
+  /** Replica that wrote it: "relay", or the catalog editor's peer id such as "hq:ana". */
+  source: Imm;
+  /** UTC instant, ISO 8601, by the writer's clock. */
+  at: Imm;
+  /** For a choice: the manager's reason and the conflict it resolved. */
+  reason: Imm | null;
+  conflictId: Imm | null;
+}
+
+/** Corporate catalog: one document, written by the relay (HQ) and by enrolled catalog editors. */
 export interface CatalogDoc {
   schema: number;
   type: Imm;
@@ -44,6 +65,12 @@ export interface CatalogDoc {
   products: Record<string, ProductDoc>;
   /** Barcode to SKU. */
   barcodes: Record<string, Imm>;
+  /**
+   * Latest stamp of each edited field, keyed "SKU/field". Created by the
+   * relay with the catalog (or when it first starts on an older catalog),
+   * before any editor writes to it.
+   */
+  fieldEdits?: Record<string, FieldEditDoc>;
 }
 
 export interface TerminalEntryDoc {
@@ -217,6 +244,17 @@ export interface DetectionDoc {
   firstDetectedAt: Imm;
   detectedAt: Imm;
   detectedBy: Imm;
+  /** For a catalog-edit conflict: each concurrent value and who set it. Absent on other kinds. */
+  candidates?: CandidateDoc[];
+}
+
+export interface CandidateDoc {
+  /** The value as text: a price in minor units, "true"/"false", a name. */
+  value: Imm;
+  setBy: Imm;
+  setByName: Imm;
+  source: Imm;
+  setAt: Imm;
 }
 
 /**

@@ -132,6 +132,21 @@ export interface Detection {
   firstDetectedAt: string;
   detectedAt: string;
   detectedBy: string;
+  /** For a catalog-edit conflict: each concurrent value and who set it. Absent on other kinds. */
+  candidates?: CatalogCandidate[];
+}
+
+/** One of the concurrent values of a catalog field, with who set it. */
+export interface CatalogCandidate {
+  /** The value as text: a price in minor units, "true"/"false", a name. */
+  value: string;
+  /** HQ user id, "csv-import", or "unknown" when the value carries no stamp. */
+  setBy: string;
+  setByName: string;
+  /** Replica that wrote it: "relay" or an editor's peer id such as "hq:ana". */
+  source: string;
+  /** When the writer stamped it, by its own clock; "" when unknown. */
+  setAt: string;
 }
 
 /** One conflict, merged from the detections of every replica that saw it. */
