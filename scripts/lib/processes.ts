@@ -24,7 +24,8 @@ export interface MercoraProcess {
 
 /**
  * Starts `mercora ARGS` as a separate Node.js process, writes its output to
- * `logPath`, and resolves once it logs "terminal ready" or "relay ready".
+ * `logPath`, and resolves once it logs "terminal ready", "relay ready" or
+ * "catalog editor ready".
  * Rejects with the end of its log when it exits first or `timeoutMs` passes.
  */
 export async function startMercora(
@@ -57,7 +58,7 @@ export async function startMercora(
         if (!line.includes(" ready")) continue;
         try {
           const parsed = JSON.parse(line) as { msg?: string; http?: string; lan?: string | null };
-          if ((parsed.msg === "terminal ready" || parsed.msg === "relay ready") && parsed.http) {
+          if ((parsed.msg === "terminal ready" || parsed.msg === "relay ready" || parsed.msg === "catalog editor ready") && parsed.http) {
             clearTimeout(timer);
             resolve({ http: parsed.http, lan: parsed.lan ?? null });
           }

@@ -5,14 +5,16 @@
  *
  *   edit-record DATA_DIR LEDGER_ID RECORD_ID PRICE   change a stored record's price
  *   fetch-doc RELAY_URL KEYSTORE BRANCH TERMINAL DOC_ID   ask the relay for a document as that device
+ *   editor-fetch-docs RELAY_URL EDITOR_DATA_DIR DOC_ID...  ask the relay for documents as a catalog editor
  *
  * Each prints one JSON line with the outcome.
  */
 import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
-import { DurableFileStorageAdapter, Keystore, findDocument, makeDeviceToken } from "@mercora/crdt-model";
+import { DurableFileStorageAdapter, Keystore, editorPeerId, findDocument, makeDeviceToken, makeEditorToken } from "@mercora/crdt-model";
 import type { LedgerDoc } from "@mercora/crdt-model";
+import { openEnrolledEditor } from "@mercora/relay";
 import { ResilientWebSocketClientAdapter } from "@mercora/terminal";
 import { pino } from "pino";
 
@@ -59,12 +61,43 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
   }
 }
 
+/** Connects with a catalog editor's device key and requests each document from the relay; lists those it served. */
+async function editorFetchDocs(relayUrl: string, dataDir: string, documentIds: string[]) {
+  const { keystore, state } = await openEnrolledEditor(dataDir);
+  const deviceKey = (await keystore.deviceKey())!;
+  const url = relayUrl.replace(/^http/, "ws") + "/sync";
+  const client = new ResilientWebSocketClientAdapter(url, 1000, pino({ level: "silent" }), () =>
+    `${url}?token=${makeEditorToken(deviceKey, { editor: state.user, issuedAt: Date.now() })}`,
+  );
+  const repo = new Repo({ network: [client], peerId: editorPeerId(state.user) as PeerId, sharePolicy: async () => true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 20_000);
+    repo.networkSubsystem.once("peer", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const found: string[] = [];
+  const missing: string[] = [];
+  for (const documentId of documentIds) {
+    try {
+      await repo.find(documentId as DocumentId, { signal: AbortSignal.timeout(20_000) });
+      found.push(documentId);
+    } catch {
+      missing.push(documentId);
+    }
+  }
+  return { found, missing };
+}
+
 const [command, ...args] = process.argv.slice(2);
 const result =
   command === "edit-record"
     ? await editRecord(args[0]!, args[1]!, args[2]!, Number(args[3]))
     : command === "fetch-doc"
       ? await fetchDoc(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!)
-      : { error: `unknown command ${command}` };
+      : command === "editor-fetch-docs"
+        ? await editorFetchDocs(args[0]!, args[1]!, args.slice(2))
+        : { error: `unknown command ${command}` };
 process.stdout.write(JSON.stringify(result) + "\n");
 process.exit(0);

@@ -1,6 +1,7 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
 import { ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { catalogRoutes } from "./catalog-routes.ts";
 import { renderHqPage } from "./hq-page.ts";
 import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
@@ -178,6 +179,8 @@ export function buildRelayApi(relay: Relay) {
   app.post<{ Params: { branch: string } }>("/api/hq/branches/:branch/inventory/roll", async (request) =>
     branchOr404(request.params.branch).rollInventory(),
   );
+
+  void app.register(catalogRoutes(relay));
 
   app.get("/hq", async (_request, reply) => reply.type("text/html; charset=utf-8").send(renderHqPage(relay.branchSummaries())));
 

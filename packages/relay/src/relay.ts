@@ -31,6 +31,7 @@ import {
   readJsonFile,
   decodePublicKey,
   encodePublicKey,
+  isEditorToken,
   writeJsonDurable,
 } from "@mercora/crdt-model";
 import { FOLIO_SCHEMES, initFolios } from "@mercora/crdt-model";
@@ -56,6 +57,9 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { BranchUrls } from "./branch.ts";
 import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
+import { CatalogConflictDetector } from "./catalog-conflict-detector.ts";
+import { CatalogEditorRegistry } from "./catalog-editors.ts";
+import { CatalogEdits } from "./catalog-edits.ts";
 
 export interface RelayOptions {
   dataDir: string;
@@ -140,6 +144,10 @@ export class Relay {
   readonly branches = new Map<string, RelayBranch>();
   readonly contacts = new Map<string, { lastContact: string; connected: boolean }>();
   readonly log: Logger;
+  /** Enrolled catalog editor devices (peer ids `hq:USER`), which reach the catalog only. */
+  readonly catalogEditors: CatalogEditorRegistry;
+  /** HQ's product edits, catalog-edit conflict detection and the managers' choices. */
+  readonly catalogEdits: CatalogEdits;
   #state: RelayState = { catalogUrl: null, branches: {}, enrollments: [] };
   #hqToken = "";
   readonly #seenNonces = new Map<string, number>();
@@ -179,6 +187,9 @@ export class Relay {
         access: async (peerId, documentId) => this.#allows(peerId, documentId),
       },
     });
+    this.catalogEditors = new CatalogEditorRegistry(options.dataDir, options.storageKey, this.log.child({ component: "catalog-editors" }));
+    const detector = new CatalogConflictDetector(this.repo, this.clock, () => this.branches.values(), this.log.child({ component: "catalog-conflicts" }));
+    this.catalogEdits = new CatalogEdits(this.repo, () => this.#catalog, detector, this.log.child({ component: "catalog-edits" }));
     this.repo.networkSubsystem.on("peer", ({ peerId }) => this.#touch(peerId, true));
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => this.#touch(peerId, false));
     this.repo.networkSubsystem.on("message", (message) => this.#touch(message.senderId, true));
@@ -194,6 +205,8 @@ export class Relay {
 
   #allows(peerId: PeerId, documentId: DocumentId): boolean {
     const branch = this.#docBranch.get(documentId);
+    // A catalog editor reaches the catalog and nothing else, and creates no document here.
+    if (peerId.startsWith("hq:")) return branch === "*";
     const match = /^terminal:([^:]+):/.exec(peerId);
     if (!match) return false;
     if (branch === undefined) {
@@ -220,6 +233,11 @@ export class Relay {
   authenticateUpgrade(url: URL): { peerId: string } | { reason: string } {
     const token = url.searchParams.get("token");
     if (!token) return { reason: "no device token" };
+    if (isEditorToken(token)) {
+      const editor = this.catalogEditors.authenticate(token);
+      if ("reason" in editor) this.#rejectOnce(`upgrade:${editor.reason}`, { reason: editor.reason }, "sync connection refused");
+      return editor;
+    }
     const result = verifyDeviceToken(
       token,
       (branch, terminal) => {
@@ -322,12 +340,35 @@ export class Relay {
     });
     if (!found) throw new ValidationError("DEVICE_UNKNOWN", `Terminal ${branchId}/${terminal} has no activated device`, "terminal", terminal);
     await this.repo.flush([branch.permissions.documentId]);
-    const peerId = `terminal:${branchId}:${terminal}`;
+    this.#closeConnections(`terminal:${branchId}:${terminal}`);
+    this.log.warn({ branch: branchId, terminal }, "device revoked");
+    return { branch: branchId, terminal, revoked: true };
+  }
+
+  #closeConnections(peerId: string): void {
     for (const client of this.wss.clients) {
       if (this.#socketPeers.get(client) === peerId) client.terminate();
     }
-    this.log.warn({ branch: branchId, terminal }, "device revoked");
-    return { branch: branchId, terminal, revoked: true };
+  }
+
+  /** Registers a catalog editor's device key with its one-time code; returns where the catalog is. */
+  async activateCatalogEditor(input: { user?: unknown; code?: unknown; publicKey?: unknown }) {
+    const catalog = this.requireCatalog();
+    const editor = await this.catalogEditors.activate(input);
+    return { ...editor, peerId: `hq:${editor.user}`, catalogUrl: catalog.url };
+  }
+
+  /** Revokes a catalog editor: its connections are closed and refused from then on. */
+  async revokeCatalogEditor(user: string) {
+    const revoked = await this.catalogEditors.revoke(user);
+    this.#closeConnections(revoked.peerId);
+    return { ...revoked, revoked: true };
+  }
+
+  /** Returns the catalog, or throws 400 CATALOG_MISSING before the first import. */
+  requireCatalog(): DocHandle<CatalogDoc> {
+    if (!this.#catalog) throw new ValidationError("CATALOG_MISSING", "The relay has no catalog yet; import one with POST /api/hq/catalog", null);
+    return this.#catalog;
   }
 
   #touch(peerId: string, connected: boolean): void {
@@ -342,17 +383,20 @@ export class Relay {
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     this.#hqToken = await this.options.keystore.secret("hq.token");
+    await this.catalogEditors.open();
     const saved = await readJsonFile<RelayState>(this.#statePath);
     this.#state = { catalogUrl: null, branches: {}, enrollments: [], ...saved };
     if (this.#state.catalogUrl) {
       this.#catalog = await findDocument<CatalogDoc>(this.repo, this.#state.catalogUrl as DocumentId, { timeoutMs: 30_000 });
       this.#docBranch.set(this.#catalog.documentId, "*");
+      await this.catalogEdits.follow(this.#catalog);
     }
     for (const [id, urls] of Object.entries(this.#state.branches)) await this.#openBranch(id, urls);
     this.log.info({ branches: this.branches.size, catalog: this.#state.catalogUrl }, "relay started");
   }
 
   async stop(): Promise<void> {
+    this.catalogEdits.detector.close();
     for (const branch of this.branches.values()) branch.close();
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
@@ -381,6 +425,7 @@ export class Relay {
     await branch.open();
     this.branches.set(id, branch);
     this.repo.shareConfigChanged();
+    this.catalogEdits.detector.schedule("all");
     return branch;
   }
 
@@ -415,6 +460,7 @@ export class Relay {
       this.#catalog = this.repo.create<CatalogDoc>(initCatalog(catalogSettings(taxProfileOfCountry)));
       this.#docBranch.set(this.#catalog.documentId, "*");
       this.#state.catalogUrl = this.#catalog.url;
+      await this.catalogEdits.follow(this.#catalog);
     }
     const products: Product[] = result.products;
     const unknownTax = products.find((product) => !this.#catalog!.doc().taxes[product.taxCode]);

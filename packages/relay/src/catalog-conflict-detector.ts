@@ -1,0 +1,148 @@
+import type { DocHandle, Repo } from "@automerge/automerge-repo";
+import {
+  CATALOG_EDIT_KIND,
+  describeFieldConflict,
+  putDetection,
+  readDetections,
+  readEditedFieldConflicts,
+  readFieldConflicts,
+  str,
+} from "@mercora/crdt-model";
+import type { CatalogDoc, Detection, FieldConflict, HybridLogicalClock } from "@mercora/crdt-model";
+import type { Logger } from "pino";
+import type { RelayBranch } from "./branch.ts";
+import { RELAY_REPLICA } from "./branch.ts";
+
+/** Products a detection run examines: the SKUs a merge touched, or every edited product. */
+type Scope = Set<string> | "all";
+
+/**
+ * Raises a `catalog-edit` conflict for every product field that has
+ * concurrent values after a merge, in every branch's conflicts document
+ * (the catalog is franchise-wide), and withdraws it once the field has one
+ * value again. It runs on the SKUs each catalog change touched, and on
+ * every edited product when the relay starts or a branch opens.
+ */
+export class CatalogConflictDetector {
+  #catalog: DocHandle<CatalogDoc> | null = null;
+  #pending: Scope | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    private readonly repo: Repo,
+    private readonly clock: HybridLogicalClock,
+    private readonly branches: () => Iterable<RelayBranch>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Follows the catalog: each change schedules a run on the SKUs it touched. */
+  attach(catalog: DocHandle<CatalogDoc>): void {
+    this.#catalog = catalog;
+    catalog.on("change", ({ patches }) => {
+      const skus = new Set<string>();
+      for (const patch of patches) {
+        if (patch.path[0] === "products" && typeof patch.path[1] === "string") skus.add(patch.path[1]);
+      }
+      if (skus.size > 0) this.schedule(skus);
+    });
+    this.schedule("all");
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  /** Runs detection soon, once for a burst of changes. */
+  schedule(scope: Scope): void {
+    if (this.#closed) return;
+    this.#pending = mergeScopes(this.#pending, scope);
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.refresh();
+    }, 50);
+  }
+
+  /** Runs detection now on what is pending plus `scope`, after any run in progress. */
+  refresh(scope: Scope | null = null): Promise<void> {
+    const run = mergeScopes(this.#pending, scope ?? new Set());
+    this.#pending = null;
+    this.#running = this.#running
+      .then(() => this.#detect(run))
+      .catch((error) => this.log.error({ err: error }, "catalog conflict detection failed"));
+    return this.#running;
+  }
+
+  /** Waits for pending and running detection, so a reader sees the latest merge's conflicts. */
+  async idle(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#pending) await this.refresh();
+    await this.#running;
+  }
+
+  async #detect(scope: Scope): Promise<void> {
+    const catalog = this.#catalog;
+    if (!catalog || this.#closed) return;
+    const doc = catalog.doc();
+    const found = scope === "all" ? readEditedFieldConflicts(doc) : [...scope].flatMap((sku) => readFieldConflicts(doc, sku));
+    const now = this.clock.now();
+    const detections = found.map((conflict) => toDetection(conflict, str(doc.products[conflict.sku]?.name), now));
+    for (const branch of this.branches()) await this.#write(branch, detections, scope);
+  }
+
+  /**
+   * Writes the relay's catalog-edit detections of one branch: new and
+   * changed ones are put, and those in scope that no longer match a
+   * conflict are withdrawn. Nothing is written when nothing changed.
+   */
+  async #write(branch: RelayBranch, detections: Detection[], scope: Scope): Promise<void> {
+    const own = readDetections(branch.conflicts.doc(), RELAY_REPLICA);
+    const current = new Set(detections.map((d) => d.id));
+    const puts = detections
+      .filter((d) => !own.has(d.id) || JSON.stringify(own.get(d.id)!.candidates) !== JSON.stringify(d.candidates))
+      .map((d) => ({ ...d, firstDetectedAt: own.get(d.id)?.firstDetectedAt ?? d.firstDetectedAt }));
+    const withdrawn = [...own.values()]
+      .filter((d) => d.kind === CATALOG_EDIT_KIND && !current.has(d.id) && (scope === "all" || scope.has(d.sku)))
+      .map((d) => d.id);
+    if (puts.length === 0 && withdrawn.length === 0) return;
+    branch.conflicts.change((doc) => {
+      for (const detection of puts) putDetection(doc, RELAY_REPLICA, detection);
+      // NOTE: a withdrawn detection is deleted, so no replica lists the conflict any more.
+      // The manager's choice stays in the field's stamp in the catalog (kind "choice", reason, conflict id).
+      for (const id of withdrawn) delete doc.detections[RELAY_REPLICA]![id];
+    });
+    await this.repo.flush([branch.conflicts.documentId]);
+    for (const detection of puts) {
+      this.log.warn({ branch: branch.id, conflict: detection.id, detail: detection.detail }, "catalog edit conflict detected");
+    }
+    if (withdrawn.length > 0) this.log.info({ branch: branch.id, conflicts: withdrawn }, "catalog edit conflicts withdrawn");
+  }
+}
+
+function toDetection(conflict: FieldConflict, productName: string, now: string): Detection {
+  return {
+    id: conflict.id,
+    kind: CATALOG_EDIT_KIND,
+    sku: conflict.sku,
+    shortfall: 0,
+    stock: 0,
+    tickets: [],
+    subject: conflict.field,
+    detail: describeFieldConflict(conflict, productName),
+    firstDetectedAt: now,
+    detectedAt: now,
+    detectedBy: RELAY_REPLICA,
+    candidates: conflict.candidates,
+  };
+}
+
+function mergeScopes(a: Scope | null, b: Scope): Scope {
+  if (a === "all" || b === "all") return "all";
+  return new Set([...(a ?? []), ...b]);
+}
