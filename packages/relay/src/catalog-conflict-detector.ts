@@ -1,3 +1,4 @@
+import type { Patch } from "@automerge/automerge";
 import type { DocHandle, Repo } from "@automerge/automerge-repo";
 import {
   CATALOG_EDIT_KIND,
@@ -20,8 +21,9 @@ type Scope = Set<string> | "all";
  * Raises a `catalog-edit` conflict for every product field that has
  * concurrent values after a merge, in every branch's conflicts document
  * (the catalog is franchise-wide), and withdraws it once the field has one
- * value again. It runs on the SKUs each catalog change touched, and on
- * every edited product when the relay starts or a branch opens.
+ * value again. It runs on the SKUs where a catalog change may have made or
+ * ended a conflict, and on every edited product when the relay starts or a
+ * branch opens.
  */
 export class CatalogConflictDetector {
   #catalog: DocHandle<CatalogDoc> | null = null;
@@ -29,25 +31,42 @@ export class CatalogConflictDetector {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
   #closed = false;
+  /** SKUs with an open catalog-edit conflict, as of the last run. */
+  readonly #open = new Set<string>();
 
   constructor(
     private readonly repo: Repo,
     private readonly clock: HybridLogicalClock,
-    private readonly branches: () => Iterable<RelayBranch>,
+    private readonly branches: () => Iterable<Pick<RelayBranch, "id" | "conflicts">>,
     private readonly log: Logger,
   ) {}
 
-  /** Follows the catalog: each change schedules a run on the SKUs it touched. */
+  /** Follows the catalog: each change schedules a run on the SKUs where it may have made or ended a conflict. */
   attach(catalog: DocHandle<CatalogDoc>): void {
     this.#catalog = catalog;
     catalog.on("change", ({ patches }) => {
-      const skus = new Set<string>();
-      for (const patch of patches) {
-        if (patch.path[0] === "products" && typeof patch.path[1] === "string") skus.add(patch.path[1]);
-      }
+      const skus = this.#skusToExamine(patches);
       if (skus.size > 0) this.schedule(skus);
     });
     this.schedule("all");
+  }
+
+  /**
+   * Picks the SKUs a change may have given or taken concurrent values: those
+   * with a new stamp, those whose field patch Automerge flags as a conflict,
+   * and those with an open conflict. A catalog import that only adds
+   * products touches none of them, so it costs no detection run.
+   */
+  #skusToExamine(patches: Patch[]): Set<string> {
+    const skus = new Set<string>();
+    for (const patch of patches) {
+      const [root, key] = patch.path;
+      if (typeof key !== "string") continue;
+      if (root === "fieldEdits") skus.add(key.slice(0, key.lastIndexOf("/")));
+      const flagged = patch.action === "conflict" || (patch.action === "put" && patch.conflict);
+      if (root === "products" && (flagged || this.#open.has(key))) skus.add(key);
+    }
+    return skus;
   }
 
   close(): void {
@@ -93,6 +112,9 @@ export class CatalogConflictDetector {
     const found = scope === "all" ? readEditedFieldConflicts(doc) : [...scope].flatMap((sku) => readFieldConflicts(doc, sku));
     const now = this.clock.now();
     const detections = found.map((conflict) => toDetection(conflict, str(doc.products[conflict.sku]?.name), now));
+    if (scope === "all") this.#open.clear();
+    else for (const sku of scope) this.#open.delete(sku);
+    for (const conflict of found) this.#open.add(conflict.sku);
     for (const branch of this.branches()) await this.#write(branch, detections, scope);
   }
 
@@ -101,7 +123,7 @@ export class CatalogConflictDetector {
    * changed ones are put, and those in scope that no longer match a
    * conflict are withdrawn. Nothing is written when nothing changed.
    */
-  async #write(branch: RelayBranch, detections: Detection[], scope: Scope): Promise<void> {
+  async #write(branch: Pick<RelayBranch, "id" | "conflicts">, detections: Detection[], scope: Scope): Promise<void> {
     const own = readDetections(branch.conflicts.doc(), RELAY_REPLICA);
     const current = new Set(detections.map((d) => d.id));
     const puts = detections
