@@ -30,3 +30,8 @@ export * from "./keystore.ts";
 export * from "./device-token.ts";
 export * from "./integrity.ts";
 export * from "./folios.ts";
+export * from "./conflict-actions.ts";
+export * from "./resolutions.ts";
+export * from "./resolution-merge.ts";
+export * from "./deadlines.ts";
+export * from "./voids.ts";

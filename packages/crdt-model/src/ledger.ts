@@ -33,7 +33,7 @@ export function initLedger(init: LedgerInit): LedgerDoc {
 }
 
 function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
-  return {
+  const stored: LedgerRecordDoc = {
     id: imm(record.id),
     kind: imm(record.kind),
     branch: imm(record.branch),
@@ -80,6 +80,10 @@ function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
     hash: imm(record.hash),
     signature: imm(record.signature),
   };
+  // Optional fields are stored only when present, so older records read back unchanged.
+  if (record.voidOf !== undefined) stored.voidOf = imm(record.voidOf);
+  if (record.transmitBy !== undefined) stored.transmitBy = imm(record.transmitBy);
+  return stored;
 }
 
 /**
@@ -101,7 +105,7 @@ export function appendRecord(doc: LedgerDoc, record: LedgerRecord): void {
 
 /** Reads one stored record as a plain object. */
 export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
-  return {
+  const record: LedgerRecord = {
     id: str(stored.id),
     kind: str(stored.kind) as RecordKind,
     branch: str(stored.branch),
@@ -151,6 +155,9 @@ export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
     hash: str(stored.hash),
     signature: str(stored.signature),
   };
+  if (stored.voidOf !== undefined && stored.voidOf !== null) record.voidOf = str(stored.voidOf);
+  if (stored.transmitBy !== undefined && stored.transmitBy !== null) record.transmitBy = str(stored.transmitBy);
+  return record;
 }
 
 /** Lists a ledger's records in sequence order. */
