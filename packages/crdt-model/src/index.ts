@@ -7,7 +7,7 @@
 export * from "./types.ts";
 export * from "./schema.ts";
 export { imm, str, optStr } from "./strings.ts";
-export { ValidationError, RuleError } from "./errors.ts";
+export { ValidationError, RuleError, NotFoundError } from "./errors.ts";
 export { HybridLogicalClock, encodeHlc, decodeHlc, compareHlc } from "./hlc.ts";
 export type { HlcTimestamp } from "./hlc.ts";
 export * from "./catalog.ts";
@@ -35,3 +35,4 @@ export * from "./resolutions.ts";
 export * from "./resolution-merge.ts";
 export * from "./deadlines.ts";
 export * from "./voids.ts";
+export * from "./action-records.ts";

@@ -54,7 +54,7 @@ function fitProblem(action: ConflictAction, conflict: Conflict | undefined): str
 }
 
 /** Every conflict of a branch with its resolution, the whole audit trail, and the actions that failed verification. */
-export interface ConflictReview {
+export interface ReviewedConflicts {
   conflicts: Conflict[];
   /** Every verified action, oldest first by the merge rule. */
   audit: AuditEntry[];
@@ -72,7 +72,7 @@ export function reviewConflicts(
   doc: ConflictsDoc,
   signerKeysOf: (userId: string) => KeyObject[],
   cache?: Map<string, string | null>,
-): ConflictReview {
+): ReviewedConflicts {
   const conflicts = listConflicts(doc);
   const byId = new Map(conflicts.map((conflict) => [conflict.id, conflict]));
   const { valid, failures } = verifyAudit(doc, signerKeysOf, cache);
