@@ -52,10 +52,12 @@ import type {
 } from "@mercora/crdt-model";
 import { createHash, randomBytes } from "node:crypto";
 import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
+import type { ActionHandler } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { BranchUrls } from "./branch.ts";
 import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
+import { addReviewContainers, attachBranchReview } from "./conflict-review.ts";
 
 export interface RelayOptions {
   dataDir: string;
@@ -149,6 +151,7 @@ export class Relay {
   #catalog: DocHandle<CatalogDoc> | null = null;
   /** Document id to branch id; the catalog maps to "*". */
   readonly #docBranch = new Map<string, string>();
+  readonly #actionHandlers = new Map<string, ActionHandler>();
 
   constructor(readonly options: RelayOptions) {
     this.log = options.log;
@@ -368,17 +371,31 @@ export class Relay {
     await writeJsonDurable(this.#statePath, this.#state);
   }
 
+  /**
+   * Registers the handler that carries out the actions of a conflict kind
+   * at HQ, such as `choose-value` of `catalog-edit`. Actions of a kind
+   * marked HQ-only are rejected until its handler is registered.
+   */
+  registerActionHandler(kind: string, handler: ActionHandler): void {
+    this.#actionHandlers.set(kind, handler);
+  }
+
   async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
-    const branch = new RelayBranch(
-      id,
-      urls,
-      this.repo,
-      this.clock,
-      this.log.child({ branch: id }),
-      (documentId, b) => this.#docBranch.set(documentId, b),
-      () => this.#catalog,
-    );
+    const log = this.log.child({ branch: id });
+    const onDocument = (documentId: string, b: string) => this.#docBranch.set(documentId, b);
+    const branch = new RelayBranch(id, urls, this.repo, this.clock, log, onDocument, () => this.#catalog);
+    const ledger = await attachBranchReview(branch, {
+      repo: this.repo,
+      clock: this.clock,
+      dataDir: this.options.dataDir,
+      log,
+      handlers: this.#actionHandlers,
+      catalog: () => this.#catalog,
+      onDocument: (documentId) => onDocument(documentId, id),
+    });
     await branch.open();
+    await addReviewContainers(branch, this.repo, log);
+    await ledger.open();
     this.branches.set(id, branch);
     this.repo.shareConfigChanged();
     return branch;
@@ -452,6 +469,9 @@ export class Relay {
       // Record ids join branch, terminal and sequence with "-", so a terminal id has none.
       if (!/^[A-Za-z0-9_]{1,32}$/.test(terminal.id ?? "")) {
         throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits or _`, "terminals");
+      }
+      if (terminal.id === RELAY_REPLICA) {
+        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${RELAY_REPLICA} is reserved for the relay's own records; choose another`, "terminals");
       }
     }
     try {
