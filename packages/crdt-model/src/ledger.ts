@@ -6,9 +6,20 @@ import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
 /**
  * Records a ledger document holds before the terminal rolls over to a new
  * part. Automerge's cost per change grows with a document's history, so
- * every ledger stays bounded at this size.
+ * every ledger stays bounded at this size. The environment variable
+ * MERCORA_LEDGER_PART_CAP lowers it, so a test can spread a few records
+ * over several ledgers.
  */
-export const LEDGER_PART_CAP = 2000;
+export const LEDGER_PART_CAP = ledgerPartCap(process.env.MERCORA_LEDGER_PART_CAP);
+
+function ledgerPartCap(value: string | undefined): number {
+  if (value === undefined || value === "") return 2000;
+  const cap = Number(value);
+  if (!Number.isSafeInteger(cap) || cap < 1 || cap > 2000) {
+    throw new Error(`MERCORA_LEDGER_PART_CAP must be a whole number from 1 to 2000, got "${value}"`);
+  }
+  return cap;
+}
 
 export interface LedgerInit {
   branch: string;
