@@ -5,14 +5,30 @@
  *
  *   edit-record DATA_DIR LEDGER_ID RECORD_ID PRICE   change a stored record's price
  *   fetch-doc RELAY_URL KEYSTORE BRANCH TERMINAL DOC_ID   ask the relay for a document as that device
+ *   append-sale DATA_DIR PROVISIONAL USER PIN   write a sealed, signed sale with a given provisional folio
  *
  * Each prints one JSON line with the outcome.
  */
 import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
-import { DurableFileStorageAdapter, Keystore, findDocument, makeDeviceToken } from "@mercora/crdt-model";
-import type { LedgerDoc } from "@mercora/crdt-model";
+import {
+  DurableFileStorageAdapter,
+  HybridLogicalClock,
+  Keystore,
+  appendRecord,
+  findDocument,
+  listRecords,
+  makeDeviceToken,
+  readDirectoryUrls,
+  readJsonFile,
+  readUser,
+  recordId,
+  sealRecord,
+  unlockSigningKey,
+} from "@mercora/crdt-model";
+import type { DirectoryDoc, LedgerDoc, LedgerRecord, PermissionsDoc } from "@mercora/crdt-model";
+import type { ActivatedState } from "@mercora/terminal";
 import { ResilientWebSocketClientAdapter } from "@mercora/terminal";
 import { pino } from "pino";
 
@@ -59,12 +75,49 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
   }
 }
 
+/**
+ * Writes into a stopped terminal's data folder the sale a second device
+ * under the same terminal id would make after losing track of its
+ * provisional numbers: the next record of the chain, a copy of the last
+ * sale's lines, sealed and signed with the user's key, carrying a
+ * provisional folio the terminal already issued.
+ */
+async function appendSale(dataDir: string, provisional: string, user: string, pin: string) {
+  const keystore = await Keystore.open(join(dataDir, "keystore"), { create: false });
+  const state = (await readJsonFile<ActivatedState>(join(dataDir, "terminal.json")))!;
+  const repo = new Repo({ storage: new DurableFileStorageAdapter(join(dataDir, "automerge"), keystore.storageKey), network: [] });
+  const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 10_000 });
+  const permissions = await findDocument<PermissionsDoc>(repo, readDirectoryUrls(directory.doc()).permissionsUrl as DocumentId, { timeoutMs: 10_000 });
+  const key = await unlockSigningKey(pin, readUser(permissions.doc(), user)!.signing);
+  const ledgers = await Promise.all(state.ledgers.map((ref) => findDocument<LedgerDoc>(repo, ref.url as DocumentId, { timeoutMs: 10_000 })));
+  const records: LedgerRecord[] = ledgers.flatMap((ledger) => listRecords(ledger.doc()));
+  const last = records.reduce((a, b) => (a.seq > b.seq ? a : b));
+  const template = records.filter((r) => r.kind === "sale").reduce((a, b) => (a.seq > b.seq ? a : b));
+  const clock = new HybridLogicalClock(state.terminal);
+  clock.observe(last.hlc);
+  const { hash: _hash, signature: _signature, prevHash: _prevHash, ...content } = template;
+  const seq = last.seq + 1;
+  const now = new Date().toISOString();
+  const record = sealRecord(
+    { ...content, id: recordId(state.branch, state.terminal, seq), seq, hlc: clock.now(), at: now, deviceAt: now, cashier: user, requestId: null, folio: null, folioNumber: null, provisionalFolio: provisional },
+    last.hash,
+    key!,
+  );
+  const owner = ledgers.find((ledger) => ledger.doc().records[last.id])!;
+  owner.change((doc) => appendRecord(doc, record));
+  await repo.flush();
+  await repo.shutdown();
+  return { appended: record.id, provisionalFolio: provisional };
+}
+
 const [command, ...args] = process.argv.slice(2);
 const result =
   command === "edit-record"
     ? await editRecord(args[0]!, args[1]!, args[2]!, Number(args[3]))
     : command === "fetch-doc"
       ? await fetchDoc(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!)
-      : { error: `unknown command ${command}` };
+      : command === "append-sale"
+        ? await appendSale(args[0]!, args[1]!, args[2]!, args[3]!)
+        : { error: `unknown command ${command}` };
 process.stdout.write(JSON.stringify(result) + "\n");
 process.exit(0);
