@@ -381,6 +381,10 @@ export class Terminal {
     this.#inventory = inventory;
     this.#conflicts = conflicts;
     this.#ingest = ingest;
+    // The relay's acknowledgements reach storage at once, so a pending count shown survives a crash.
+    this.#ingest.on("change", () => {
+      void this.repo.flush([ingest.documentId]).catch((error) => this.log.warn({ err: error }, "ingest document not flushed"));
+    });
     this.#inventory.on("change", () => this.#scheduleReconcile());
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
     await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
