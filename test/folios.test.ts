@@ -168,7 +168,7 @@ describe("fiscal folios", function () {
     // A second device under T2's id that lost its provisional numbers issues T2-P-000001 again.
     const t2 = store.terminal("G", "T2");
     await t2.process.stop();
-    const appended = await runTool<{ appended: string }>("append-sale", t2.dataDir, "T2-P-000001", "cajero", "1357");
+    const appended = await runTool<{ appended: string }>("append-sale", t2.dataDir, "cajero", "1357", "provisionalFolio=T2-P-000001");
     await store.restartTerminal("G", "T2");
     await store.reconnectAll();
     await store.waitForConvergence("G");

@@ -5,7 +5,8 @@
  *
  *   edit-record DATA_DIR LEDGER_ID RECORD_ID PRICE   change a stored record's price
  *   fetch-doc RELAY_URL KEYSTORE BRANCH TERMINAL DOC_ID   ask the relay for a document as that device
- *   append-sale DATA_DIR PROVISIONAL USER PIN   write a sealed, signed sale with a given provisional folio
+ *   append-sale DATA_DIR USER PIN FIELD=VALUE...   write a sealed, signed sale with the fields given
+ *     (provisionalFolio, folio, folioNumber, terminal)
  *
  * Each prints one JSON line with the outcome.
  */
@@ -18,6 +19,7 @@ import {
   Keystore,
   appendRecord,
   findDocument,
+  imm,
   listRecords,
   makeDeviceToken,
   readDirectoryUrls,
@@ -76,13 +78,15 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
 }
 
 /**
- * Writes into a stopped terminal's data folder the sale a second device
- * under the same terminal id would make after losing track of its
- * provisional numbers: the next record of the chain, a copy of the last
- * sale's lines, sealed and signed with the user's key, carrying a
- * provisional folio the terminal already issued.
+ * Writes into a stopped terminal's data folder a sale its own software
+ * would never write: the next record of the chain, a copy of the last
+ * sale's lines, sealed and signed with the user's key, with `fields`
+ * changed. A provisional folio the terminal already issued is what a
+ * second device under the same terminal id would write after losing
+ * track of its numbers; a folio outside its block or another terminal id
+ * is what tampered software would.
  */
-async function appendSale(dataDir: string, provisional: string, user: string, pin: string) {
+async function appendSale(dataDir: string, user: string, pin: string, fields: Record<string, string>) {
   const keystore = await Keystore.open(join(dataDir, "keystore"), { create: false });
   const state = (await readJsonFile<ActivatedState>(join(dataDir, "terminal.json")))!;
   const repo = new Repo({ storage: new DurableFileStorageAdapter(join(dataDir, "automerge"), keystore.storageKey), network: [] });
@@ -98,16 +102,31 @@ async function appendSale(dataDir: string, provisional: string, user: string, pi
   const { hash: _hash, signature: _signature, prevHash: _prevHash, ...content } = template;
   const seq = last.seq + 1;
   const now = new Date().toISOString();
+  const terminal = fields.terminal ?? state.terminal;
   const record = sealRecord(
-    { ...content, id: recordId(state.branch, state.terminal, seq), seq, hlc: clock.now(), at: now, deviceAt: now, cashier: user, requestId: null, folio: null, folioNumber: null, provisionalFolio: provisional },
+    {
+      ...content,
+      id: recordId(state.branch, terminal, seq),
+      terminal,
+      seq,
+      hlc: clock.now(),
+      at: now,
+      deviceAt: now,
+      cashier: user,
+      requestId: null,
+      folio: fields.folio ?? null,
+      folioNumber: fields.folioNumber ? Number(fields.folioNumber) : null,
+      provisionalFolio: fields.provisionalFolio ?? null,
+    },
     last.hash,
     key!,
   );
   const owner = ledgers.find((ledger) => ledger.doc().records[last.id])!;
-  owner.change((doc) => appendRecord(doc, record));
+  // appendRecord refuses a record of another terminal, so the tool hands it the ledger's records under that terminal's name.
+  owner.change((doc) => appendRecord({ ...doc, terminal: imm(terminal), records: doc.records }, record));
   await repo.flush();
   await repo.shutdown();
-  return { appended: record.id, provisionalFolio: provisional };
+  return { appended: record.id };
 }
 
 const [command, ...args] = process.argv.slice(2);
@@ -117,7 +136,7 @@ const result =
     : command === "fetch-doc"
       ? await fetchDoc(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!)
       : command === "append-sale"
-        ? await appendSale(args[0]!, args[1]!, args[2]!, args[3]!)
+        ? await appendSale(args[0]!, args[1]!, args[2]!, Object.fromEntries(args.slice(3).map((arg) => arg.split("=") as [string, string])))
         : { error: `unknown command ${command}` };
 process.stdout.write(JSON.stringify(result) + "\n");
 process.exit(0);

@@ -32,6 +32,7 @@ import {
   readRanges,
   formatRangeFolio,
   folioNumbersLeft,
+  highestBlockFolio,
   setInventoryUrl,
   str,
 } from "@mercora/crdt-model";
@@ -251,7 +252,7 @@ export class RelayBranch {
   }
 
   async #process(): Promise<void> {
-    const batch: { record: LedgerRecord; failure: string | null }[] = [];
+    const batch: { record: LedgerRecord; failure: string | null; terminal: string }[] = [];
     const ingestDoc = this.ingest.doc();
     const catalog = this.catalog();
     const rules = catalog ? readPricingRules(catalog.doc()) : null;
@@ -263,7 +264,7 @@ export class RelayBranch {
         if (!record) break;
         const failure =
           verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record) ?? this.#verifyFolio(record);
-        batch.push({ record, failure });
+        batch.push({ record, failure, terminal });
         waiting.delete(next);
         next += 1;
       }
@@ -278,10 +279,10 @@ export class RelayBranch {
     if (batch.length > 0) {
       const failures: Detection[] = [];
       this.ingest.change((doc) => {
-        for (const { record, failure } of batch) {
+        for (const { record, failure, terminal } of batch) {
           // A record that fails verification is acknowledged, so the queue
           // drains, but is kept out of the totals and raised as a conflict.
-          ingestRecord(doc, record, { countTotals: failure === null });
+          ingestRecord(doc, record, { countTotals: failure === null, writer: terminal });
           if (failure) {
             const now = this.clock.now();
             failures.push({
@@ -381,10 +382,8 @@ export class RelayBranch {
   async topUpFolioBlocks(): Promise<void> {
     if (readScheme(this.folios.doc()) !== "authority-range") return;
     const devices = Object.keys(this.permissions.doc().devices ?? {}).sort();
-    const used = new Map<string, number>();
-    for (const record of this.#records.values()) {
-      if (record.folioNumber !== null) used.set(record.terminal, Math.max(used.get(record.terminal) ?? 0, record.folioNumber));
-    }
+    const records = [...this.#records.values()];
+    const used = new Map(devices.map((terminal) => [terminal, highestBlockFolio(this.folios.doc(), terminal, records)]));
     const handed: string[] = [];
     this.folios.change((doc) => {
       for (const terminal of devices) {

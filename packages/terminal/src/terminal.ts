@@ -57,6 +57,7 @@ import {
   TOKEN_WINDOW_MS,
   compareHlc,
   folioNumbersLeft,
+  highestBlockFolio,
   isFiscal,
   nextFolio,
   readFinalFolio,
@@ -1040,7 +1041,7 @@ export class Terminal {
   #folioStatus() {
     const doc = this.#folios.doc();
     const own = this.ownRecords();
-    const used = own.reduce((max, r) => (r.folioNumber !== null ? Math.max(max, r.folioNumber) : max), 0);
+    const used = highestBlockFolio(doc, this.options.terminal, own);
     const provisional = own.filter((r) => r.provisionalFolio && !readFinalFolio(doc, r.id));
     return {
       scheme: readScheme(doc),
