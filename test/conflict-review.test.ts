@@ -87,9 +87,13 @@ describe("conflict review", function () {
     expect(found.body.entry.records).to.have.length(1);
     expect(refunded.body.entry.records).to.have.length(1);
 
-    // The rule in docs/conflicts.md: the earliest action by HLC stands, ties by replica id.
+    // The rule in docs/conflicts.md: the earliest action by HLC is standing, ties go to the lower replica id.
     const entries = [found.body.entry, refunded.body.entry];
-    const standing = [...entries].sort((a, b) => (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : a.replica < b.replica ? -1 : 1))[0]!;
+    const byRule = (a: AuditEntry, b: AuditEntry) => {
+      if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1;
+      return a.replica < b.replica ? -1 : 1;
+    };
+    const expectedStanding = [...entries].sort(byRule)[0]!;
     await store.reconnectAll();
     await store.waitForConvergence("R");
     for (const replica of replicas()) {
@@ -98,7 +102,7 @@ describe("conflict review", function () {
         return response.body.audit?.length === 2 ? response.body : undefined;
       });
       expect(merged.status, replica.name).to.equal("resolved");
-      expect(merged.resolution!.id, replica.name).to.equal(standing.id);
+      expect(merged.resolution!.id, replica.name).to.equal(expectedStanding.id);
       expect(merged.audit.map((e) => e.outcome), replica.name).to.deep.equal(["standing", "superseded"]);
       expect(merged.audit.map((e) => e.id).sort(), replica.name).to.deep.equal(entries.map((e) => e.id).sort());
       const audit = await api<AuditEntry[]>(replica.base, `${replica.prefix}/audit?limit=10`);

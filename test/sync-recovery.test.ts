@@ -70,9 +70,9 @@ describe("sync through a second outage", function () {
     expect(before.pending).to.equal(5);
     expect(before.ledgers.map((l) => l.records)).to.deep.equal([2, 2, 1]);
 
-    const held = new Set(before.ledgers.filter((l) => l.part > 1).map((l) => l.documentId));
+    const laterParts = new Set(before.ledgers.filter((l) => l.part > 1).map((l) => l.documentId));
     wan.inspecting = true;
-    wan.filter = (message) => (message.direction === "up" && message.documentId !== null && held.has(message.documentId) ? "drop" : "pass");
+    wan.filter = (message) => (message.direction === "up" && message.documentId !== null && laterParts.has(message.documentId) ? "drop" : "pass");
     await store.restoreWan(branch, "T1");
     await waitFor("the relay to acknowledge two", async () => ((await ackedAtRelay(store, branch, "T1")) === 2 ? true : undefined));
     await waitFor("T1 to read 3 pending", async () => ((await status(http)).pending === 3 ? true : undefined));
@@ -96,7 +96,7 @@ describe("sync through a second outage", function () {
   it("drains 5, then 3, then 0", async function () {
     const { store } = fixture;
     const tickets = await queueFiveAndAckTwo("Q");
-    // Nobody touches anything while the WAN is down.
+    // The terminal is left alone while the WAN is down.
     await new Promise((resolve) => setTimeout(resolve, SECOND_OUTAGE_MS));
     expect((await status(store.terminal("Q", "T1").http)).pending).to.equal(3);
     await store.restoreWan("Q", "T1");

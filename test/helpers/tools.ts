@@ -83,8 +83,8 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
  * sale's lines, sealed and signed with the user's key, with `fields`
  * changed. A provisional folio the terminal already issued is what a
  * second device under the same terminal id would write after losing
- * track of its numbers; a folio outside its block or another terminal id
- * is what tampered software would.
+ * track of its numbers. A folio outside its block, or another terminal
+ * id, is what tampered software would write.
  */
 async function appendSale(dataDir: string, user: string, pin: string, fields: Record<string, string>) {
   const keystore = await Keystore.open(join(dataDir, "keystore"), { create: false });
@@ -93,10 +93,12 @@ async function appendSale(dataDir: string, user: string, pin: string, fields: Re
   const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 10_000 });
   const permissions = await findDocument<PermissionsDoc>(repo, readDirectoryUrls(directory.doc()).permissionsUrl as DocumentId, { timeoutMs: 10_000 });
   const key = await unlockSigningKey(pin, readUser(permissions.doc(), user)!.signing);
+
   const ledgers = await Promise.all(state.ledgers.map((ref) => findDocument<LedgerDoc>(repo, ref.url as DocumentId, { timeoutMs: 10_000 })));
   const records: LedgerRecord[] = ledgers.flatMap((ledger) => listRecords(ledger.doc()));
   const last = records.reduce((a, b) => (a.seq > b.seq ? a : b));
   const template = records.filter((r) => r.kind === "sale").reduce((a, b) => (a.seq > b.seq ? a : b));
+
   const clock = new HybridLogicalClock(state.terminal);
   clock.observe(last.hlc);
   const { hash: _hash, signature: _signature, prevHash: _prevHash, ...content } = template;
@@ -121,6 +123,7 @@ async function appendSale(dataDir: string, user: string, pin: string, fields: Re
     last.hash,
     key!,
   );
+
   const owner = ledgers.find((ledger) => ledger.doc().records[last.id])!;
   // appendRecord refuses a record of another terminal, so the tool hands it the ledger's records under that terminal's name.
   owner.change((doc) => appendRecord({ ...doc, terminal: imm(terminal), records: doc.records }, record));

@@ -34,7 +34,7 @@ export class RuleError extends Error {
 
 /**
  * Error raised when a request names something that does not exist, such
- * as an unknown conflict. HTTP APIs answer it with 404 and `code`.
+ * as an unknown conflict. HTTP APIs return it as 404 with `code`.
  */
 export class NotFoundError extends Error {
   override name = "NotFoundError";

@@ -150,9 +150,9 @@ export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, ow
 }
 
 /**
- * The highest authority-range number a terminal recorded within its own
- * blocks, or 0. A number outside every block it was handed is not one it
- * issued (a forged record, which the relay rejects), so it is ignored
+ * Finds the highest authority-range number a terminal recorded within its
+ * own blocks, or 0. A number outside every block it was handed is not one
+ * it issued (a forged record, which the relay rejects), so it is ignored
  * rather than allowed to spend the rest of the block.
  */
 export function highestBlockFolio(doc: FoliosDoc, terminal: string, records: Iterable<Pick<LedgerRecord, "terminal" | "folioNumber">>): number {

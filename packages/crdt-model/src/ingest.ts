@@ -23,7 +23,7 @@ export function initIngest(branch: string, terminals: string[]): IngestDoc {
  * acknowledgement mark. Only the record right after the mark is taken, so a
  * record is ingested once and in order; returns false for any other. A
  * record that failed verification is acknowledged with `countTotals: false`,
- * under `writer`, the terminal whose ledger holds it, when given.
+ * under `writer`, the terminal whose ledger contains it, when given.
  */
 export function ingestRecord(
   doc: IngestDoc,

@@ -108,6 +108,8 @@ function cashSessions(records: LedgerRecord[]): CashSession[] {
 
 type Totals = { count: number; total: number; tax: number; cashRounding: number };
 
+const TENDER_COLUMNS = { sale: "sales", refund: "refunds", void: "voids" } as const;
+
 /** Adds a sale, refund or void to the report's totals, taxes and tenders. */
 function addFiscal(record: LedgerRecord, totals: Record<"sale" | "refund" | "void", Totals>, taxes: Map<number, TaxLine>, tenders: ZReport["tenders"]) {
   const kind = record.kind as "sale" | "refund" | "void";
@@ -120,8 +122,7 @@ function addFiscal(record: LedgerRecord, totals: Record<"sale" | "refund" | "voi
   for (const line of record.lines) addTax(taxes, line.taxRateBp, sign * line.base, sign * line.tax);
   for (const tender of record.tenders) {
     const amount = tender.type === "cash" && kind === "sale" ? tender.amount - record.change : tender.amount;
-    const column = kind === "sale" ? "sales" : kind === "refund" ? "refunds" : "voids";
-    tenders[tender.type][column] += amount;
+    tenders[tender.type][TENDER_COLUMNS[kind]] += amount;
   }
 }
 

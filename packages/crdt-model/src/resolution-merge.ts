@@ -8,16 +8,17 @@ import type { ConflictsDoc } from "./schema.ts";
 import type { AuditEntry, Conflict, Detection } from "./types.ts";
 
 /**
- * The merge rule of conflict resolutions: actions in hybrid logical clock
- * order, ties by replica id, then by action id. Every replica and the
- * relay sort the same verified actions the same way, so they agree on
- * which action stands without talking to each other.
+ * Compares actions by the merge rule of conflict resolutions: hybrid
+ * logical clock order, ties by replica id, then by action id. Every
+ * replica and the relay sort the same verified actions the same way, so
+ * they agree on the standing action without talking to each other.
  */
 export function compareActions(a: ConflictAction, b: ConflictAction): number {
   const byHlc = compareHlc(a.hlc, b.hlc);
   if (byHlc !== 0) return byHlc;
   if (a.replica !== b.replica) return a.replica < b.replica ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  if (a.id === b.id) return 0;
+  return a.id < b.id ? -1 : 1;
 }
 
 function toEntry(action: ConflictAction, outcome: AuditEntry["outcome"]): AuditEntry & { hash: string } {
@@ -63,8 +64,8 @@ export interface ReviewedConflicts {
 
 /**
  * Merges a branch's detections into conflicts and applies the verified
- * actions: on each conflict the first action by `compareActions` stands
- * and resolves it, the others stay in its audit as superseded. Actions
+ * actions. On each conflict the first action by `compareActions` is
+ * standing and resolves it, and the others stay in its audit as superseded. Actions
  * that fail verification or do not fit their conflict count for nothing
  * and come back in `failures`.
  */
@@ -99,7 +100,7 @@ export function reviewConflicts(
   return { conflicts, audit, failures };
 }
 
-/** The integrity detection a replica writes for an action that failed verification. */
+/** Builds the integrity detection a replica writes for an action that failed verification. */
 export function auditFailureDetection(failure: AuditFailure, replica: string, now: string): Detection {
   return {
     id: `integrity:audit:${failure.actionId}`,

@@ -83,7 +83,7 @@ export function priceVoid(original: LedgerRecord, related: LedgerRecord[]): Pric
   };
 }
 
-/** What the store kept of each tender of a sale: cash net of the change given. */
+/** Lists what the store kept of each tender of a sale: cash net of the change given. */
 function keptTenders(sale: LedgerRecord): Tender[] {
   const cash = sale.tenders.filter((t) => t.type === "cash").reduce((sum, t) => sum + t.amount, 0) - sale.change;
   const out: Tender[] = sale.tenders.filter((t) => t.type !== "cash").map((t) => ({ type: t.type, amount: t.amount }));

@@ -12,7 +12,7 @@ import {
 } from "../src/index.ts";
 import type { Conflict, LedgerRecord } from "../src/index.ts";
 
-/** A sale of 3 units at ₡3,450.00 (13% VAT included), ₡5,000.00 by card and the rest in cash with ₡3,700.00 change. */
+/** Builds a sale of 3 units at ₡3,450.00 (13% VAT included), ₡5,000.00 by card and the rest in cash with ₡3,700.00 change. */
 function sale(overrides: Partial<LedgerRecord> = {}): LedgerRecord {
   return {
     id: "A-T1-00000001",

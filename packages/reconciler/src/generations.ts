@@ -1,6 +1,6 @@
 import type { Conflict } from "@mercora/crdt-model";
 
-/** Where a detection goes: the conflict id to write and the tickets it names. */
+/** Target of a detection: the conflict id to write and the tickets it names. */
 export interface ConflictTarget {
   id: string;
   tickets: string[];

@@ -23,9 +23,9 @@ export interface OversellInput {
 }
 
 /**
- * The id of an oversell conflict of a SKU: `oversell:SKU` for the first,
- * `oversell:SKU:2` for the one raised after the first was resolved, and so
- * on (see `targetConflict`).
+ * Makes the id of an oversell conflict of a SKU: `oversell:SKU` for the
+ * first, `oversell:SKU:2` for the one raised after the first was resolved,
+ * and so on (see `targetConflict`).
  */
 export function oversellId(sku: string, generation = 1): string {
   return generation === 1 ? `oversell:${sku}` : `oversell:${sku}:${generation}`;
@@ -137,7 +137,7 @@ export function reconcileOversells(input: OversellInput): Detection[] {
     // replica no longer holds their records.
     const known = mergedById.get(baseId)?.tickets ?? [];
     const tickets = [...computed, ...known.filter((ticket) => !computed.includes(ticket))];
-    // A resolved oversell stays resolved: tickets it did not cover go to a new conflict of the SKU.
+    // A resolved oversell stays resolved, so tickets it did not cover go to a new conflict of the SKU.
     const target = targetConflict(baseId, tickets, input.merged);
     if (!target) continue;
     const id = target.id;

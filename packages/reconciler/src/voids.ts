@@ -56,8 +56,8 @@ function detection(input: VoidConflictInput, id: string, kind: string, tickets: 
 /**
  * Raises a conflict for every voided ticket that was also refunded
  * (`void-refund`) or voided more than once (`double-void`). A terminal
- * refuses both when it knows of the void, so either means two terminals
- * acted on the ticket while apart, and the customer was paid back twice.
+ * rejects both once it has the void, so either means two terminals acted
+ * on the ticket while apart, and the customer was paid back twice.
  * The detection names the ticket, then the voids and refunds in HLC order.
  * Returns only the detections this replica must write.
  */

@@ -606,7 +606,7 @@ export class RelayBranch {
     return this.#records.get(id) ?? null;
   }
 
-  /** The branch's fiscal records whose transmission debt the relay has not settled, most urgent first. */
+  /** Lists the branch's fiscal records whose transmission debt the relay has not settled, most urgent first. */
   fiscalDebt() {
     return fiscalSummary(this.#records.values(), this.ingest.doc(), this.folios.doc(), Number.MAX_SAFE_INTEGER);
   }

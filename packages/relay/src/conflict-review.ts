@@ -23,11 +23,11 @@ export interface BranchReviewOptions {
 }
 
 /**
- * Gives a branch its conflict review at HQ before the branch opens: a
- * `ConflictReview` whose actions the relay signs with the manager's key
- * (unlocked by the PIN, checked and locked out here like at a terminal)
- * and whose records go to the relay's own ledger. Returns the ledger,
- * which opens once the branch's documents are loaded.
+ * Gives a branch its conflict review at HQ before the branch opens. The
+ * relay checks the manager's PIN (with the same lockout as a terminal)
+ * and signs actions with the key it unlocks. The records actions write go
+ * to the relay's own ledger, which this returns, to be opened once the
+ * branch's documents are loaded.
  */
 export async function attachBranchReview(branch: RelayBranch, options: BranchReviewOptions): Promise<RelayLedger> {
   const pinsDir = join(options.dataDir, "pins", branch.id);

@@ -2,11 +2,11 @@ import { pendingFiscalRecords, readAcked, readFinalFolio } from "@mercora/crdt-m
 import type { FoliosDoc, IngestDoc, LedgerRecord } from "@mercora/crdt-model";
 
 /**
- * Transmission debt of a branch as the relay sees it: the records it
- * holds that it has not acknowledged yet, and acknowledged records still
- * waiting for a final folio. Records still on a terminal are invisible
- * here; that terminal's `/status` lists them, and the branch summary shows
- * its last contact.
+ * Summarizes a branch's transmission debt from the records the relay
+ * has: those it has not acknowledged yet, and acknowledged records still
+ * waiting for a final folio. Records still on a terminal are missing
+ * here. That terminal's `/status` lists them, and the branch summary
+ * shows its last contact.
  */
 export function fiscalSummary(records: Iterable<LedgerRecord>, ingest: IngestDoc, folios: FoliosDoc, limit: number) {
   const pending = pendingFiscalRecords(
@@ -18,9 +18,9 @@ export function fiscalSummary(records: Iterable<LedgerRecord>, ingest: IngestDoc
 }
 
 /**
- * Lists the folios of voided tickets. A void never frees a number: the
- * ticket keeps its folio and the void record names it, so HQ sees every
- * voided number.
+ * Lists the folios of voided tickets. A void never frees a number,
+ * because the ticket keeps its folio and the void record names it, so
+ * every voided number stays visible to HQ.
  */
 export function voidedFolios(records: Iterable<LedgerRecord>, find: (id: string) => LedgerRecord | null, folios: FoliosDoc) {
   const out: { void: string; ticket: string; folio: string | null; at: string }[] = [];

@@ -9,3 +9,6 @@ export type { RelayOptions, CreateBranchInput, UserInput } from "./relay.ts";
 export { RelayBranch, RELAY_REPLICA, verifyRecord } from "./branch.ts";
 export { buildRelayApi } from "./http.ts";
 export { runRelayCli, RELAY_USAGE } from "./cli.ts";
+export { RelayLedger } from "./relay-ledger.ts";
+export { addReviewContainers, attachBranchReview } from "./conflict-review.ts";
+export type { ActionHandler } from "@mercora/terminal";

@@ -35,10 +35,10 @@ interface OwnLedger {
 /**
  * The relay's own ledger of a branch, for the records HQ's conflict
  * actions write (a refund, a stock adjustment). The relay is a writer of
- * the branch like a terminal, under the id "relay": its records are
- * numbered, hash-chained, signed by the manager who acted, listed in the
- * directory and ingested like any terminal's, and their stock goes into
- * the inventory epoch under the relay's applied mark.
+ * the branch like a terminal, under the id "relay". Its records are
+ * numbered, hash-chained and signed by the manager who acted. They are
+ * listed in the directory and ingested like any terminal's, and their
+ * stock goes into the inventory epoch under the relay's applied mark.
  */
 export class RelayLedger {
   #own: OwnLedger[] = [];
@@ -70,7 +70,7 @@ export class RelayLedger {
     return Math.max(0, ...this.#records.keys());
   }
 
-  /** The relay's records of the branch, in sequence order. */
+  /** Lists the relay's records of the branch, in sequence order. */
   records(): LedgerRecord[] {
     return [...this.#records.values()].sort((a, b) => a.seq - b.seq);
   }

@@ -55,7 +55,7 @@ export interface ActionHandler {
   carryOut(input: { branch: string; conflict: Conflict; request: ResolutionRequest; manager: { id: string; name: string } }): Promise<string[]>;
 }
 
-/** What a replica gives the review: its documents, clock, PIN checks and write queue. */
+/** Ports of a replica that the review uses: its documents, clock, PIN checks and write queue. */
 export interface ConflictReviewPorts {
   branch: string;
   /** The replica's id: its terminal id, or "relay". */
@@ -99,9 +99,9 @@ export function parseAuditLimit(value: unknown): number {
 /**
  * A replica's view of the branch's conflicts for manager review, and the
  * way managers resolve them. The same class serves terminals and the relay
- * through `ConflictReviewPorts`. Every read verifies the audit trail, and a
+ * through `ConflictReviewPorts`. Every read verifies the audit trail. A
  * resolution checks the input, then the manager's PIN, then writes the
- * records the action needs, then appends the sealed action; nothing is
+ * records the action needs, then appends the sealed action, so nothing is
  * written when a check fails.
  */
 export class ConflictReview {
@@ -129,7 +129,7 @@ export class ConflictReview {
     return this.review().conflicts.find((conflict) => conflict.id === id) ?? null;
   }
 
-  /** The audit trail, newest first. */
+  /** Lists the audit trail, newest first. */
   audit(limit: number): AuditEntry[] {
     return this.review().audit.reverse().slice(0, limit);
   }
@@ -159,8 +159,8 @@ export class ConflictReview {
 
   /**
    * Resolves a conflict with a manager's PIN. Returns the conflict as it
-   * stands afterwards and the action's audit entry, which is superseded
-   * when another replica's earlier action already stands.
+   * is afterwards and the action's audit entry, which is superseded when
+   * another replica's earlier action is already standing.
    */
   async resolve(id: string, body: unknown): Promise<{ conflict: Conflict; entry: AuditEntry }> {
     const request = parseResolutionRequest(body);

@@ -384,7 +384,7 @@ export class Terminal {
     this.#ingest = ingest;
     // The relay's acknowledgements reach storage at once, so a pending count shown survives a crash.
     this.#ingest.on("change", () => {
-      void this.repo.flush([ingest.documentId]).catch((error) => this.log.warn({ err: error }, "ingest document not flushed"));
+      void this.repo.flush([ingest.documentId]).catch((error) => this.log.warn({ err: error, documentId: ingest.documentId }, "flush of the ingest document failed"));
     });
     this.#inventory.on("change", () => this.#scheduleReconcile());
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
