@@ -199,6 +199,8 @@ export class Terminal {
   #records = new Map<string, LedgerRecord>();
   #storageProblems: StorageProblem[] = [];
   #reconcileTimer: NodeJS.Timeout | null = null;
+  /** The relay's acknowledgement mark of this terminal as far as it is on disk. */
+  #ackedOnDisk = 0;
   #closed = false;
   readonly #peers = new Set<string>();
   readonly #refetching = new Set<string>();
@@ -382,10 +384,8 @@ export class Terminal {
     this.#inventory = inventory;
     this.#conflicts = conflicts;
     this.#ingest = ingest;
-    // The relay's acknowledgements reach storage at once, so a pending count shown survives a crash.
-    this.#ingest.on("change", () => {
-      void this.repo.flush([ingest.documentId]).catch((error) => this.log.warn({ err: error, documentId: ingest.documentId }, "flush of the ingest document failed"));
-    });
+    this.#ackedOnDisk = readAcked(ingest.doc(), this.options.terminal);
+    this.#ingest.on("change", () => void this.#flushAcknowledgements());
     this.#inventory.on("change", () => this.#scheduleReconcile());
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
     await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
@@ -1080,6 +1080,21 @@ export class Terminal {
     }, 200);
   }
 
+  /**
+   * Writes the relay's acknowledgements to disk as they arrive, and only
+   * then counts them in the pending count, so a count shown survives a crash.
+   */
+  async #flushAcknowledgements(): Promise<void> {
+    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    try {
+      await this.repo.flush([this.#ingest.documentId]);
+    } catch (error) {
+      this.log.warn({ err: error, documentId: this.#ingest.documentId }, "flush of the ingest document failed");
+      return;
+    }
+    if (acked > this.#ackedOnDisk) this.#ackedOnDisk = acked;
+  }
+
   /** Runs the oversell reconciler on what this terminal holds and writes its detections. */
   async reconcile(): Promise<number> {
     if (!this.#conflicts || this.#closed) return 0;
@@ -1180,7 +1195,7 @@ export class Terminal {
 
   /** Connectivity, queue, storage and conflict figures for the status endpoint. */
   status() {
-    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    const acked = this.#ackedOnDisk;
     const lanPeers = [...this.#peers].filter((p) => p !== RELAY_PEER).sort();
     let mode: "online" | "lan-only" | "offline" = "offline";
     if (this.connectivity.online) mode = "online";
