@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import WebSocket from "ws";
 import { Keystore, makeDeviceToken, makeEditorToken } from "@mercora/crdt-model";
-import type { CatalogCandidate, Conflict, FieldEdit, LedgerRecord, Product, ProductInput } from "@mercora/crdt-model";
+import type { AuditEntry, CatalogCandidate, Conflict, FieldEdit, LedgerRecord, Product, ProductInput } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
 import { enrollEditor, runEditorCommand, serveEditor, stopEditor } from "./helpers/catalog-editors.ts";
 import type { EditorHandle } from "./helpers/catalog-editors.ts";
@@ -142,14 +142,18 @@ describe("catalog edits from HQ", function () {
 
     it("rejects a value that is no candidate", async function () {
       const { store } = fixture;
-      const path = `/api/hq/catalog/conflicts/${product.sku}/price/choice`;
+      const path = `/api/hq/branches/A/conflicts/${encodeURIComponent(conflictId)}/resolutions`;
+      const choice = { manager: "gerente", pin: "2468", action: "choose-value", reason: "old price" };
       const refused = await api<{ error: string; message: string }>(store.relayUrl, path, {
-        body: { value: String(product.price), manager: "gerente", reason: "old price" },
+        body: { ...choice, value: String(product.price) },
       });
       expect(refused.status).to.equal(400);
       expect(refused.body.error).to.equal("VALUE_INVALID");
-      expect(refused.body.message).to.include(String(product.price)).and.to.include(String(anaPrice));
-      const noReason = await api<{ error: string }>(store.relayUrl, path, { body: { value: String(anaPrice), manager: "gerente" } });
+      expect(refused.body.message).to.include(String(product.price));
+      const wrongPin = await api<{ error: string }>(store.relayUrl, path, { body: { ...choice, pin: "0000", value: String(anaPrice) } });
+      expect(wrongPin.status).to.equal(409);
+      expect(wrongPin.body.error).to.equal("PIN_WRONG");
+      const noReason = await api<{ error: string }>(store.relayUrl, path, { body: { ...choice, reason: undefined, value: String(anaPrice) } });
       expect(noReason.body.error).to.equal("REASON_MISSING");
       const editOfConflict = await api<{ error: string }>(store.relayUrl, `/api/hq/catalog/products/${product.sku}`, {
         method: "PATCH",
@@ -163,24 +167,27 @@ describe("catalog edits from HQ", function () {
 
     it("prices every sale at the chosen value", async function () {
       const { store } = fixture;
-      const chosen = await api<{ conflictId: string; value: string; candidates: CatalogCandidate[]; records: string[] }>(
-        store.relayUrl,
-        `/api/hq/catalog/conflicts/${product.sku}/price/choice`,
-        { body: { value: brunoPrice, manager: "gerente", managerName: "Ana Gerente", reason: "supplier list of March" } },
-      );
-      expect(chosen.status, JSON.stringify(chosen.body)).to.equal(200);
-      expect(chosen.body.conflictId).to.equal(conflictId);
-      expect(chosen.body.value).to.equal(String(brunoPrice));
-      expect(chosen.body.candidates).to.have.length(2);
+      const path = `/api/hq/branches/A/conflicts/${encodeURIComponent(conflictId)}/resolutions`;
+      const chosen = await api<{ conflict: Conflict; entry: AuditEntry }>(store.relayUrl, path, {
+        body: { manager: "gerente", pin: "2468", action: "choose-value", value: String(brunoPrice), reason: "supplier list of March" },
+      });
+      expect(chosen.status, JSON.stringify(chosen.body)).to.equal(201);
+      expect(chosen.body.conflict.id).to.equal(conflictId);
+      expect(chosen.body.conflict.status).to.equal("resolved");
+      expect(chosen.body.entry).to.include({ action: "choose-value", value: String(brunoPrice), manager: "gerente", replica: "relay", outcome: "standing" });
+      expect(chosen.body.entry.records).to.deep.equal([`catalog:${product.sku}/price`]);
       const view = (await api<ProductView>(store.relayUrl, `/api/hq/catalog/products/${product.sku}`)).body;
       expect(view.product.price).to.equal(brunoPrice);
       expect(view.edits.price).to.include({ kind: "choice", user: "gerente", userName: "Ana Gerente", reason: "supplier list of March", conflictId });
       for (const branch of ["A", "B"]) {
-        const listed = catalogEdits((await api<Conflict[]>(store.relayUrl, `/api/hq/branches/${branch}/conflicts`)).body, product.sku);
-        expect(listed, `branch ${branch} at the relay`).to.deep.equal([]);
+        const open = catalogEdits((await api<Conflict[]>(store.relayUrl, `/api/hq/branches/${branch}/conflicts`)).body, product.sku);
+        expect(open, `branch ${branch} at the relay`).to.deep.equal([]);
       }
-      const again = await api<{ error: string }>(store.relayUrl, `/api/hq/catalog/conflicts/${product.sku}/price/choice`, {
-        body: { value: anaPrice, manager: "gerente", reason: "second thoughts" },
+      const resolved = catalogEdits((await api<Conflict[]>(store.relayUrl, "/api/hq/branches/A/conflicts?status=resolved")).body, product.sku);
+      expect(resolved.map((c) => c.id), "branch A keeps the resolved conflict with its audit").to.deep.equal([conflictId]);
+      expect(resolved[0]!.resolution?.value).to.equal(String(brunoPrice));
+      const again = await api<{ error: string }>(store.relayUrl, path, {
+        body: { manager: "gerente", pin: "2468", action: "choose-value", value: String(anaPrice), reason: "second thoughts" },
       });
       expect(again.status).to.equal(409);
       expect(again.body.error).to.equal("CONFLICT_RESOLVED");

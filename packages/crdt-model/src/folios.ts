@@ -138,7 +138,7 @@ export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, ow
     return { folio: formatConsecutive(str(doc.branchCode), terminalCode, docType, sequence), folioNumber: sequence, provisionalFolio: null };
   }
   if (scheme === "assigned-at-validation") return provisional();
-  const used = own.reduce((max, r) => (r.folioNumber !== null ? Math.max(max, r.folioNumber) : max), 0);
+  const used = highestBlockFolio(doc, terminal, own);
   const blocks = readBlocks(doc, terminal);
   for (const block of blocks) {
     const candidate = Math.max(block.from, used + 1);
@@ -147,6 +147,23 @@ export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, ow
     }
   }
   return provisional();
+}
+
+/**
+ * Finds the highest authority-range number a terminal recorded within its
+ * own blocks, or 0. A number outside every block it was handed is not one
+ * it issued (a forged record, which the relay rejects), so it is ignored
+ * rather than allowed to spend the rest of the block.
+ */
+export function highestBlockFolio(doc: FoliosDoc, terminal: string, records: Iterable<Pick<LedgerRecord, "terminal" | "folioNumber">>): number {
+  const blocks = readBlocks(doc, terminal);
+  let highest = 0;
+  for (const record of records) {
+    const number = record.folioNumber;
+    if (record.terminal !== terminal || number === null || number <= highest) continue;
+    if (blocks.some((b) => number >= b.from && number <= b.to)) highest = number;
+  }
+  return highest;
 }
 
 /** Numbers left in a terminal's blocks after the highest it used. */

@@ -7,7 +7,7 @@
 export * from "./types.ts";
 export * from "./schema.ts";
 export { imm, str, optStr } from "./strings.ts";
-export { ValidationError, RuleError } from "./errors.ts";
+export { ValidationError, RuleError, NotFoundError } from "./errors.ts";
 export { HybridLogicalClock, encodeHlc, decodeHlc, compareHlc } from "./hlc.ts";
 export type { HlcTimestamp } from "./hlc.ts";
 export * from "./catalog.ts";
@@ -33,3 +33,9 @@ export * from "./device-token.ts";
 export * from "./editor-token.ts";
 export * from "./integrity.ts";
 export * from "./folios.ts";
+export * from "./conflict-actions.ts";
+export * from "./resolutions.ts";
+export * from "./resolution-merge.ts";
+export * from "./deadlines.ts";
+export * from "./voids.ts";
+export * from "./action-records.ts";

@@ -22,16 +22,19 @@ export function initIngest(branch: string, terminals: string[]): IngestDoc {
  * the branch totals of its business day and moves the terminal's
  * acknowledgement mark. Only the record right after the mark is taken, so a
  * record is ingested once and in order; returns false for any other. A
- * record that failed verification is acknowledged with `countTotals: false`.
+ * record that failed verification is acknowledged with `countTotals: false`,
+ * under `writer`, the terminal whose ledger contains it, when given.
  */
 export function ingestRecord(
   doc: IngestDoc,
   record: LedgerRecord,
-  options: { countTotals: boolean } = { countTotals: true },
+  options: { countTotals: boolean; writer?: string } = { countTotals: true },
 ): boolean {
-  const mark = doc.acked[record.terminal];
+  // A record that names another terminal than its ledger's owner still moves the owner's mark.
+  const writer = options.writer ?? record.terminal;
+  const mark = doc.acked[writer];
   if (mark === undefined) {
-    throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${record.terminal}`);
+    throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${writer}`);
   }
   if (record.seq !== mark + 1) return false;
   if (record.kind === "sale" && options.countTotals) {
@@ -46,8 +49,8 @@ export function ingestRecord(
     day.tax += record.tax;
     if (record.offline) day.offlineTickets += 1;
   }
-  doc.acked[record.terminal] = record.seq;
-  doc.lastRecordAt[record.terminal] = imm(record.at);
+  doc.acked[writer] = record.seq;
+  doc.lastRecordAt[writer] = imm(record.at);
   return true;
 }
 

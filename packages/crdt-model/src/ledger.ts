@@ -6,9 +6,20 @@ import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
 /**
  * Records a ledger document holds before the terminal rolls over to a new
  * part. Automerge's cost per change grows with a document's history, so
- * every ledger stays bounded at this size.
+ * every ledger stays bounded at this size. The environment variable
+ * MERCORA_LEDGER_PART_CAP lowers it, so a test can spread a few records
+ * over several ledgers.
  */
-export const LEDGER_PART_CAP = 2000;
+export const LEDGER_PART_CAP = ledgerPartCap(process.env.MERCORA_LEDGER_PART_CAP);
+
+function ledgerPartCap(value: string | undefined): number {
+  if (value === undefined || value === "") return 2000;
+  const cap = Number(value);
+  if (!Number.isSafeInteger(cap) || cap < 1 || cap > 2000) {
+    throw new Error(`MERCORA_LEDGER_PART_CAP must be a whole number from 1 to 2000, got "${value}"`);
+  }
+  return cap;
+}
 
 export interface LedgerInit {
   branch: string;
@@ -33,7 +44,7 @@ export function initLedger(init: LedgerInit): LedgerDoc {
 }
 
 function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
-  return {
+  const stored: LedgerRecordDoc = {
     id: imm(record.id),
     kind: imm(record.kind),
     branch: imm(record.branch),
@@ -80,6 +91,10 @@ function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
     hash: imm(record.hash),
     signature: imm(record.signature),
   };
+  // Optional fields are stored only when present, so older records read back unchanged.
+  if (record.voidOf !== undefined) stored.voidOf = imm(record.voidOf);
+  if (record.transmitBy !== undefined) stored.transmitBy = imm(record.transmitBy);
+  return stored;
 }
 
 /**
@@ -101,7 +116,7 @@ export function appendRecord(doc: LedgerDoc, record: LedgerRecord): void {
 
 /** Reads one stored record as a plain object. */
 export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
-  return {
+  const record: LedgerRecord = {
     id: str(stored.id),
     kind: str(stored.kind) as RecordKind,
     branch: str(stored.branch),
@@ -151,6 +166,9 @@ export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
     hash: str(stored.hash),
     signature: str(stored.signature),
   };
+  if (stored.voidOf !== undefined && stored.voidOf !== null) record.voidOf = str(stored.voidOf);
+  if (stored.transmitBy !== undefined && stored.transmitBy !== null) record.transmitBy = str(stored.transmitBy);
+  return record;
 }
 
 /** Lists a ledger's records in sequence order. */

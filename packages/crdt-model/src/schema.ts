@@ -193,6 +193,10 @@ export interface LedgerRecordDoc {
   folio: Imm | null;
   folioNumber: number | null;
   provisionalFolio: Imm | null;
+  /** On a void only: id of the voided ticket. */
+  voidOf?: Imm;
+  /** On fiscal records with a deadline only: the transmission deadline. */
+  transmitBy?: Imm;
   prevHash: Imm;
   hash: Imm;
   signature: Imm;
@@ -246,6 +250,8 @@ export interface DetectionDoc {
   detectedBy: Imm;
   /** For a catalog-edit conflict: each concurrent value and who set it. Absent on other kinds. */
   candidates?: CandidateDoc[];
+  /** Candidate values of a `choose-value` action; only kinds that have one store it. */
+  values?: Imm[];
 }
 
 export interface CandidateDoc {
@@ -258,15 +264,46 @@ export interface CandidateDoc {
 }
 
 /**
- * Branch conflicts. `detections[replica]` is written by that replica only
- * (a terminal or the relay), and the relay creates one such map per replica
- * up front. `listConflicts` merges them into one conflict per id.
+ * One manager action on a conflict, sealed like a ledger record: hashed,
+ * chained to the previous action of the same replica and signed with the
+ * manager's key. Written once and never edited.
+ */
+export interface ResolutionDoc {
+  id: Imm;
+  /** Position in the replica's chain of actions, from 1. */
+  seq: number;
+  branch: Imm;
+  conflictId: Imm;
+  conflictKind: Imm;
+  action: Imm;
+  reason: Imm;
+  quantity: number | null;
+  value: Imm | null;
+  manager: Imm;
+  managerName: Imm;
+  at: Imm;
+  hlc: Imm;
+  replica: Imm;
+  records: Imm[];
+  tickets: Imm[];
+  prevHash: Imm;
+  hash: Imm;
+  signature: Imm;
+}
+
+/**
+ * Branch conflicts. `detections[replica]` and `resolutions[replica]` are
+ * written by that replica only (a terminal or the relay), and the relay
+ * creates one map of each per replica up front. `listConflicts` merges the
+ * detections into one conflict per id; `reviewConflicts` adds the actions.
  */
 export interface ConflictsDoc {
   schema: number;
   type: Imm;
   branch: Imm;
   detections: Record<string, Record<string, DetectionDoc>>;
+  /** Manager actions by action id, per replica. Branches created before actions existed get it from the relay. */
+  resolutions?: Record<string, Record<string, ResolutionDoc>>;
 }
 
 export interface PinVerifierDoc {

@@ -7,9 +7,11 @@ import {
   readDetections,
   readEditedFieldConflicts,
   readFieldConflicts,
+  resolutionReplicas,
+  readActions,
   str,
 } from "@mercora/crdt-model";
-import type { CatalogDoc, Detection, FieldConflict, HybridLogicalClock } from "@mercora/crdt-model";
+import type { CatalogDoc, ConflictsDoc, Detection, FieldConflict, HybridLogicalClock } from "@mercora/crdt-model";
 import type { Logger } from "pino";
 import type { RelayBranch } from "./branch.ts";
 import { RELAY_REPLICA } from "./branch.ts";
@@ -33,6 +35,8 @@ export class CatalogConflictDetector {
   #closed = false;
   /** SKUs with an open catalog-edit conflict, as of the last run. */
   readonly #open = new Set<string>();
+  /** Conflict ids a manager is resolving, by branch: their detections stay for the audit entry. */
+  readonly #kept = new Map<string, Set<string>>();
 
   constructor(
     private readonly repo: Repo,
@@ -95,6 +99,17 @@ export class CatalogConflictDetector {
     return this.#running;
   }
 
+  /**
+   * Keeps a branch's detection of a conflict when the field has one value
+   * again, because a manager's action on it is being appended to that
+   * branch's audit trail.
+   */
+  keep(branch: string, conflictId: string): void {
+    const ids = this.#kept.get(branch) ?? new Set<string>();
+    ids.add(conflictId);
+    this.#kept.set(branch, ids);
+  }
+
   /** Waits for pending and running detection, so a reader sees the latest merge's conflicts. */
   async idle(): Promise<void> {
     if (this.#timer) {
@@ -127,16 +142,20 @@ export class CatalogConflictDetector {
     const own = readDetections(branch.conflicts.doc(), RELAY_REPLICA);
     const current = new Set(detections.map((d) => d.id));
     const puts = detections
-      .filter((d) => !own.has(d.id) || JSON.stringify(own.get(d.id)!.candidates) !== JSON.stringify(d.candidates))
+      .filter((d) => !own.has(d.id) || !sameCandidates(own.get(d.id)!, d))
       .map((d) => ({ ...d, firstDetectedAt: own.get(d.id)?.firstDetectedAt ?? d.firstDetectedAt }));
+    const acted = conflictsWithActions(branch.conflicts.doc());
+    for (const id of this.#kept.get(branch.id) ?? []) acted.add(id);
     const withdrawn = [...own.values()]
       .filter((d) => d.kind === CATALOG_EDIT_KIND && !current.has(d.id) && (scope === "all" || scope.has(d.sku)))
+      .filter((d) => !acted.has(d.id))
       .map((d) => d.id);
     if (puts.length === 0 && withdrawn.length === 0) return;
     branch.conflicts.change((doc) => {
       for (const detection of puts) putDetection(doc, RELAY_REPLICA, detection);
-      // NOTE: a withdrawn detection is deleted, so no replica lists the conflict any more.
-      // The manager's choice stays in the field's stamp in the catalog (kind "choice", reason, conflict id).
+      // A detection a manager acted on in this branch stays, so its audit entry keeps a
+      // conflict to belong to. Elsewhere it is deleted once the field has one value again;
+      // the manager's choice stays in the field's stamp in the catalog (kind "choice").
       for (const id of withdrawn) delete doc.detections[RELAY_REPLICA]![id];
     });
     await this.repo.flush([branch.conflicts.documentId]);
@@ -161,7 +180,21 @@ function toDetection(conflict: FieldConflict, productName: string, now: string):
     detectedAt: now,
     detectedBy: RELAY_REPLICA,
     candidates: conflict.candidates,
+    values: [...new Set(conflict.candidates.map((candidate) => candidate.value))],
   };
+}
+
+function sameCandidates(stored: Detection, fresh: Detection): boolean {
+  return JSON.stringify([stored.candidates, stored.values]) === JSON.stringify([fresh.candidates, fresh.values]);
+}
+
+/** Ids of the conflicts of a branch that some replica recorded a manager action on. */
+function conflictsWithActions(doc: ConflictsDoc): Set<string> {
+  const out = new Set<string>();
+  for (const replica of resolutionReplicas(doc)) {
+    for (const { action } of readActions(doc, replica)) out.add(action.conflictId);
+  }
+  return out;
 }
 
 function mergeScopes(a: Scope | null, b: Scope): Scope {

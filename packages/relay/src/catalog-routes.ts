@@ -30,20 +30,6 @@ export function catalogRoutes(relay: Relay): FastifyPluginAsync {
 
     scope.get("/api/hq/catalog/conflicts", async () => relay.catalogEdits.conflicts());
 
-    scope.post<{ Params: { sku: string; field: string }; Body: Record<string, unknown> | undefined }>(
-      "/api/hq/catalog/conflicts/:sku/:field/choice",
-      async (request) => {
-        const conflict = relay.catalogEdits.openConflict(request.params.sku, request.params.field);
-        const body = request.body ?? {};
-        return relay.catalogEdits.chooseValue(conflict.id, {
-          value: body.value,
-          manager: body.manager,
-          managerName: body.managerName,
-          reason: body.reason,
-        });
-      },
-    );
-
     scope.post<{ Body: { user?: unknown; name?: unknown; ttlMinutes?: unknown } | undefined }>(
       "/api/hq/catalog/editors",
       async (request, reply) => {

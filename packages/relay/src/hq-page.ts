@@ -8,8 +8,9 @@ function escapeHtml(text: string): string {
 
 /**
  * Renders a plain HTML overview of every branch for franchise HQ: terminals
- * with last contact and acknowledged records, sales per business day, and
- * open conflicts. It reloads itself every 5 seconds.
+ * with last contact and acknowledged records, sales per business day, open
+ * conflicts, and fiscal records still owed with their deadlines. It reloads
+ * itself every 5 seconds.
  */
 export function renderHqPage(branches: Summary[]): string {
   const sections = branches.map((branch) => {
@@ -27,17 +28,27 @@ export function renderHqPage(branches: Summary[]): string {
           `<td>${d.offlineTickets}</td></tr>`,
       )
       .join("");
-    const conflicts = branch.conflicts
+    const open = branch.conflicts.filter((c) => c.status === "open");
+    const resolved = branch.conflicts.length - open.length;
+    const conflicts = open
       .map(
         (c) =>
           `<tr><td>${escapeHtml(c.kind)}</td><td>${escapeHtml(c.sku)}</td><td>${c.shortfall}</td>` +
           `<td>${escapeHtml(c.tickets.join(", "))}</td><td>${escapeHtml(c.detectedBy)}</td></tr>`,
       )
       .join("");
+    const fiscal = branch.fiscal.records
+      .map(
+        (d) =>
+          `<tr><td>${escapeHtml(d.record)}</td><td>${escapeHtml(d.folio ?? "-")}</td><td>${escapeHtml(d.transmitBy)}</td>` +
+          `<td>${d.overdue ? "vencido" : `${Math.floor(d.msLeft / 3_600_000)} h`}</td></tr>`,
+      )
+      .join("");
     return `<section><h2>${escapeHtml(branch.name)} (${escapeHtml(branch.branch)})</h2>
 <h3>Terminales</h3><table><tr><th>Terminal</th><th>Estado</th><th>Último contacto</th><th>Registros confirmados</th></tr>${terminals}</table>
 <h3>Ventas por día</h3><table><tr><th>Día</th><th>Tickets</th><th>Ventas</th><th>Tickets sin conexión</th></tr>${days}</table>
-<h3>Conflictos abiertos</h3><table><tr><th>Tipo</th><th>SKU</th><th>Faltante</th><th>Tickets</th><th>Detectado por</th></tr>${conflicts}</table></section>`;
+<h3>Conflictos abiertos (${open.length}; resueltos: ${resolved})</h3><table><tr><th>Tipo</th><th>SKU</th><th>Faltante</th><th>Tickets</th><th>Detectado por</th></tr>${conflicts}</table>
+<h3>Documentos fiscales pendientes (${branch.fiscal.pending}; vencidos: ${branch.fiscal.overdue})</h3><table><tr><th>Registro</th><th>Folio</th><th>Plazo</th><th>Resta</th></tr>${fiscal}</table></section>`;
   });
   return `<!doctype html><html lang="es"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Mercora HQ</title>

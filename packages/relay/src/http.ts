@@ -1,8 +1,9 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
-import { ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { NotFoundError, RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
 import { catalogRoutes } from "./catalog-routes.ts";
 import { renderHqPage } from "./hq-page.ts";
+import { registerReviewRoutes } from "./review-routes.ts";
 import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
 /**
@@ -61,6 +62,8 @@ export function buildRelayApi(relay: Relay) {
     if (error instanceof ValidationError) {
       return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
     }
+    if (error instanceof RuleError) return reply.code(409).send({ error: error.code, message: error.message, field: error.field });
+    if (error instanceof NotFoundError) return reply.code(404).send({ error: error.code, message: error.message });
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       const codes: Record<number, string> = { 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT" };
       const code = codes[error.statusCode] ?? "BAD_REQUEST";
@@ -145,9 +148,7 @@ export function buildRelayApi(relay: Relay) {
     return Object.fromEntries(request.query.skus.split(",").map((sku) => [sku, stock[sku] ?? null]));
   });
 
-  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/conflicts", async (request) =>
-    branchOr404(request.params.branch).summary(relay.contacts).conflicts,
-  );
+  registerReviewRoutes(app, relay);
 
   app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/records", async (request) =>
     branchOr404(request.params.branch).records(),

@@ -21,3 +21,6 @@ export type { CatalogChoice, CatalogChoiceInput } from "./catalog-edits.ts";
 export { CatalogConflictDetector } from "./catalog-conflict-detector.ts";
 export { CatalogEditorRegistry } from "./catalog-editors.ts";
 export type { CatalogEditorSummary } from "./catalog-editors.ts";
+export { RelayLedger } from "./relay-ledger.ts";
+export { addReviewContainers, attachBranchReview } from "./conflict-review.ts";
+export type { ActionHandler } from "@mercora/terminal";

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
+  CATALOG_EDIT_KIND,
   DurableFileStorageAdapter,
   ROLES,
   checkPinFormat,
@@ -53,6 +54,7 @@ import type {
 } from "@mercora/crdt-model";
 import { createHash, randomBytes } from "node:crypto";
 import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
+import type { ActionHandler } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { BranchUrls } from "./branch.ts";
@@ -60,6 +62,7 @@ import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
 import { CatalogConflictDetector } from "./catalog-conflict-detector.ts";
 import { CatalogEditorRegistry } from "./catalog-editors.ts";
 import { CatalogEdits } from "./catalog-edits.ts";
+import { addReviewContainers, attachBranchReview } from "./conflict-review.ts";
 
 export interface RelayOptions {
   dataDir: string;
@@ -157,6 +160,7 @@ export class Relay {
   #catalog: DocHandle<CatalogDoc> | null = null;
   /** Document id to branch id; the catalog maps to "*". */
   readonly #docBranch = new Map<string, string>();
+  readonly #actionHandlers = new Map<string, ActionHandler>();
 
   constructor(readonly options: RelayOptions) {
     this.log = options.log;
@@ -190,6 +194,19 @@ export class Relay {
     this.catalogEditors = new CatalogEditorRegistry(options.dataDir, options.storageKey, this.log.child({ component: "catalog-editors" }));
     const detector = new CatalogConflictDetector(this.repo, this.clock, () => this.branches.values(), this.log.child({ component: "catalog-conflicts" }));
     this.catalogEdits = new CatalogEdits(this.repo, () => this.#catalog, detector, this.log.child({ component: "catalog-edits" }));
+    // A manager's `choose-value` on a catalog-edit conflict writes the chosen value to the catalog.
+    this.registerActionHandler(CATALOG_EDIT_KIND, {
+      carryOut: async ({ branch, conflict, request, manager }) => {
+        this.catalogEdits.detector.keep(branch, conflict.id);
+        const choice = await this.catalogEdits.chooseValue(conflict.id, {
+          value: request.value,
+          manager: manager.id,
+          managerName: manager.name,
+          reason: request.reason,
+        });
+        return choice.records;
+      },
+    });
     this.repo.networkSubsystem.on("peer", ({ peerId }) => this.#touch(peerId, true));
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => this.#touch(peerId, false));
     this.repo.networkSubsystem.on("message", (message) => this.#touch(message.senderId, true));
@@ -412,17 +429,31 @@ export class Relay {
     await writeJsonDurable(this.#statePath, this.#state);
   }
 
+  /**
+   * Registers the handler that carries out the actions of a conflict kind
+   * at HQ, such as `choose-value` of `catalog-edit`. Actions of a kind
+   * marked HQ-only are rejected until its handler is registered.
+   */
+  registerActionHandler(kind: string, handler: ActionHandler): void {
+    this.#actionHandlers.set(kind, handler);
+  }
+
   async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
-    const branch = new RelayBranch(
-      id,
-      urls,
-      this.repo,
-      this.clock,
-      this.log.child({ branch: id }),
-      (documentId, b) => this.#docBranch.set(documentId, b),
-      () => this.#catalog,
-    );
+    const log = this.log.child({ branch: id });
+    const onDocument = (documentId: string, b: string) => this.#docBranch.set(documentId, b);
+    const branch = new RelayBranch(id, urls, this.repo, this.clock, log, onDocument, () => this.#catalog);
+    const ledger = await attachBranchReview(branch, {
+      repo: this.repo,
+      clock: this.clock,
+      dataDir: this.options.dataDir,
+      log,
+      handlers: this.#actionHandlers,
+      catalog: () => this.#catalog,
+      onDocument: (documentId) => onDocument(documentId, id),
+    });
     await branch.open();
+    await addReviewContainers(branch, this.repo, log);
+    await ledger.open();
     this.branches.set(id, branch);
     this.repo.shareConfigChanged();
     this.catalogEdits.detector.schedule("all");
@@ -498,6 +529,9 @@ export class Relay {
       // Record ids join branch, terminal and sequence with "-", so a terminal id has none.
       if (!/^[A-Za-z0-9_]{1,32}$/.test(terminal.id ?? "")) {
         throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits or _`, "terminals");
+      }
+      if (terminal.id === RELAY_REPLICA) {
+        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${RELAY_REPLICA} is reserved for the relay's own records; choose another`, "terminals");
       }
     }
     try {

@@ -18,3 +18,6 @@ export { AuthenticatedWebSocketServerAdapter, ListeningWebSocketServerAdapter, R
 export { HeadsJournal } from "./journal.ts";
 export { LanNetwork } from "./lan.ts";
 export type { LanPeer } from "./lan.ts";
+export { ConflictReview, parseAuditLimit, parseStatusFilter } from "./conflict-review.ts";
+export type { ActionHandler, ConflictReviewPorts, ConflictStatusFilter, RecordWriter, Signer } from "./conflict-review.ts";
+export { PinGuard, MAX_PIN_FAILURES, PIN_LOCK_MS } from "./pins.ts";

@@ -18,7 +18,6 @@ import {
   findDocument,
   findProduct,
   initLedger,
-  listConflicts,
   listRecords,
   listTerminals,
   maxSeq,
@@ -58,10 +57,15 @@ import {
   TOKEN_WINDOW_MS,
   compareHlc,
   folioNumbersLeft,
+  highestBlockFolio,
   isFiscal,
   nextFolio,
   readFinalFolio,
   readScheme,
+  pendingFiscalRecords,
+  recordsAgainst,
+  taxProfile,
+  transmissionDeadline,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
@@ -79,10 +83,12 @@ import type {
   RecordKind,
   StockLine,
 } from "@mercora/crdt-model";
-import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells, reconcileVoids } from "@mercora/reconciler";
 import type { Logger } from "pino";
 import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
+import { ConflictReview } from "./conflict-review.ts";
+import type { RecordWriter, Signer } from "./conflict-review.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
 import { HeadsJournal } from "./journal.ts";
@@ -165,6 +171,8 @@ export class Terminal {
   readonly receipts: ReceiptSpooler;
   readonly clockWatch: ClockWatch;
   readonly pins: PinGuard;
+  /** The branch's conflicts with their resolutions, and the way managers resolve them here. */
+  readonly review: ConflictReview;
 
   #state!: TerminalState;
   #directory!: DocHandle<DirectoryDoc>;
@@ -191,6 +199,8 @@ export class Terminal {
   #records = new Map<string, LedgerRecord>();
   #storageProblems: StorageProblem[] = [];
   #reconcileTimer: NodeJS.Timeout | null = null;
+  /** The relay's acknowledgement mark of this terminal as far as it is on disk. */
+  #ackedOnDisk = 0;
   #closed = false;
   readonly #peers = new Set<string>();
   readonly #refetching = new Set<string>();
@@ -240,6 +250,21 @@ export class Terminal {
     );
     this.lan = new LanNetwork(this.repo, options.terminal, this.log, 1000, () => this.deviceToken(), (url) => this.verifyLanPeer(url));
     this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "spool"), this.log, options.keystore.storageKey);
+    this.review = new ConflictReview({
+      branch: options.branch,
+      replica: options.terminal,
+      conflicts: () => this.#conflicts,
+      permissions: () => this.#permissions,
+      pins: this.pins,
+      clock: this.clock,
+      now: () => this.clockWatch.now(),
+      runWrites: (signer, task) => this.withWriter(task, signer),
+      findRecord: (id) => this.findRecord(id),
+      records: () => this.#records.values(),
+      store: () => ({ currency: str(this.#catalog.doc().currency), cashRoundingIncrement: this.#cashRoundingIncrement }),
+      flush: (ids) => this.repo.flush(ids as DocumentId[]),
+      log: this.log.child({ component: "conflict-review" }),
+    });
   }
 
   /** Starts networking, loads or fetches the branch documents, checks storage and repairs inventory. */
@@ -359,6 +384,8 @@ export class Terminal {
     this.#inventory = inventory;
     this.#conflicts = conflicts;
     this.#ingest = ingest;
+    this.#ackedOnDisk = readAcked(ingest.doc(), this.options.terminal);
+    this.#ingest.on("change", () => void this.#flushAcknowledgements());
     this.#inventory.on("change", () => this.#scheduleReconcile());
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
     await this.repo.flush([catalog, inventory, conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
@@ -742,7 +769,7 @@ export class Terminal {
           request.original,
         );
       }
-      const priorRefunds = [...this.#records.values()].filter((r) => r.kind === "refund" && r.refundOf === original.id);
+      const priorRefunds = recordsAgainst(original.id, this.#records.values());
       const priced = priceRefund(original, priorRefunds, request, {
         currency: str(this.#catalog.doc().currency),
         cashRoundingIncrement: this.#cashRoundingIncrement,
@@ -822,7 +849,18 @@ export class Terminal {
     }
   }
 
-  async #write(kind: RecordKind, fields: Partial<LedgerRecord>): Promise<LedgerRecord> {
+  /**
+   * Runs `task` in the write queue with a writer of this terminal's
+   * records, signed by `signer` (a manager resolving a conflict), or by the
+   * signed-in cashier when it is left out. Voids and conflict resolutions
+   * write through it.
+   */
+  withWriter<T>(task: (write: RecordWriter) => Promise<T>, signer?: Signer): Promise<T> {
+    const write: RecordWriter = (kind, fields) => this.#write(kind, { offline: !this.connectivity.online, ...fields }, signer);
+    return this.#enqueue(() => task(write));
+  }
+
+  async #write(kind: RecordKind, fields: Partial<LedgerRecord>, signer?: Signer): Promise<LedgerRecord> {
     const blocked = this.#writesBlocked;
     if (blocked) {
       throw new RuleError(
@@ -837,7 +875,7 @@ export class Terminal {
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
     const seq = this.#seq + 1;
-    const session = this.#session;
+    const session = signer ?? this.#session;
     if (!session) {
       throw new RuleError("SIGN_IN_REQUIRED", "No cashier is signed in at this terminal; sign in with POST /sessions and a PIN first", "session");
     }
@@ -873,7 +911,9 @@ export class Terminal {
     const folio = isFiscal(kind)
       ? nextFolio(this.#folios.doc(), this.options.terminal, kind, this.ownRecords())
       : { folio: null, folioNumber: null, provisionalFolio: null };
-    const record = sealRecord({ ...unsealed, ...folio }, prevHash, session.key);
+    const rule = taxProfile(str(this.#catalog.doc().country)).transmissionDeadline;
+    const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
+    const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     ledger.handle.change((doc) => appendRecord(doc, record));
     this.#lastHash = record.hash;
     // The sequence number is spent once the record is in the ledger, even if a later step fails.
@@ -978,7 +1018,12 @@ export class Terminal {
   }
 
   /** The folio to print on a record's receipt: final when known, else provisional. */
-  folioOf(record: LedgerRecord): { number: string; provisional: boolean; provisionalReference: string | null } | null {
+  folioOf(record: LedgerRecord): { number: string; provisional: boolean; provisionalReference: string | null; voided?: boolean } | null {
+    const voided = record.kind === "void" && record.voidOf ? this.#records.get(record.voidOf) : undefined;
+    if (voided) {
+      const folio = this.folioOf(voided);
+      return folio ? { ...folio, voided: true } : null;
+    }
     if (record.folio) return { number: record.folio, provisional: false, provisionalReference: null };
     if (!record.provisionalFolio) return null;
     const final = this.#folios ? readFinalFolio(this.#folios.doc(), record.id) : null;
@@ -996,7 +1041,7 @@ export class Terminal {
   #folioStatus() {
     const doc = this.#folios.doc();
     const own = this.ownRecords();
-    const used = own.reduce((max, r) => (r.folioNumber !== null ? Math.max(max, r.folioNumber) : max), 0);
+    const used = highestBlockFolio(doc, this.options.terminal, own);
     const provisional = own.filter((r) => r.provisionalFolio && !readFinalFolio(doc, r.id));
     return {
       scheme: readScheme(doc),
@@ -1035,6 +1080,21 @@ export class Terminal {
     }, 200);
   }
 
+  /**
+   * Writes the relay's acknowledgements to disk as they arrive, and only
+   * then counts them in the pending count, so a count shown survives a crash.
+   */
+  async #flushAcknowledgements(): Promise<void> {
+    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    try {
+      await this.repo.flush([this.#ingest.documentId]);
+    } catch (error) {
+      this.log.warn({ err: error, documentId: this.#ingest.documentId }, "flush of the ingest document failed");
+      return;
+    }
+    if (acked > this.#ackedOnDisk) this.#ackedOnDisk = acked;
+  }
+
   /** Runs the oversell reconciler on what this terminal holds and writes its detections. */
   async reconcile(): Promise<number> {
     if (!this.#conflicts || this.#closed) return 0;
@@ -1044,11 +1104,14 @@ export class Terminal {
     const now = this.clock.now();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, replica);
-    const merged = listConflicts(conflicts);
+    const review = this.review.review();
+    const merged = review.conflicts;
     const writes = [
       ...reconcileOversells({ replica, now, openingApplied: readOpeningApplied(inventory), stock: negativeStock(inventory), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica, now, records, own, merged }),
+      ...reconcileVoids({ replica, now, records, own, merged }),
+      ...this.review.auditDetections(now, own),
       ...this.#clockSkewDetections(now, own),
       ...this.#integrityDetections(now, own),
     ];
@@ -1112,16 +1175,27 @@ export class Terminal {
       }));
   }
 
-  /** Open conflicts of the branch, merged from every replica's detections. */
+  /** Open conflicts of the branch, merged from every replica's detections, with their resolutions. */
   conflicts() {
-    return listConflicts(this.#conflicts.doc());
+    return this.review.list("open");
+  }
+
+  /** This terminal's fiscal records whose transmission debt is not settled, most urgent first. */
+  fiscalDebt() {
+    const ingest = this.#ingest.doc();
+    const folios = this.#folios.doc();
+    return pendingFiscalRecords(
+      this.ownRecords(),
+      { acked: (terminal) => readAcked(ingest, terminal), finalFolio: (id) => readFinalFolio(folios, id)?.folio ?? null },
+      this.clockWatch.now(),
+    );
   }
 
   // ------------------------------------------------------------------ status
 
   /** Connectivity, queue, storage and conflict figures for the status endpoint. */
   status() {
-    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    const acked = this.#ackedOnDisk;
     const lanPeers = [...this.#peers].filter((p) => p !== RELAY_PEER).sort();
     let mode: "online" | "lan-only" | "offline" = "offline";
     if (this.connectivity.online) mode = "online";
@@ -1151,11 +1225,23 @@ export class Terminal {
         writesBlocked: this.#writesBlocked !== null,
         problems: this.#storageProblems,
       },
-      conflicts: { open: listConflicts(this.#conflicts.doc()).length },
+      conflicts: this.#conflictCounts(),
+      fiscal: this.#fiscalStatus(),
       clock: this.clockWatch.status(),
       folios: this.#folioStatus(),
       printer: this.receipts.status(),
     };
+  }
+
+  #conflictCounts() {
+    const conflicts = this.review.list("all");
+    return { open: conflicts.filter((c) => c.status === "open").length, resolved: conflicts.filter((c) => c.status === "resolved").length };
+  }
+
+  /** Pending fiscal records for the status endpoint: the 50 most urgent, with the count of all. */
+  #fiscalStatus() {
+    const pending = this.fiscalDebt();
+    return { pending: pending.length, overdue: pending.filter((d) => d.overdue).length, records: pending.slice(0, 50) };
   }
 
   /** Stock of every SKU that has moved or is below zero, for checks and the demo summary. */
