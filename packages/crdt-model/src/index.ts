@@ -30,3 +30,6 @@ export * from "./keystore.ts";
 export * from "./device-token.ts";
 export * from "./integrity.ts";
 export * from "./folios.ts";
+export * from "./zoned-time.ts";
+export * from "./terminal-connectivity.ts";
+export * from "./branch-dashboard.ts";

@@ -593,6 +593,11 @@ export class RelayBranch {
     return out;
   }
 
+  /** Reads one record of the branch by id, or null when the relay does not hold it. */
+  record(id: string): LedgerRecord | null {
+    return this.#records.get(id) ?? null;
+  }
+
   /** Lists every record of the branch the relay has, in HLC order. */
   records(): LedgerRecord[] {
     return [...this.#records.values()].sort((a, b) => compareHlc(a.hlc, b.hlc));

@@ -1,6 +1,7 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
 import { RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { screenRoutes } from "./screen-routes.ts";
 import type { Terminal } from "./terminal.ts";
 
 function parseScope(scope: unknown): "terminal" | "branch" {
@@ -178,6 +179,8 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));
+
+  void app.register(screenRoutes(terminal));
 
   return app;
 }

@@ -18,3 +18,7 @@ export { AuthenticatedWebSocketServerAdapter, ListeningWebSocketServerAdapter, R
 export { HeadsJournal } from "./journal.ts";
 export { LanNetwork } from "./lan.ts";
 export type { LanPeer } from "./lan.ts";
+export { OfflinePeriodPublisher } from "./offline-publisher.ts";
+export { buildConnectivityReport, offlinePeriodsOf, parseConnectivityLog } from "./offline-periods.ts";
+export type { ConnectivityEvent } from "./connectivity.ts";
+export { quotePayment } from "./quotes.ts";
