@@ -19,7 +19,7 @@ export interface DashboardTerminal {
   lastSeq: number | null;
   /** Highest sequence number the relay ingested. */
   ackedSeq: number;
-  /** Records this replica holds that the relay has not ingested yet, or null when it holds none. */
+  /** Records this replica holds that the relay has not ingested yet; null when it holds none of a terminal that has recorded some. */
   pending: number | null;
   lastRecordAt: string | null;
   offline: OfflineSummary;
@@ -142,7 +142,7 @@ export function buildBranchDashboard(input: BranchDashboardInput): BranchDashboa
       name: terminal.name,
       lastSeq: last,
       ackedSeq: acked,
-      pending: last === null ? null : Math.max(0, last - acked),
+      pending: last === null ? (acked === 0 ? 0 : null) : Math.max(0, last - acked),
       lastRecordAt: lastRecordAt ? str(lastRecordAt) : null,
       offline: summarizeOffline(report, input.nowMs, urls.timeZone),
       periods: report?.periods ?? [],

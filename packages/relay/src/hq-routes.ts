@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { ValidationError, buildBranchDashboard, readCurrency } from "@mercora/crdt-model";
+import { ValidationError, buildBranchDashboard, listUsers, readCurrency } from "@mercora/crdt-model";
 import { registerScreens } from "@mercora/screens";
 import { HqEventHub, feedRecord } from "./hq-events.ts";
 import type { Relay } from "./relay.ts";
@@ -66,6 +66,12 @@ export function hqRoutes(relay: Relay) {
         folios: summary.folios,
       };
     });
+
+    app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/users", async (request) =>
+      listUsers(branchOr404(request.params.branch).permissions.doc())
+        .filter((user) => user.active)
+        .map((user) => ({ id: user.id, name: user.name, role: user.role })),
+    );
 
     app.get<{ Querystring: { q?: string; offset?: string; limit?: string } }>("/api/hq/stock", async (request) => stock.search(request.query));
 
