@@ -101,13 +101,25 @@ export class RefundPanel extends ScreenElement {
     this.#quote = null;
     await this.#load();
     await this.updateComplete;
-    (this.renderRoot.querySelector("input.qty") as HTMLInputElement | null)?.focus();
+    const first = this.renderRoot.querySelector("input.qty") as HTMLInputElement | null;
+    first?.focus();
+    first?.select();
+  }
+
+  /** Enter in a quantity moves on to the manager's PIN, so a refund needs no mouse. */
+  #qtyKeyDown(event: KeyboardEvent): void {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    (this.renderRoot.querySelector("#refund-pin") as HTMLInputElement | null)?.focus();
   }
 
   #onQty(line: number, text: string): void {
     this.#qty.set(line, text);
     if (this.#quoteTimer) clearTimeout(this.#quoteTimer);
-    this.#quoteTimer = setTimeout(() => void this.#load(this.#requestedLines()), QUOTE_DELAY_MS);
+    this.#quoteTimer = setTimeout(() => {
+      this.#quoteTimer = null;
+      void this.#load(this.#requestedLines());
+    }, QUOTE_DELAY_MS);
   }
 
   #payoutAmount(): number {
@@ -120,6 +132,16 @@ export class RefundPanel extends ScreenElement {
     if (this.#busy || !this.#quote) return;
     this.#busy = true;
     this.requestUpdate();
+    // Price the quantities as typed right now, not as of the last pause in typing.
+    if (this.#quoteTimer) clearTimeout(this.#quoteTimer);
+    this.#quoteTimer = null;
+    await this.#load(this.#requestedLines());
+    if (this.#error || this.#quote.lines.length === 0) {
+      this.#error ??= { code: "LINES_MISSING", field: "lines", headline: t("error.LINES_MISSING"), detail: null };
+      this.#busy = false;
+      this.requestUpdate();
+      return;
+    }
     try {
       const refund = await this.api.post<RecordResponse>("/refunds", {
         original: this.#quote.original.id,
@@ -173,6 +195,7 @@ export class RefundPanel extends ScreenElement {
                 <input class="qty" data-line=${line.line} inputmode="numeric" aria-label=${t("refund.qtyOf", { name: line.name })}
                   aria-invalid=${invalid ? "true" : "false"}
                   .value=${this.#qty.get(line.line) ?? "0"}
+                  @keydown=${this.#qtyKeyDown}
                   @input=${(e: Event) => this.#onQty(line.line, (e.target as HTMLInputElement).value)} />
               </td>
             </tr>`,
@@ -230,7 +253,7 @@ export class RefundPanel extends ScreenElement {
       ${errorView(this.#error, "refund-error")}
       <div class="row">
         <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("close", { bubbles: true, composed: true }))}>${t("common.back")} <kbd>Esc</kbd></button>
-        <button type="submit" class="primary" data-testid="refund-submit" ?disabled=${this.#busy || !quote || quote.lines.length === 0}>${t("refund.submit")} <kbd>Enter</kbd></button>
+        <button type="submit" class="primary" data-testid="refund-submit" ?disabled=${this.#busy || !quote}>${t("refund.submit")} <kbd>Enter</kbd></button>
       </div>
     </form>`;
   }

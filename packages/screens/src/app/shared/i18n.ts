@@ -44,7 +44,7 @@ export function setLanguage(next: Language): void {
   } catch {
     // Not remembered; the switch still applies to this page.
   }
-  document.documentElement.lang = locale();
+  if (globalThis.document) document.documentElement.lang = locale();
   for (const listener of listeners) listener();
 }
 
@@ -65,7 +65,7 @@ export function hasMessage(key: string): key is MessageKey {
   return key in ES;
 }
 
-document.documentElement.lang = locale();
+if (globalThis.document) document.documentElement.lang = locale();
 
 /** Translates a key built at run time (a role, a kind, a reason), or returns the key itself when unknown. */
 export function tDynamic(key: string, values: Record<string, string | number> = {}): string {
