@@ -293,7 +293,7 @@ describe("screens in Chromium", function () {
         await page.locator("[data-testid=resolve-submit]").click();
         const error = page.locator("[data-testid=resolve-error]");
         await error.waitFor();
-        // Without the conflict review routes the terminal answers 404; with them, the wrong PIN is refused.
+        // Without the conflict review routes the terminal returns 404. With them, it rejects the wrong PIN.
         expect(["NOT_FOUND", "PIN_WRONG"]).to.include(await error.getAttribute("data-code"));
         expect(await page.locator("#resolve-reason").inputValue()).to.equal("Mercadería encontrada en depósito");
         await page.close();

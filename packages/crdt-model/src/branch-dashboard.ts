@@ -19,7 +19,7 @@ export interface DashboardTerminal {
   lastSeq: number | null;
   /** Highest sequence number the relay ingested. */
   ackedSeq: number;
-  /** Records this replica holds that the relay has not ingested yet; null when it holds none of a terminal that has recorded some. */
+  /** Records of the terminal in this replica that the relay has not ingested; null when the replica has none of them but the relay has some. */
   pending: number | null;
   lastRecordAt: string | null;
   offline: OfflineSummary;
@@ -101,10 +101,23 @@ function hourlyTotals(records: LedgerRecord[], businessDay: string, timeZone: st
   return hours;
 }
 
+/** Orders by `at`, newest first. */
+function newestFirst(a: { at: string }, b: { at: string }): number {
+  if (a.at === b.at) return 0;
+  return a.at < b.at ? 1 : -1;
+}
+
+/** Pending records of a terminal: its last record in this replica minus the relay's acknowledgement. */
+function pendingOf(lastSeq: number | null, acked: number): number | null {
+  if (lastSeq !== null) return Math.max(0, lastSeq - acked);
+  // A terminal with no record anywhere has nothing pending; one whose records this replica lacks is unknown.
+  return acked === 0 ? 0 : null;
+}
+
 function authorizations(records: LedgerRecord[]): Authorization[] {
   return records
     .filter((record) => record.authorizedBy !== null)
-    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+    .sort(newestFirst)
     .slice(0, DASHBOARD_AUTHORIZATIONS)
     .map((record) => ({
       at: record.at,
@@ -142,7 +155,7 @@ export function buildBranchDashboard(input: BranchDashboardInput): BranchDashboa
       name: terminal.name,
       lastSeq: last,
       ackedSeq: acked,
-      pending: last === null ? (acked === 0 ? 0 : null) : Math.max(0, last - acked),
+      pending: pendingOf(last, acked),
       lastRecordAt: lastRecordAt ? str(lastRecordAt) : null,
       offline: summarizeOffline(report, input.nowMs, urls.timeZone),
       periods: report?.periods ?? [],

@@ -80,7 +80,7 @@ export function hqRoutes(relay: Relay) {
       const offlineOnly = request.query.offline === "true";
       const records = [...relay.branches.values()]
         .flatMap((branch) => branch.records().filter((record) => !offlineOnly || record.offline).slice(-limit))
-        .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+        .sort((a, b) => b.at.localeCompare(a.at))
         .slice(0, limit);
       return records.map(feedRecord);
     });

@@ -17,7 +17,7 @@ export const SCREENS_BASE = "/screens/";
  * Serves the built screens on a fastify app: the files under
  * `/screens/`, and each page at the routes given (for example
  * `{ "/caja": "caja.html" }`). When the screens were never built, every
- * page answers 503 with the command that builds them, and the API keeps
+ * page returns 503 with the command that builds them, and the API keeps
  * working.
  */
 export async function registerScreens(app: FastifyInstance, pages: Record<string, ScreenPage>): Promise<void> {

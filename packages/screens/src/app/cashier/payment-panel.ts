@@ -10,7 +10,7 @@ import { baseStyles } from "../shared/styles.ts";
 import { TENDER_TYPES } from "./types.ts";
 import type { CartLine, SaleQuote, TenderEntry, TenderType, UserEntry } from "./types.ts";
 
-/** What the panel sends with `pay`: the tenders and, after a stock buffer refusal, a manager's override. */
+/** Payload of `pay`: the tenders and, after a stock buffer rejection, a manager's override. */
 export interface PayRequest {
   tenders: TenderEntry[];
   override: { manager: string; pin: string } | null;

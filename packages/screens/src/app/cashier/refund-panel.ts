@@ -14,11 +14,11 @@ import type { RecordResponse, RefundQuote, TenderType, UserEntry } from "./types
 const QUOTE_DELAY_MS = 200;
 
 /**
- * Refund of a previous ticket with a manager's PIN: the ticket number and
- * Enter load its lines, quantities say what comes back, and the manager's
- * PIN and Enter record it. Asking for more than was sold, or a wrong PIN,
- * shows the terminal's message and keeps everything typed. Sends
- * `refunded` with the refund.
+ * Refund of a previous ticket with a manager's PIN. The ticket number and
+ * Enter load its lines, a quantity per line sets what comes back, and the
+ * manager's PIN and Enter record it. Asking for more than was sold, or a
+ * wrong PIN, shows the terminal's message and keeps everything typed.
+ * Sends `refunded` with the refund.
  */
 export class RefundPanel extends ScreenElement {
   static override properties = {

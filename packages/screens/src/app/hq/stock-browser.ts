@@ -86,7 +86,9 @@ export class StockBrowser extends ScreenElement {
 
   #cell(stock: number | null, buffer: number) {
     if (stock === null) return html`<td class="num muted">—</td>`;
-    const state = stock < 0 ? "negative" : stock <= buffer ? "low" : "";
+    let state = "";
+    if (stock < 0) state = "negative";
+    else if (stock <= buffer) state = "low";
     return html`<td class="num ${state}">${formatCount(stock)}</td>`;
   }
 

@@ -59,7 +59,8 @@ export class AuditPanel extends ScreenElement {
         where: change.terminal,
       });
     }
-    return rows.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, ROWS);
+    rows.sort((a, b) => b.at.localeCompare(a.at));
+    return rows.slice(0, ROWS);
   }
 
   override render() {

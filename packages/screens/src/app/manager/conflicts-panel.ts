@@ -17,7 +17,7 @@ const REFRESH_MS = 5000;
  * Open and resolved conflicts of the branch: a list per status, the
  * detail of the chosen one with its audit, and the form that resolves
  * it. Without conflict review on the server, the list shows today's open
- * conflicts and the form reports the server's answer in place.
+ * conflicts and the form shows the server's error in place.
  */
 export class ConflictsPanel extends ScreenElement {
   static override properties = { source: { attribute: false }, managers: { attribute: false }, timeZone: { type: String } };

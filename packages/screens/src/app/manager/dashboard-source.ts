@@ -2,9 +2,9 @@ import { ApiClient } from "../shared/api-client.ts";
 import type { ActionSpec, Conflict } from "./types.ts";
 
 /**
- * Where a manager dashboard reads its branch: a terminal's own API (at
+ * Source of a manager dashboard's data: a terminal's own API (at
  * `/gerencia` on any terminal) or the relay's HQ API for one branch (at
- * `/hq/gerencia?branch=B&token=T`). Both answer the same shapes.
+ * `/hq/gerencia?branch=B&token=T`). Both return the same shapes.
  */
 export interface DashboardSource {
   kind: "terminal" | "hq";
@@ -19,7 +19,7 @@ export interface DashboardSource {
   status: string | null;
   /** The relay's branch summary, with folios and fiscal deadlines; null on a terminal. */
   summary: string | null;
-  /** Where the "back" link goes: the cashier screen or the HQ dashboard. */
+  /** Target of the "back" link: the cashier screen or the HQ dashboard. */
   home: string;
 }
 
@@ -59,7 +59,7 @@ export function sourceFromLocation(location: Location): DashboardSource {
   };
 }
 
-/** What a manager may do per conflict kind, for servers that do not list the actions yet. */
+/** Actions a manager may take per conflict kind, for servers that do not list them yet. */
 const KNOWN_ACTIONS: Record<string, ActionSpec[]> = {
   oversell: [
     { action: "accept-backorder", needs: [] },

@@ -24,10 +24,10 @@ function firstString(item: Record<string, unknown>, fields: string[]): string | 
 
 /**
  * Finds fiscal deadlines in a terminal status or a relay branch summary.
- * NOTE: the field's shape is not fixed yet; this accepts a list under
- * `fiscalDeadlines`, `fiscal.deadlines` or `deadlines`, each item with a
- * due instant (`dueAt`, `deadline`, ...) and a label, and returns null
- * when there is none, which hides the panel.
+ * NOTE: the field's shape is not fixed yet, so this accepts a list under
+ * `fiscalDeadlines`, `fiscal.deadlines` or `deadlines` whose items have a
+ * due instant (`dueAt`, `deadline`, ...) and a label. It returns null when
+ * there is no list, and the panel stays hidden.
  */
 export function findFiscalDeadlines(source: Record<string, unknown> | null): FiscalDeadline[] | null {
   if (!source) return null;
@@ -40,7 +40,9 @@ export function findFiscalDeadlines(source: Record<string, unknown> | null): Fis
     const item = raw as Record<string, unknown>;
     const dueAt = firstString(item, DUE_FIELDS);
     if (!dueAt || Number.isNaN(Date.parse(dueAt))) continue;
-    const count = typeof item.count === "number" ? item.count : typeof item.records === "number" ? item.records : null;
+    let count: number | null = null;
+    if (typeof item.count === "number") count = item.count;
+    else if (typeof item.records === "number") count = item.records;
     deadlines.push({ label: firstString(item, LABEL_FIELDS) ?? "—", dueAt, count });
   }
   return deadlines.sort((a, b) => (a.dueAt < b.dueAt ? -1 : 1));
@@ -89,7 +91,9 @@ export class FiscalPanel extends ScreenElement {
             <tbody>
               ${this.deadlines.map((d) => {
                 const left = Date.parse(d.dueAt) - now;
-                const state = left < 0 ? "overdue" : left < 3_600_000 ? "soon" : "";
+                let state = "";
+                if (left < 0) state = "overdue";
+                else if (left < 3_600_000) state = "soon";
                 return html`<tr>
                   <td>${d.label}${d.count !== null ? html` <span class="muted">(${d.count})</span>` : nothing}</td>
                   <td>${formatDateTime(d.dueAt, this.timeZone)}</td>

@@ -25,10 +25,10 @@ const REFRESH_MS = 5000;
 
 /**
  * The manager dashboard of one branch, on any terminal (`/gerencia`) and
- * at HQ (`/hq/gerencia?branch=B`): pending queue and offline time per
- * terminal, offline periods on a timeline, sales per hour, conflicts with
- * their resolution, the audit trail, fiscal deadlines and the manual
- * offline switch. Figures refresh in the background.
+ * at HQ (`/hq/gerencia?branch=B`). It shows the pending queue and offline
+ * time per terminal, offline periods on a timeline, sales per hour,
+ * conflicts with their resolution, the audit trail, fiscal deadlines and
+ * the manual offline switch, and refreshes them in the background.
  */
 export class ManagerApp extends ScreenElement {
   static override styles = [

@@ -3,7 +3,7 @@ export class ApiError extends Error {
   override name = "ApiError";
 
   constructor(
-    /** HTTP status, or 0 when the server did not answer. */
+    /** HTTP status, or 0 when no response came. */
     readonly status: number,
     /** The server's error code (`PIN_WRONG`, `SKU_UNKNOWN`, ...), or `NETWORK` or `TIMEOUT`. */
     readonly code: string,
@@ -25,8 +25,9 @@ interface ErrorBody {
 }
 
 function errorFromBody(status: number, body: ErrorBody | null, fallback: string): ApiError {
-  // fastify's own 404 answer has `error: "Not Found"` and no code of ours.
-  const code = typeof body?.error === "string" && /^[A-Z_]+$/.test(body.error) ? body.error : status === 404 ? "NOT_FOUND" : `HTTP_${status}`;
+  // fastify's own 404 response has `error: "Not Found"` and no code of ours.
+  let code = status === 404 ? "NOT_FOUND" : `HTTP_${status}`;
+  if (typeof body?.error === "string" && /^[A-Z_]+$/.test(body.error)) code = body.error;
   const message = typeof body?.message === "string" ? body.message : fallback;
   const field = typeof body?.field === "string" ? body.field : null;
   return new ApiError(status, code, message, field);

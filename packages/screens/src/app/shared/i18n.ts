@@ -25,7 +25,7 @@ function storedLanguage(): Language {
 
 let current: Language = storedLanguage();
 
-/** The screen's language: Spanish (es-419) unless the user chose English. */
+/** Returns the screen's language: Spanish (es-419) unless the user chose English. */
 export function language(): Language {
   return current;
 }
