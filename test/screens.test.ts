@@ -360,6 +360,21 @@ describe("screens in Chromium", function () {
       await page.close();
     });
 
+    it("rejects HQ routes without the token", async function () {
+      for (const path of ["/hq", "/hq/gerencia?branch=A", "/api/hq/events", "/api/hq/overview", "/api/hq/stock?q=leche"]) {
+        const response = await fetch(`${fixture.store.relayUrl}${path}`);
+        expect(response.status, path).to.equal(401);
+        await response.body?.cancel();
+      }
+    });
+
+    it("rejects a stock page over 100 rows", async function () {
+      const response = await api<{ error: string; message: string }>(fixture.store.relayUrl, "/api/hq/stock?limit=500");
+      expect(response.status).to.equal(400);
+      expect(response.body.error).to.equal("LIMIT_INVALID");
+      expect(response.body.message).to.contain("500");
+    });
+
     it("fits a till and a phone", async function () {
       for (const [size, viewport] of Object.entries(VIEWPORTS)) {
         const page = await browser.open(hqUrl(), viewport);

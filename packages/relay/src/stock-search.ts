@@ -21,11 +21,11 @@ function fold(text: string): string {
     .toLowerCase();
 }
 
-function parseWhole(value: string | undefined, fallback: number, name: string, max: number): number {
+function parseWhole(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
   if (value === undefined || value === "") return fallback;
   const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 0 || number > max) {
-    throw new ValidationError(`${name.toUpperCase()}_INVALID`, `${name} ${JSON.stringify(value)} must be a whole number from 0 to ${max}`, name, value);
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ValidationError(`${name.toUpperCase()}_INVALID`, `${name} ${JSON.stringify(value)} must be a whole number from ${min} to ${max}`, name, value);
   }
   return number;
 }
@@ -49,8 +49,8 @@ export class StockSearch {
 
   /** Returns the products matching every word of `q` (all when empty), sorted by name, with stock per branch. */
   search(query: { q?: string; offset?: string; limit?: string }) {
-    const offset = parseWhole(query.offset, 0, "offset", Number.MAX_SAFE_INTEGER);
-    const limit = parseWhole(query.limit, 25, "limit", STOCK_PAGE_MAX) || 25;
+    const offset = parseWhole(query.offset, 0, "offset", 0, Number.MAX_SAFE_INTEGER);
+    const limit = parseWhole(query.limit, 25, "limit", 1, STOCK_PAGE_MAX);
     const handle = this.#catalog();
     const branches = this.#branches().map((branch) => branch.id).sort();
     if (!handle) return { total: 0, offset, limit, branches, items: [] };

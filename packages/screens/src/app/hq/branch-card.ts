@@ -70,15 +70,15 @@ export class BranchCard extends ScreenElement {
 
   #terminals() {
     const zone = this.summary.timeZone;
-    return html`<div class="table-wrap"><table data-testid="hq-terminals">
+    return html`<div class="table-wrap"><table class="stack" data-testid="hq-terminals">
       <thead><tr><th>${t("hq.terminal")}</th><th>${t("hq.link")}</th><th>${t("hq.lastContact")}</th><th class="num">${t("hq.acked")}</th></tr></thead>
       <tbody>
         ${this.summary.terminals.map(
           (terminal) => html`<tr data-terminal=${terminal.id}>
-            <td>${terminal.name} <span class="muted">(${terminal.id})</span></td>
-            <td>${terminal.connected ? html`<span class="badge ok">${t("hq.connected")}</span>` : html`<span class="badge offline">${t("hq.disconnected")}</span>`}</td>
-            <td>${formatDateTime(terminal.lastContact, zone)}</td>
-            <td class="num">${terminal.ackedSeq}</td>
+            <td data-label=${t("hq.terminal")}><span>${terminal.name} <span class="muted">(${terminal.id})</span></span></td>
+            <td data-label=${t("hq.link")}>${terminal.connected ? html`<span class="badge ok">${t("hq.connected")}</span>` : html`<span class="badge offline">${t("hq.disconnected")}</span>`}</td>
+            <td data-label=${t("hq.lastContact")}>${formatDateTime(terminal.lastContact, zone)}</td>
+            <td class="num" data-label=${t("hq.acked")}>${terminal.ackedSeq}</td>
           </tr>`,
         )}
       </tbody>

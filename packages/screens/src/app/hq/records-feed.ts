@@ -62,16 +62,16 @@ export class RecordsFeed extends ScreenElement {
       </div>
       ${shown.length === 0
         ? html`<p class="muted">${t("feed.empty")}</p>`
-        : html`<div class="table-wrap"><table data-testid="records-feed">
+        : html`<div class="table-wrap"><table class="stack" data-testid="records-feed">
             <thead><tr><th>${t("feed.time")}</th><th>${t("feed.record")}</th><th>${t("feed.kind")}</th><th class="num">${t("feed.total")}</th><th>${t("feed.origin")}</th></tr></thead>
             <tbody>
               ${shown.map(
                 (record) => html`<tr data-record=${record.id}>
-                  <td>${formatTime(record.at)}</td>
-                  <td>${record.id}</td>
-                  <td>${tDynamic(`recordKind.${record.kind}`)}</td>
-                  <td class="num">${record.kind === "sale" || record.kind === "refund" ? formatMoney(record.total, this.money) : "—"}</td>
-                  <td>${record.offline ? html`<span class="badge offline">${t("feed.offline")}</span>` : html`<span class="badge ok">${t("feed.online")}</span>`}</td>
+                  <td data-label=${t("feed.time")}>${formatTime(record.at)}</td>
+                  <td data-label=${t("feed.record")}>${record.id}</td>
+                  <td data-label=${t("feed.kind")}>${tDynamic(`recordKind.${record.kind}`)}</td>
+                  <td class="num" data-label=${t("feed.total")}>${record.kind === "sale" || record.kind === "refund" ? formatMoney(record.total, this.money) : "—"}</td>
+                  <td data-label=${t("feed.origin")}>${record.offline ? html`<span class="badge offline">${t("feed.offline")}</span>` : html`<span class="badge ok">${t("feed.online")}</span>`}</td>
                 </tr>`,
               )}
             </tbody>

@@ -73,12 +73,20 @@ export class AuditPanel extends ScreenElement {
       ${rows.length === 0
         ? html`<p class="muted">${t("audit.empty")}</p>`
         : html`<div class="table-wrap">
-            <table data-testid="audit">
+            <table class="stack" data-testid="audit">
               <thead>
                 <tr><th>${t("audit.when")}</th><th>${t("audit.kind")}</th><th>${t("audit.who")}</th><th>${t("audit.what")}</th><th>${t("audit.where")}</th></tr>
               </thead>
               <tbody>
-                ${rows.map((row) => html`<tr><td>${formatDateTime(row.at, dashboard.timeZone)}</td><td>${row.kind}</td><td>${row.who}</td><td>${row.what}</td><td>${row.where}</td></tr>`)}
+                ${rows.map(
+                  (row) => html`<tr>
+                    <td data-label=${t("audit.when")}>${formatDateTime(row.at, dashboard.timeZone)}</td>
+                    <td data-label=${t("audit.kind")}>${row.kind}</td>
+                    <td data-label=${t("audit.who")}>${row.who}</td>
+                    <td data-label=${t("audit.what")}>${row.what}</td>
+                    <td data-label=${t("audit.where")}>${row.where}</td>
+                  </tr>`,
+                )}
               </tbody>
             </table>
           </div>`}

@@ -74,7 +74,7 @@ export class SalesChart extends ScreenElement {
             <title>${title}</title>
             <rect x=${x} y=${HEIGHT - BOTTOM - barHeight} width=${width} height=${barHeight} fill="#0b5cad"></rect>
             <rect x=${x} y=${HEIGHT - BOTTOM - offlineHeight} width=${width} height=${offlineHeight} fill="#7c3aed"></rect>
-            ${index % labelEvery === 0 ? svg`<text x=${x + width / 2} y=${HEIGHT - 8} font-size="13" text-anchor="middle" fill="#5b6570">${String(h.hour).padStart(2, "0")}h</text>` : nothing}
+            ${index % labelEvery === 0 ? svg`<text x=${index === 0 ? x : x + width / 2} y=${HEIGHT - 8} font-size="13" text-anchor=${index === 0 ? "start" : "middle"} fill="#5b6570">${String(h.hour).padStart(2, "0")}h</text>` : nothing}
           </g>`;
         })}
       </svg>

@@ -201,6 +201,31 @@ export const baseStyles = css`
     color: var(--ink);
     white-space: nowrap;
   }
+  /* A table with class "stack" turns each row into a card on a phone; cells name their column in data-label. */
+  @media (max-width: 560px) {
+    table.stack thead {
+      display: none;
+    }
+    table.stack tr {
+      display: block;
+      border-bottom: 1px solid var(--line);
+      padding: 0.3rem 0;
+    }
+    table.stack td {
+      display: flex;
+      justify-content: space-between;
+      gap: 0.75rem;
+      border: 0;
+      padding: 0.15rem 0.2rem;
+      text-align: right;
+    }
+    table.stack td::before {
+      content: attr(data-label);
+      color: var(--muted);
+      font-size: 0.8rem;
+      text-align: left;
+    }
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;
