@@ -1,4 +1,4 @@
-import { css, html, nothing } from "lit";
+import { html, nothing } from "lit";
 import { ApiClient } from "../shared/api-client.ts";
 import { describeError, errorView } from "../shared/errors.ts";
 import type { ShownError } from "../shared/errors.ts";
@@ -11,6 +11,7 @@ import "../shared/status-badge.ts";
 import type { StatusBadge } from "../shared/status-badge.ts";
 import { baseStyles } from "../shared/styles.ts";
 import "./cart-view.ts";
+import { cashierStyles } from "./cashier-styles.ts";
 import "./cash-panel.ts";
 import "./key-legend.ts";
 import "./payment-panel.ts";
@@ -21,7 +22,9 @@ import "./reprint-panel.ts";
 import "./scan-box.ts";
 import type { ScanBox } from "./scan-box.ts";
 import "./sign-in-form.ts";
-import type { CartLine, Product, RecordResponse, SaleQuote, Session, StoreInfo, UserEntry } from "./types.ts";
+import { EMPTY_CART, addToCart, changeSelectedQty, moveSelection, removeSelected } from "./cart-model.ts";
+import type { Cart } from "./cart-model.ts";
+import type { Product, RecordResponse, SaleQuote, Session, StoreInfo, UserEntry } from "./types.ts";
 
 type Panel = "none" | "payment" | "refund" | "cash" | "reprint";
 
@@ -36,88 +39,14 @@ const PANEL_KEYS: Record<string, Panel> = { F4: "payment", F8: "refund", F9: "ca
  * nothing but the status indicator.
  */
 export class CashierApp extends ScreenElement {
-  static override styles = [
-    baseStyles,
-    css`
-      :host {
-        min-height: 100vh;
-      }
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem 1rem;
-        align-items: center;
-        justify-content: space-between;
-        padding: 0.5rem 0.75rem;
-        background: #1b1f24;
-        color: #fff;
-      }
-      header h1 {
-        margin: 0;
-        font-size: 1.05rem;
-      }
-      header .who {
-        display: flex;
-        gap: 0.5rem;
-        align-items: center;
-        flex-wrap: wrap;
-      }
-      header button {
-        min-height: 2rem;
-        padding: 0.2rem 0.6rem;
-      }
-      main {
-        display: grid;
-        grid-template-columns: minmax(0, 1.4fr) minmax(0, 1fr);
-        gap: 0.75rem;
-        padding: 0.75rem;
-        max-width: 1280px;
-        margin: 0 auto;
-      }
-      .column {
-        display: flex;
-        flex-direction: column;
-        gap: 0.75rem;
-        min-width: 0;
-      }
-      .total {
-        display: flex;
-        justify-content: space-between;
-        align-items: baseline;
-        gap: 0.5rem;
-      }
-      .total strong {
-        font-size: 2rem;
-        font-variant-numeric: tabular-nums;
-      }
-      .actions {
-        display: grid;
-        grid-template-columns: repeat(2, minmax(0, 1fr));
-        gap: 0.4rem;
-      }
-      footer {
-        padding: 0 0.75rem 0.75rem;
-        max-width: 1280px;
-        margin: 0 auto;
-      }
-      @media (max-width: 760px) {
-        main {
-          grid-template-columns: minmax(0, 1fr);
-        }
-        .total strong {
-          font-size: 1.6rem;
-        }
-      }
-    `,
-  ];
+  static override styles = [baseStyles, cashierStyles];
 
   readonly #api = new ApiClient();
   #store: StoreInfo | null = null;
   #users: UserEntry[] = [];
   #session: Session | null = null;
   #loadError: ShownError | null = null;
-  #lines: CartLine[] = [];
-  #selected = -1;
+  #cart: Cart = EMPTY_CART;
   #quote: SaleQuote | null = null;
   #quoteError: ShownError | null = null;
   #quoteSeq = 0;
@@ -194,7 +123,7 @@ export class CashierApp extends ScreenElement {
   }
 
   #openPanel(panel: Panel): void {
-    if (panel === "payment" && this.#lines.length === 0) {
+    if (panel === "payment" && this.#cart.lines.length === 0) {
       this.#quoteError = { code: "CART_EMPTY", field: null, headline: t("cart.emptyPay"), detail: null };
       this.requestUpdate();
       this.#focusScan();
@@ -216,41 +145,15 @@ export class CashierApp extends ScreenElement {
   }
 
   #addProduct(event: CustomEvent<{ product: Product; qty: number }>): void {
-    const { product, qty } = event.detail;
-    if (this.#lastSale) this.#lastSale = null;
-    const index = this.#lines.findIndex((line) => line.sku === product.sku);
-    if (index >= 0) {
-      this.#lines = this.#lines.map((line, i) => (i === index ? { ...line, qty: line.qty + qty } : line));
-      this.#selected = index;
-    } else {
-      this.#lines = [...this.#lines, { sku: product.sku, name: product.name, qty, unitPrice: product.price }];
-      this.#selected = this.#lines.length - 1;
-    }
-    this.#cartChanged();
+    this.#lastSale = null;
+    this.#setCart(addToCart(this.#cart, event.detail.product, event.detail.qty));
   }
 
-  #changeQty(delta: number): void {
-    const line = this.#lines[this.#selected];
-    if (!line) return;
-    if (line.qty + delta <= 0) {
-      this.#removeLine();
-      return;
-    }
-    this.#lines = this.#lines.map((l, i) => (i === this.#selected ? { ...l, qty: l.qty + delta } : l));
-    this.#cartChanged();
-  }
-
-  #removeLine(): void {
-    if (!this.#lines[this.#selected]) return;
-    this.#lines = this.#lines.filter((_, i) => i !== this.#selected);
-    this.#selected = Math.min(this.#selected, this.#lines.length - 1);
-    this.#cartChanged();
-  }
-
-  #moveSelection(delta: number): void {
-    if (this.#lines.length === 0) return;
-    this.#selected = (this.#selected + delta + this.#lines.length) % this.#lines.length;
-    this.requestUpdate();
+  #setCart(cart: Cart): void {
+    const linesChanged = cart.lines !== this.#cart.lines;
+    this.#cart = cart;
+    if (linesChanged) this.#cartChanged();
+    else this.requestUpdate();
   }
 
   #cartChanged(): void {
@@ -261,12 +164,12 @@ export class CashierApp extends ScreenElement {
 
   async #requote(): Promise<void> {
     const seq = ++this.#quoteSeq;
-    if (this.#lines.length === 0) {
+    if (this.#cart.lines.length === 0) {
       this.#quote = null;
       return;
     }
     try {
-      const quote = await this.#api.post<SaleQuote>("/sales/quote", { lines: this.#lines.map((l) => ({ sku: l.sku, qty: l.qty })) });
+      const quote = await this.#api.post<SaleQuote>("/sales/quote", { lines: this.#cart.lines.map((l) => ({ sku: l.sku, qty: l.qty })) });
       if (seq === this.#quoteSeq) this.#quote = quote;
     } catch (error) {
       if (seq === this.#quoteSeq) this.#quoteError = describeError(error);
@@ -280,14 +183,13 @@ export class CashierApp extends ScreenElement {
     this.requestUpdate();
     try {
       const sale = await this.#api.post<RecordResponse>("/sales", {
-        lines: this.#lines.map((line) => ({ sku: line.sku, qty: line.qty })),
+        lines: this.#cart.lines.map((line) => ({ sku: line.sku, qty: line.qty })),
         tenders: event.detail.tenders,
         requestId: this.#requestId,
         ...(event.detail.override ? { override: event.detail.override } : {}),
       });
       this.#lastSale = sale;
-      this.#lines = [];
-      this.#selected = -1;
+      this.#cart = EMPTY_CART;
       this.#quote = null;
       this.#requestId = crypto.randomUUID();
       this.#paymentError = null;
@@ -314,7 +216,7 @@ export class CashierApp extends ScreenElement {
       // The session ends with the terminal process anyway.
     }
     this.#session = null;
-    this.#lines = [];
+    this.#cart = EMPTY_CART;
     this.#panel = "none";
     this.requestUpdate();
   }
@@ -338,7 +240,7 @@ export class CashierApp extends ScreenElement {
     const money = this.#money;
     switch (this.#panel) {
       case "payment":
-        return html`<mercora-payment .api=${this.#api} .lines=${this.#lines} .money=${money} .managers=${this.#managers}
+        return html`<mercora-payment .api=${this.#api} .lines=${this.#cart.lines} .money=${money} .managers=${this.#managers}
           .serverError=${this.#paymentError} ?busy=${this.#paying}
           @pay=${this.#pay} @close=${() => this.#openPanel("none")}></mercora-payment>`;
       case "refund":
@@ -356,21 +258,21 @@ export class CashierApp extends ScreenElement {
 
   #saleView() {
     const money = this.#money;
-    const total = this.#quote?.total ?? this.#lines.reduce((sum, line) => sum + line.unitPrice * line.qty, 0);
+    const total = this.#quote?.total ?? this.#cart.lines.reduce((sum, line) => sum + line.unitPrice * line.qty, 0);
     return html`<main>
         <div class="column">
           <section class="panel">
             <mercora-scan-box .api=${this.#api} .money=${money}
               @add-product=${this.#addProduct}
-              @move-selection=${(e: CustomEvent<number>) => this.#moveSelection(e.detail)}
-              @change-qty=${(e: CustomEvent<number>) => this.#changeQty(e.detail)}
-              @remove-line=${() => this.#removeLine()}></mercora-scan-box>
+              @move-selection=${(e: CustomEvent<number>) => this.#setCart(moveSelection(this.#cart, e.detail))}
+              @change-qty=${(e: CustomEvent<number>) => this.#setCart(changeSelectedQty(this.#cart, e.detail))}
+              @remove-line=${() => this.#setCart(removeSelected(this.#cart))}></mercora-scan-box>
           </section>
           <section class="panel">
-            <mercora-cart .lines=${this.#lines} .quote=${this.#quote} .selected=${this.#selected} .money=${money}
-              @select-line=${(e: CustomEvent<number>) => { this.#selected = e.detail; this.requestUpdate(); }}
-              @change-qty=${(e: CustomEvent<number>) => this.#changeQty(e.detail)}
-              @remove-line=${() => this.#removeLine()}></mercora-cart>
+            <mercora-cart .lines=${this.#cart.lines} .quote=${this.#quote} .selected=${this.#cart.selected} .money=${money}
+              @select-line=${(e: CustomEvent<number>) => this.#setCart({ ...this.#cart, selected: e.detail })}
+              @change-qty=${(e: CustomEvent<number>) => this.#setCart(changeSelectedQty(this.#cart, e.detail))}
+              @remove-line=${() => this.#setCart(removeSelected(this.#cart))}></mercora-cart>
           </section>
         </div>
         <div class="column">
