@@ -12,7 +12,6 @@ export const EN: Record<MessageKey, string> = {
   "status.online": "Online",
   "status.lanOnly": "Store LAN only",
   "status.offline": "Offline",
-  "status.unreachable": "Terminal not answering",
   "status.unknown": "Checking…",
   "status.pending": "pending: {count}",
 

@@ -14,7 +14,6 @@ export const ES = {
   "status.online": "En línea",
   "status.lanOnly": "Solo red local",
   "status.offline": "Sin conexión",
-  "status.unreachable": "Terminal sin respuesta",
   "status.unknown": "Consultando…",
   "status.pending": "pendientes: {count}",
 

@@ -9,7 +9,7 @@ const POLL_MS = 2000;
 /** A poll slower than this counts as failed; it never blocks the screen. */
 const POLL_TIMEOUT_MS = 1500;
 
-type Mode = "online" | "lan-only" | "offline" | "unreachable" | "unknown";
+type Mode = "online" | "lan-only" | "offline" | "unknown";
 
 interface StatusBody {
   mode: "online" | "lan-only" | "offline";
@@ -20,8 +20,8 @@ interface StatusBody {
 /**
  * Small indicator of the terminal's connection (online, LAN only,
  * offline) and its pending records. It polls `GET /status` in the
- * background; a failed poll shows the terminal as unreachable and nothing
- * else changes. Each poll result is also sent as a `status` event.
+ * background; a failed poll shows "offline" and nothing else changes.
+ * Each poll result is also sent as a `status` event.
  */
 export class StatusBadge extends ScreenElement {
   static override styles = [
@@ -53,8 +53,7 @@ export class StatusBadge extends ScreenElement {
       [data-mode="lan-only"] .dot {
         background: var(--warn);
       }
-      [data-mode="offline"] .dot,
-      [data-mode="unreachable"] .dot {
+      [data-mode="offline"] .dot {
         background: var(--offline);
       }
     `,
@@ -91,7 +90,8 @@ export class StatusBadge extends ScreenElement {
       this.#pending = status.pending;
       this.dispatchEvent(new CustomEvent("status", { detail: status }));
     } catch {
-      this.#mode = "unreachable";
+      // The screen keeps working with what it has; only the indicator changes.
+      this.#mode = "offline";
     }
     this.requestUpdate();
     if (this.#running) this.#timer = setTimeout(() => void this.#poll(), POLL_MS);
@@ -102,7 +102,6 @@ export class StatusBadge extends ScreenElement {
       online: t("status.online"),
       "lan-only": t("status.lanOnly"),
       offline: t("status.offline"),
-      unreachable: t("status.unreachable"),
       unknown: t("status.unknown"),
     }[this.#mode];
     const pending = this.#pending === null ? "" : ` · ${t("status.pending", { count: this.#pending })}`;
