@@ -39,3 +39,6 @@ export * from "./resolution-merge.ts";
 export * from "./deadlines.ts";
 export * from "./voids.ts";
 export * from "./action-records.ts";
+export * from "./zoned-time.ts";
+export * from "./terminal-connectivity.ts";
+export * from "./branch-dashboard.ts";

@@ -79,6 +79,37 @@ export interface TerminalEntryDoc {
   lanUrl: Imm | null;
   /** The terminal's ledger documents by document id; written by that terminal. */
   ledgers: Record<string, LedgerRefDoc>;
+  /**
+   * The terminal's offline periods, published for the branch dashboards;
+   * written by that terminal only, and absent until its first report.
+   */
+  connectivity?: TerminalConnectivityDoc;
+}
+
+/** One period during which a terminal could not reach the relay. */
+export interface OfflinePeriodDoc {
+  start: Imm;
+  /** Null while the period is still open. */
+  end: Imm | null;
+  /** True when a manager switched the terminal offline by hand. */
+  manual: boolean;
+  /** Manager who switched it offline by hand, by user id. */
+  by: Imm | null;
+  reason: Imm | null;
+}
+
+/**
+ * A terminal's connectivity report in its directory entry. It is bounded:
+ * `periods` holds the periods that overlap the current month, and `months`
+ * the closed offline time of the last 12 months.
+ */
+export interface TerminalConnectivityDoc {
+  /** When the terminal last wrote this report. */
+  updatedAt: Imm;
+  /** Offline periods keyed by their start instant. */
+  periods: Record<string, OfflinePeriodDoc>;
+  /** Closed offline time per month (YYYY-MM in the branch time zone). */
+  months: Record<string, { offlineMs: number; periods: number }>;
 }
 
 export interface LedgerRefDoc {

@@ -2,7 +2,7 @@ import Fastify from "fastify";
 import type { FastifyError } from "fastify";
 import { NotFoundError, RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
 import { catalogRoutes } from "./catalog-routes.ts";
-import { renderHqPage } from "./hq-page.ts";
+import { hqRoutes } from "./hq-routes.ts";
 import { registerReviewRoutes } from "./review-routes.ts";
 import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
@@ -36,7 +36,7 @@ export function buildRelayApi(relay: Relay) {
     });
   });
 
-  // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ page.
+  // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ pages and the event stream.
   app.addHook("onRequest", async (request, reply) => {
     // Judge the route the router matched, not the raw URL: a percent-encoded
     // path ("/%61pi/hq") reaches the same route.
@@ -47,7 +47,7 @@ export function buildRelayApi(relay: Relay) {
     } catch {
       // An undecodable path matches no HQ route anyway.
     }
-    const isHq = (p: string) => p.startsWith("/api/hq") || p === "/hq";
+    const isHq = (p: string) => p.startsWith("/api/hq") || p === "/hq" || p.startsWith("/hq/");
     if (!isHq(route) && !isHq(path)) return;
     const header = request.headers.authorization;
     const query = new URL(request.url, "http://relay").searchParams.get("token");
@@ -182,8 +182,7 @@ export function buildRelayApi(relay: Relay) {
   );
 
   void app.register(catalogRoutes(relay));
-
-  app.get("/hq", async (_request, reply) => reply.type("text/html; charset=utf-8").send(renderHqPage(relay.branchSummaries())));
+  void app.register(hqRoutes(relay));
 
   return app;
 }

@@ -2,6 +2,7 @@ import Fastify from "fastify";
 import type { FastifyError } from "fastify";
 import { NotFoundError, RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
 import { registerReviewRoutes } from "./review-routes.ts";
+import { screenRoutes } from "./screen-routes.ts";
 import type { Terminal } from "./terminal.ts";
 
 function parseScope(scope: unknown): "terminal" | "branch" {
@@ -181,6 +182,8 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));
+
+  void app.register(screenRoutes(terminal));
 
   return app;
 }
