@@ -293,14 +293,12 @@ describe("screens in Chromium", function () {
         await page.locator("[data-testid=resolve-submit]").click();
         const error = page.locator("[data-testid=resolve-error]");
         await error.waitFor();
-        // Without the conflict review routes the terminal returns 404. With them, it rejects the wrong PIN.
-        expect(["NOT_FOUND", "PIN_WRONG"]).to.include(await error.getAttribute("data-code"));
+        expect(await error.getAttribute("data-code")).to.equal("PIN_WRONG");
         expect(await page.locator("#resolve-reason").inputValue()).to.equal("Mercadería encontrada en depósito");
         await page.close();
       });
 
-      // TODO: unskip once the terminal has POST /conflicts/:id/resolutions from the conflict review branch.
-      it.skip("resolves the oversell with a manager PIN", async function () {
+      it("resolves the oversell with a manager PIN", async function () {
         const page = await browser.open(`${t1()}/gerencia`);
         await page.locator(`[data-testid=conflict-detail][data-conflict="${conflict.id}"]`).waitFor();
         await page.locator("#resolve-action").selectOption("accept-backorder");
@@ -319,6 +317,8 @@ describe("screens in Chromium", function () {
       it("fits a till and a phone", async function () {
         for (const [size, viewport] of Object.entries(VIEWPORTS)) {
           const page = await browser.open(`${t1()}/gerencia`, viewport);
+          // The oversell was resolved by the test before, so it shows under the resolved tab.
+          await page.locator("[data-testid=conflicts-tab-resolved]").click();
           await page.locator("[data-testid=conflict-detail]").waitFor();
           await page.locator("[data-testid=offline-timeline] rect.period").first().waitFor();
           await expectFits(page, `manager dashboard at ${size}`);
@@ -386,6 +386,7 @@ describe("screens in Chromium", function () {
 
         const branchPage = await browser.open(`${fixture.store.relayUrl}/hq/gerencia?branch=A&token=${fixture.store.hqToken}`, viewport);
         await branchPage.locator("[data-testid=terminals] tr[data-terminal=T2]").waitFor();
+        await branchPage.locator("[data-testid=conflicts-tab-resolved]").click();
         await branchPage.locator("[data-testid=conflict-detail]").waitFor();
         await expectFits(branchPage, `HQ branch dashboard at ${size}`);
         await saveScreenshot(branchPage, size === "till" ? "hq-gerencia-1024x768" : "hq-gerencia-390");

@@ -11,39 +11,22 @@ export interface FiscalDeadline {
   count: number | null;
 }
 
-const DUE_FIELDS = ["dueAt", "deadline", "deadlineAt", "due", "expiresAt"];
-const LABEL_FIELDS = ["label", "description", "kind", "folio", "record", "id"];
-
-function firstString(item: Record<string, unknown>, fields: string[]): string | null {
-  for (const field of fields) {
-    const value = item[field];
-    if (typeof value === "string" && value !== "") return value;
-  }
-  return null;
-}
-
 /**
- * Finds fiscal deadlines in a terminal status or a relay branch summary.
- * NOTE: the field's shape is not fixed yet, so this accepts a list under
- * `fiscalDeadlines`, `fiscal.deadlines` or `deadlines` whose items have a
- * due instant (`dueAt`, `deadline`, ...) and a label. It returns null when
- * there is no list, and the panel stays hidden.
+ * Reads the fiscal records still owed from a terminal's `/status` or a
+ * relay branch summary: `fiscal.records`, each with the record or its
+ * folio and its `transmitBy` instant. Returns null when the source has no
+ * `fiscal` field, and the panel stays hidden.
  */
 export function findFiscalDeadlines(source: Record<string, unknown> | null): FiscalDeadline[] | null {
-  if (!source) return null;
-  const fiscal = source.fiscal as Record<string, unknown> | undefined;
-  const list = source.fiscalDeadlines ?? fiscal?.deadlines ?? source.deadlines;
-  if (!Array.isArray(list)) return null;
+  const fiscal = source?.fiscal as { records?: unknown } | undefined;
+  if (!fiscal || !Array.isArray(fiscal.records)) return null;
   const deadlines: FiscalDeadline[] = [];
-  for (const raw of list) {
+  for (const raw of fiscal.records) {
     if (typeof raw !== "object" || raw === null) continue;
-    const item = raw as Record<string, unknown>;
-    const dueAt = firstString(item, DUE_FIELDS);
-    if (!dueAt || Number.isNaN(Date.parse(dueAt))) continue;
-    let count: number | null = null;
-    if (typeof item.count === "number") count = item.count;
-    else if (typeof item.records === "number") count = item.records;
-    deadlines.push({ label: firstString(item, LABEL_FIELDS) ?? "—", dueAt, count });
+    const item = raw as { record?: unknown; folio?: unknown; transmitBy?: unknown };
+    if (typeof item.transmitBy !== "string" || Number.isNaN(Date.parse(item.transmitBy))) continue;
+    const label = typeof item.folio === "string" && item.folio !== "" ? item.folio : String(item.record ?? "—");
+    deadlines.push({ label, dueAt: item.transmitBy, count: null });
   }
   return deadlines.sort((a, b) => (a.dueAt < b.dueAt ? -1 : 1));
 }
