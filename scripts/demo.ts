@@ -25,7 +25,7 @@ import {
 } from "./lib/demo-plan.ts";
 import type { DemoPlan } from "./lib/demo-plan.ts";
 import { Replay, Reporter, announceTraceDays, reportProgress, runOutage } from "./lib/demo-selling.ts";
-import { summarize } from "./lib/demo-summary.ts";
+import { screenLinks, summarize } from "./lib/demo-summary.ts";
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -189,10 +189,10 @@ function printResult(failures: string[]): void {
   process.stdout.write(`\nResult: FAILED\n${failures.map((failure) => `  - ${failure}\n`).join("")}`);
 }
 
-/** Prints the URLs and waits for SIGINT or SIGTERM (Ctrl-C) while the store keeps running. */
+/** Prints the screens' URLs and waits for SIGINT or SIGTERM (Ctrl-C) while the store keeps running. */
 function keepRunning(store: StoreHarness, replay: Replay, reporter: Reporter): Promise<void> {
-  reporter.line(`Store keeps running. Press Ctrl-C to stop it. HQ page: ${store.relayUrl}/hq?token=${store.hqToken}`);
-  for (const handle of replay.handles) reporter.line(`  ${handle.branch}/${handle.id} terminal API: ${handle.http}/status`);
+  reporter.line("Store keeps running. Press Ctrl-C to stop it. Open the screens in a browser:");
+  for (const line of screenLinks(store, replay)) reporter.line(`  ${line}`);
   return new Promise((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
@@ -237,7 +237,7 @@ async function main(): Promise<number> {
   try {
     reporter.line("Starting the relay, importing the catalog and starting 4 terminals");
     await store.start();
-    reporter.line(`Store started: relay ${store.relayUrl}, HQ page ${store.relayUrl}/hq?token=${store.hqToken}`);
+    reporter.line(`Store started: relay ${store.relayUrl}, HQ dashboard ${store.relayUrl}/hq?token=${encodeURIComponent(store.hqToken)}`);
     const { replay, outage } = await sell(store, plan, options, reporter);
     const failures = await summarize(store, plan, replay, outage, reporter, dataDir);
     printResult(failures);

@@ -1,9 +1,19 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect } from "chai";
-import type { LedgerRecord } from "@mercora/crdt-model";
+import type { Conflict, LedgerRecord } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
 import { sell, smallCatalog, startStore } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Bogota";
+const TOOLS = join(import.meta.dirname, "helpers", "tools.ts");
+
+/** Runs a tool of test/helpers/tools.ts in its own process and returns its JSON line. */
+async function runTool<T>(...args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", TOOLS, ...args], { timeout: 60_000 });
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as T;
+}
 
 interface FolioStatus {
   folios: { scheme: string; numbersLeft: number | null; provisionalWaiting: number; reprintOffers: { record: string; folio: string }[] };
@@ -20,6 +30,14 @@ describe("fiscal folios", function () {
         {
           id: "F",
           name: "Droguería El Sol",
+          timeZone: ZONE,
+          terminals: ["T1", "T2"],
+          openingStock: { default: 100 },
+          fiscal: { scheme: "authority-range", blockSize: 5, lowWater: 0 },
+        },
+        {
+          id: "G",
+          name: "Droguería La Luna",
           timeZone: ZONE,
           terminals: ["T1", "T2"],
           openingStock: { default: 100 },
@@ -115,7 +133,69 @@ describe("fiscal folios", function () {
       const held = records.body.filter((r) => r.id === record.id);
       expect(held, record.id).to.have.length(1);
       expect(held[0]!.provisionalFolio, "provisional folio kept as reference").to.equal(record.provisionalFolio);
+      expect(held[0]!.folio, "the record itself is never edited").to.equal(null);
     }
+    // Every number of the range, 111 to 125, went to exactly one ticket.
+    const everyFolio = [...finals, ...assigned].sort();
+    expect(everyFolio).to.deep.equal(Array.from({ length: 15 }, (_, i) => `001-00000${111 + i}`));
+    const summary = await api<{ folios: { finals: number; poolLeft: number } }>(store.relayUrl, "/api/hq/branches/F");
+    expect(summary.body.folios.finals).to.equal(5);
+    expect(summary.body.folios.poolLeft).to.equal(0);
+  });
+
+  it("keeps every sale with a repeated provisional folio", async function () {
+    const { store } = fixture;
+    const range = await api(store.relayUrl, "/api/hq/branches/G/folio-ranges", {
+      body: { prefix: "001-", from: 111, to: 125, validUntil: "2099-12-31" },
+    });
+    expect(range.status, JSON.stringify(range.body)).to.equal(201);
+    const t1 = store.terminal("G", "T1").http;
+    for (const id of ["T1", "T2"]) {
+      const http = store.terminal("G", id).http;
+      await waitFor("a block of 5 numbers", async () => ((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft === 5 ? true : undefined));
+    }
+    await store.isolate("G", "T1");
+    await store.isolate("G", "T2");
+    for (const id of ["T1", "T2"]) {
+      for (let i = 0; i < 5; i++) expect((await sell(store.terminal("G", id).http, product)).status).to.equal(201);
+    }
+    const provisional: LedgerRecord[] = [];
+    for (const [id, count] of [["T1", 2], ["T2", 2]] as const) {
+      for (let i = 0; i < count; i++) provisional.push((await sell(store.terminal("G", id).http, product)).body.record as unknown as LedgerRecord);
+    }
+    expect(provisional.map((r) => r.provisionalFolio)).to.deep.equal(["T1-P-000001", "T1-P-000002", "T2-P-000001", "T2-P-000002"]);
+
+    // A second device under T2's id that lost its provisional numbers issues T2-P-000001 again.
+    const t2 = store.terminal("G", "T2");
+    await t2.process.stop();
+    const appended = await runTool<{ appended: string }>("append-sale", t2.dataDir, "cajero", "1357", "provisionalFolio=T2-P-000001");
+    await store.restartTerminal("G", "T2");
+    await store.reconnectAll();
+    await store.waitForConvergence("G");
+
+    const ids = [...provisional.map((r) => r.id), appended.appended];
+    const records = await api<LedgerRecord[]>(store.relayUrl, "/api/hq/branches/G/records");
+    for (const id of ids) expect(records.body.filter((r) => r.id === id), id).to.have.length(1);
+    const finals = await waitFor("a final folio for each of the five tickets", async () => {
+      const byRecord = new Map<string, string>();
+      for (const http of [t1, store.terminal("G", "T2").http]) {
+        for (const record of ids) {
+          const receipt = await api<string>(http, `/records/${record}/receipt?copy=false`);
+          const match = receipt.status === 200 ? /Folio: (001-\d{8})/.exec(receipt.body) : null;
+          if (match) byRecord.set(record, match[1]!);
+        }
+      }
+      return byRecord.size === 5 ? byRecord : undefined;
+    });
+    expect([...finals.values()].sort()).to.deep.equal([121, 122, 123, 124, 125].map((n) => `001-00000${n}`));
+    const duplicates = await waitFor("one duplicate-provisional conflict", async () => {
+      const all = await api<Conflict[]>(store.relayUrl, "/api/hq/branches/G/conflicts?status=all");
+      const found = all.body.filter((c) => c.kind === "duplicate-provisional");
+      return found.length > 0 ? found : undefined;
+    });
+    expect(duplicates).to.have.length(1);
+    expect(duplicates[0]!.id).to.equal("duplicate-provisional:T2-P-000001");
+    expect([...duplicates[0]!.tickets].sort()).to.deep.equal([provisional[2]!.id, appended.appended].sort());
   });
 
   it("numbers Costa Rican tickets offline", async function () {

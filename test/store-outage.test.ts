@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Conflict, LedgerRecord, ProductInput } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
-import { relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
+import { directoryDocumentId, relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Argentina/Buenos_Aires";
 
@@ -133,7 +133,11 @@ describe("store through an outage", function () {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const after = await api<{ heads: Record<string, string[]> }>(store.relayUrl, "/api/hq/branches/A/replica");
     const conflictsAfter = await api<Conflict[]>(store.relayUrl, "/api/hq/branches/A/conflicts");
-    expect(after.body.heads).to.deep.equal(before.body.heads);
+    // The outage itself is news: every terminal publishes its offline periods in the branch directory.
+    const directory = await directoryDocumentId(fixture.root, "A");
+    const withoutDirectory = (heads: Record<string, string[]>) => Object.fromEntries(Object.entries(heads).filter(([id]) => id !== directory));
+    expect(Object.keys(after.body.heads)).to.include(directory);
+    expect(withoutDirectory(after.body.heads)).to.deep.equal(withoutDirectory(before.body.heads));
     expect(conflictsAfter.body).to.deep.equal(conflictsBefore.body);
   });
 

@@ -245,9 +245,24 @@ function printConflicts(
 
 function printLinks(store: StoreHarness, replay: Replay, dataDir: string): void {
   process.stdout.write("\nLinks\n");
-  process.stdout.write(`  HQ page: ${store.relayUrl}/hq?token=${store.hqToken}\n`);
-  for (const [index, handle] of replay.handles.entries()) {
-    process.stdout.write(`  ${terminalLabel(DEMO_TERMINALS[index]!)} terminal API: ${handle.http}/status\n`);
-  }
+  for (const line of screenLinks(store, replay)) process.stdout.write(`  ${line}\n`);
   process.stdout.write(`  data folder: ${dataDir}\n  logs: ${join(dataDir, "logs")}\n`);
+}
+
+/**
+ * Lists the addresses of the demonstration store's screens: the HQ
+ * dashboard with its token, each branch's manager dashboard at HQ and on
+ * its first terminal, and the cashier screen and status of every terminal.
+ */
+export function screenLinks(store: StoreHarness, replay: Replay): string[] {
+  const token = encodeURIComponent(store.hqToken);
+  const lines = [`HQ dashboard: ${store.relayUrl}/hq?token=${token}`];
+  for (const branch of DEMO_BRANCHES) {
+    const first = replay.handles.find((handle) => handle.branch === branch.id);
+    lines.push(`branch ${branch.id} manager dashboard: ${store.relayUrl}/hq/gerencia?branch=${branch.id}&token=${token}` + (first ? ` (or ${first.http}/gerencia)` : ""));
+  }
+  for (const [index, handle] of replay.handles.entries()) {
+    lines.push(`${terminalLabel(DEMO_TERMINALS[index]!)} cashier screen: ${handle.http}/caja (status ${handle.http}/status)`);
+  }
+  return lines;
 }

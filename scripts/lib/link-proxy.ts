@@ -1,4 +1,6 @@
 import net from "node:net";
+import { FrameSplitter } from "./ws-frames.ts";
+import type { LinkMessage, MessageFilter } from "./ws-frames.ts";
 
 /**
  * A TCP link between two addresses on this machine that can be cut and
@@ -13,6 +15,15 @@ export class LinkProxy {
   #port = 0;
   #up = false;
   bytesForwarded = 0;
+  /**
+   * When true, websocket connections to `/sync` made from then on are split
+   * into frames: each is recorded in `messages` and passed to `filter`,
+   * which may drop it. Other connections (HTTP health checks) are piped.
+   */
+  inspecting = false;
+  filter: MessageFilter | null = null;
+  /** Frames seen on inspected connections, with the time each crossed and whether it was dropped; the last 10,000. */
+  readonly messages: (LinkMessage & { at: number; dropped: boolean })[] = [];
 
   constructor(
     readonly name: string,
@@ -79,7 +90,33 @@ export class LinkProxy {
     upstream.on("data", (chunk) => {
       this.bytesForwarded += chunk.length;
     });
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (this.inspecting) this.#inspect(client, upstream);
+    else {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
+  }
+
+  #inspect(client: net.Socket, upstream: net.Socket): void {
+    client.once("data", (first: Buffer) => {
+      if (!first.toString("latin1", 0, 9).startsWith("GET /sync")) {
+        upstream.write(first);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        return;
+      }
+      const up = new FrameSplitter("up", (message) => this.#decide(message), (chunk) => upstream.write(chunk));
+      const down = new FrameSplitter("down", (message) => this.#decide(message), (chunk) => client.write(chunk));
+      up.push(first);
+      client.on("data", (chunk: Buffer) => up.push(chunk));
+      upstream.on("data", (chunk: Buffer) => down.push(chunk));
+    });
+  }
+
+  #decide(message: LinkMessage): "pass" | "drop" {
+    const verdict = this.filter?.(message) ?? "pass";
+    this.messages.push({ ...message, at: Date.now(), dropped: verdict === "drop" });
+    if (this.messages.length > 10_000) this.messages.splice(0, this.messages.length - 10_000);
+    return verdict;
   }
 }

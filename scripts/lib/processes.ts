@@ -23,8 +23,9 @@ export interface MercoraProcess {
 }
 
 /**
- * Starts `mercora ARGS` as a separate Node.js process, writes its output to
- * `logPath`, and resolves once it logs "terminal ready" or "relay ready".
+ * Starts `mercora ARGS` as a separate Node.js process, with `env` added to
+ * this process's environment, writes its output to `logPath`, and resolves
+ * once it logs "terminal ready", "relay ready" or "catalog editor ready".
  * Rejects with the end of its log when it exits first or `timeoutMs` passes.
  */
 export async function startMercora(
@@ -33,10 +34,11 @@ export async function startMercora(
   logPath: string,
   timeoutMs = 60_000,
   onSpawn?: (child: ChildProcess) => void,
+  env: Record<string, string> = {},
 ): Promise<MercoraProcess> {
   await mkdir(dirname(logPath), { recursive: true });
   const log = createWriteStream(logPath, { flags: "a" });
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   onSpawn?.(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let tail = "";
@@ -57,7 +59,7 @@ export async function startMercora(
         if (!line.includes(" ready")) continue;
         try {
           const parsed = JSON.parse(line) as { msg?: string; http?: string; lan?: string | null };
-          if ((parsed.msg === "terminal ready" || parsed.msg === "relay ready") && parsed.http) {
+          if ((parsed.msg === "terminal ready" || parsed.msg === "relay ready" || parsed.msg === "catalog editor ready") && parsed.http) {
             clearTimeout(timer);
             resolve({ http: parsed.http, lan: parsed.lan ?? null });
           }

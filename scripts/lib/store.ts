@@ -16,6 +16,8 @@ export interface BranchPlan {
   cashRoundingIncrement?: number;
   /** Extra flags for particular terminals, by terminal id. */
   terminalFlags?: Record<string, string[]>;
+  /** Extra environment variables for particular terminals, by terminal id. */
+  terminalEnv?: Record<string, Record<string, string>>;
   /** Fiscal numbering of the branch, as the relay's branch API takes it. */
   fiscal?: { scheme?: string; branchCode?: string; blockSize?: number; lowWater?: number };
 }
@@ -201,6 +203,7 @@ export class StoreHarness {
       join(this.#plan.root, "logs", `${branch.id}-${id}.log`),
       this.#plan.readyTimeoutMs,
       (child) => this.#spawned.add(child),
+      branch.terminalEnv?.[id],
     );
     const handle: TerminalHandle = {
       id,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCatalogCsv } from "@mercora/crdt-model";
@@ -83,4 +83,12 @@ export async function stockAt(http: string, sku: string): Promise<number | null>
 export async function relayStock(store: StoreHarness, branch: string, sku: string): Promise<number | null> {
   const response = await api<Record<string, number | null>>(store.relayUrl, `/api/hq/branches/${branch}/stock?skus=${sku}`);
   return response.body[sku] ?? null;
+}
+
+/** Document id of a branch's directory, from the relay's state file in a test store's folder. */
+export async function directoryDocumentId(root: string, branch: string): Promise<string> {
+  const state = JSON.parse(await readFile(join(root, "relay", "relay.json"), "utf8")) as { branches: Record<string, { directoryUrl: string }> };
+  const url = state.branches[branch]?.directoryUrl;
+  if (!url) throw new Error(`The relay in ${root} has no branch ${branch}`);
+  return url.replace(/^automerge:/, "");
 }

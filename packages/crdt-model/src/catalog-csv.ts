@@ -340,7 +340,7 @@ function readProductCode(code: string): { sku: string; barcode: string | null } 
  * Converts a decimal price string to integer minor units exactly.
  * Returns the problem, phrased to follow the column name, when the string is not a price.
  */
-function parsePriceToMinorUnits(value: string, minorUnitDigits: number): number | { problem: string } {
+export function parsePriceToMinorUnits(value: string, minorUnitDigits: number): number | { problem: string } {
   if (value === "") {
     return { problem: "is empty; enter the shelf price" };
   }

@@ -113,6 +113,11 @@ export class CatalogIndex implements CatalogLookup {
     return this.snapshot.currency;
   }
 
+  /** ISO 3166 code of the catalog's country, which picks the tax profile. */
+  country(): string {
+    return this.snapshot.country;
+  }
+
   get minorUnitDigits(): number {
     return this.snapshot.minorUnitDigits;
   }

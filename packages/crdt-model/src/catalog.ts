@@ -4,6 +4,8 @@ import { imm, optStr, str } from "./strings.ts";
 import type { PricingRules } from "./pricing.ts";
 import type { TaxRounding } from "./tax-profiles.ts";
 import type { Product, Tax } from "./types.ts";
+import { EDITABLE_FIELDS, importStamp, readFieldValue, setProductField } from "./catalog-edit.ts";
+import type { FieldEdit } from "./catalog-edit.ts";
 
 export interface CatalogSettings {
   country: string;
@@ -31,6 +33,7 @@ export function initCatalog(settings: CatalogSettings): CatalogDoc {
     taxes,
     products: {},
     barcodes: {},
+    fieldEdits: {},
   };
 }
 
@@ -49,10 +52,14 @@ function toProductDoc(product: Product): ProductDoc {
 }
 
 /**
- * Inserts or replaces products inside a `change()` callback. A product whose
- * tax code is not in the catalog is rejected before anything is written.
+ * Inserts or updates products inside a `change()` callback. A product whose
+ * tax code is not in the catalog is rejected before anything is written. An
+ * existing product is updated field by field, and only where a value
+ * differs, each changed editable field with `stamp`: replacing the whole
+ * object would hide a catalog editor's concurrent edit of that product
+ * instead of raising a conflict.
  */
-export function putProducts(doc: CatalogDoc, products: Product[]): void {
+export function putProducts(doc: CatalogDoc, products: Product[], stamp: FieldEdit = importStamp(new Date().toISOString())): void {
   for (const product of products) {
     if (!doc.taxes[product.taxCode]) {
       throw new Error(
@@ -66,8 +73,18 @@ export function putProducts(doc: CatalogDoc, products: Product[]): void {
     if (previousBarcode && previousBarcode !== product.barcode) {
       delete doc.barcodes[previousBarcode];
     }
-    doc.products[product.sku] = toProductDoc(product);
+    if (previous) updateProduct(doc, previous, product, stamp);
+    else doc.products[product.sku] = toProductDoc(product);
     if (product.barcode) doc.barcodes[product.barcode] = imm(product.sku);
+  }
+}
+
+function updateProduct(doc: CatalogDoc, stored: ProductDoc, product: Product, stamp: FieldEdit): void {
+  if (optStr(stored.barcode) !== product.barcode) stored.barcode = product.barcode === null ? null : imm(product.barcode);
+  if (str(stored.brand) !== product.brand) stored.brand = imm(product.brand);
+  if (str(stored.presentation) !== product.presentation) stored.presentation = imm(product.presentation);
+  for (const field of EDITABLE_FIELDS) {
+    if (readFieldValue(stored, field) !== product[field]) setProductField(doc, product.sku, field, product[field], stamp);
   }
 }
 

@@ -1,17 +1,22 @@
-import type { ConflictsDoc, DetectionDoc } from "./schema.ts";
+import { actionsFor } from "./conflict-actions.ts";
+import type { CandidateDoc, ConflictsDoc, DetectionDoc } from "./schema.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, str } from "./strings.ts";
-import type { Conflict, Detection } from "./types.ts";
+import type { CatalogCandidate, Conflict, Detection } from "./types.ts";
 
-/** Builds the value of a branch's conflicts document with one detection map per replica. */
+/** Builds the value of a branch's conflicts document with one detection map and one resolution map per replica. */
 export function initConflicts(branch: string, replicas: string[]): ConflictsDoc {
   const detections: ConflictsDoc["detections"] = {};
-  for (const replica of replicas) detections[replica] = {};
-  return { schema: SCHEMA_VERSION, type: imm("conflicts"), branch: imm(branch), detections };
+  const resolutions: NonNullable<ConflictsDoc["resolutions"]> = {};
+  for (const replica of replicas) {
+    detections[replica] = {};
+    resolutions[replica] = {};
+  }
+  return { schema: SCHEMA_VERSION, type: imm("conflicts"), branch: imm(branch), detections, resolutions };
 }
 
 function readDetection(stored: DetectionDoc): Detection {
-  return {
+  const detection: Detection = {
     id: str(stored.id),
     kind: str(stored.kind),
     sku: str(stored.sku),
@@ -23,6 +28,19 @@ function readDetection(stored: DetectionDoc): Detection {
     firstDetectedAt: str(stored.firstDetectedAt),
     detectedAt: str(stored.detectedAt),
     detectedBy: str(stored.detectedBy),
+  };
+  if (stored.candidates) detection.candidates = stored.candidates.map(readCandidate);
+  if (stored.values) detection.values = stored.values.map(str);
+  return detection;
+}
+
+function readCandidate(stored: CandidateDoc): CatalogCandidate {
+  return {
+    value: str(stored.value),
+    setBy: str(stored.setBy),
+    setByName: str(stored.setByName),
+    source: str(stored.source),
+    setAt: str(stored.setAt),
   };
 }
 
@@ -47,7 +65,7 @@ export function putDetection(doc: ConflictsDoc, replica: string, detection: Dete
       `Conflicts of branch ${str(doc.branch)} have no map for replica ${replica}; the relay creates one per terminal`,
     );
   }
-  own[detection.id] = {
+  const stored: DetectionDoc = {
     id: imm(detection.id),
     kind: imm(detection.kind),
     sku: imm(detection.sku),
@@ -60,6 +78,17 @@ export function putDetection(doc: ConflictsDoc, replica: string, detection: Dete
     detectedAt: imm(detection.detectedAt),
     detectedBy: imm(detection.detectedBy),
   };
+  if (detection.candidates) {
+    stored.candidates = detection.candidates.map((c) => ({
+      value: imm(c.value),
+      setBy: imm(c.setBy),
+      setByName: imm(c.setByName),
+      source: imm(c.source),
+      setAt: imm(c.setAt),
+    }));
+  }
+  if (detection.values) stored.values = detection.values.map(imm);
+  own[detection.id] = stored;
 }
 
 function moreComplete(a: Detection, b: Detection): Detection {
@@ -72,7 +101,8 @@ function moreComplete(a: Detection, b: Detection): Detection {
  * Merges every replica's detections into one conflict per id. The content is
  * the most complete detection (most tickets, then largest shortfall, then
  * latest); the first detection time and place are the earliest any replica
- * recorded. Sorted by first detection.
+ * recorded. Sorted by first detection. Every conflict comes back open:
+ * `reviewConflicts` applies the managers' actions.
  */
 export function listConflicts(doc: ConflictsDoc): Conflict[] {
   const byId = new Map<string, Detection[]>();
@@ -94,6 +124,9 @@ export function listConflicts(doc: ConflictsDoc): Conflict[] {
       detectedBy: first.detectedBy,
       detectedByAll: sorted.map((d) => d.detectedBy),
       status: "open",
+      resolution: null,
+      actions: actionsFor(best),
+      audit: [],
     });
   }
   return conflicts.sort((a, b) => (a.firstDetectedAt < b.firstDetectedAt ? -1 : 1));

@@ -31,3 +31,18 @@ export class RuleError extends Error {
     super(message);
   }
 }
+
+/**
+ * Error raised when a request names something that does not exist, such
+ * as an unknown conflict. HTTP APIs return it as 404 with `code`.
+ */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -132,23 +132,35 @@ export function emptyFolioCounters(): FolioCounters {
   return { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 };
 }
 
-/** Raises the counters to cover one of the terminal's records. */
-export function observeFolio(counters: FolioCounters, record: Pick<LedgerRecord, "kind" | "folioNumber" | "provisionalFolio">): void {
-  if (record.folioNumber !== null) {
-    counters.highestNumber = Math.max(counters.highestNumber, record.folioNumber);
+/**
+ * Raises the counters to cover one of the terminal's records. With
+ * `blocks`, the terminal's authority-range blocks, a number outside every
+ * block is left out of `highestNumber`: the terminal did not issue it (a
+ * forged record, which the relay rejects), and it must not spend the rest
+ * of a block.
+ */
+export function observeFolio(
+  counters: FolioCounters,
+  record: Pick<LedgerRecord, "kind" | "folioNumber" | "provisionalFolio">,
+  blocks: readonly FolioBlock[] | null = null,
+): void {
+  const number = record.folioNumber;
+  if (number !== null) {
+    const inBlock = blocks === null || blocks.some((b) => number >= b.from && number <= b.to);
+    if (inBlock) counters.highestNumber = Math.max(counters.highestNumber, number);
     if (isFiscal(record.kind)) {
       const docType = documentType(record.kind);
-      counters.byDocumentType[docType] = Math.max(counters.byDocumentType[docType] ?? 0, record.folioNumber);
+      counters.byDocumentType[docType] = Math.max(counters.byDocumentType[docType] ?? 0, number);
     }
   }
   const match = record.provisionalFolio ? /-P-(\d+)$/.exec(record.provisionalFolio) : null;
   if (match) counters.highestProvisional = Math.max(counters.highestProvisional, Number(match[1]));
 }
 
-/** Counts the folios of a terminal's records. */
-export function folioCountersOf(own: readonly LedgerRecord[]): FolioCounters {
+/** Counts the folios of a terminal's records; see `observeFolio` for `blocks`. */
+export function folioCountersOf(own: readonly LedgerRecord[], blocks: readonly FolioBlock[] | null = null): FolioCounters {
   const counters = emptyFolioCounters();
-  for (const record of own) observeFolio(counters, record);
+  for (const record of own) observeFolio(counters, record, blocks);
   return counters;
 }
 
@@ -186,7 +198,24 @@ export function nextFolioFrom(doc: FoliosDoc, terminal: string, kind: RecordKind
 
 /** Chooses the folio of a terminal's next fiscal record from all of its own earlier records; see `nextFolioFrom`. */
 export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, own: LedgerRecord[]): IssuedFolio {
-  return nextFolioFrom(doc, terminal, kind, folioCountersOf(own));
+  return nextFolioFrom(doc, terminal, kind, folioCountersOf(own, readBlocks(doc, terminal)));
+}
+
+/**
+ * Finds the highest authority-range number a terminal recorded within its
+ * own blocks, or 0. A number outside every block it was handed is not one
+ * it issued (a forged record, which the relay rejects), so it is ignored
+ * rather than allowed to spend the rest of the block.
+ */
+export function highestBlockFolio(doc: FoliosDoc, terminal: string, records: Iterable<Pick<LedgerRecord, "terminal" | "folioNumber">>): number {
+  const blocks = readBlocks(doc, terminal);
+  let highest = 0;
+  for (const record of records) {
+    const number = record.folioNumber;
+    if (record.terminal !== terminal || number === null || number <= highest) continue;
+    if (blocks.some((b) => number >= b.from && number <= b.to)) highest = number;
+  }
+  return highest;
 }
 
 /** Numbers left in a terminal's blocks after the highest it used. */

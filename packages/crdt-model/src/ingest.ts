@@ -22,16 +22,19 @@ export function initIngest(branch: string, terminals: string[]): IngestDoc {
  * the branch totals of its business day and moves the terminal's
  * acknowledgement mark. Only the record right after the mark is taken, so a
  * record is ingested once and in order; returns false for any other. A
- * record that failed verification is acknowledged with `countTotals: false`.
+ * record that failed verification is acknowledged with `countTotals: false`,
+ * under `writer`, the terminal whose ledger contains it, when given.
  */
 export function ingestRecord(
   doc: IngestDoc,
   record: LedgerRecord,
-  options: { countTotals: boolean } = { countTotals: true },
+  options: { countTotals: boolean; writer?: string } = { countTotals: true },
 ): boolean {
-  const mark = doc.acked[record.terminal];
+  // A record that names another terminal than its ledger's owner still moves the owner's mark.
+  const writer = options.writer ?? record.terminal;
+  const mark = doc.acked[writer];
   if (mark === undefined) {
-    throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${record.terminal}`);
+    throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${writer}`);
   }
   if (record.seq !== mark + 1) return false;
   if (record.kind === "sale" && options.countTotals) {
@@ -46,8 +49,8 @@ export function ingestRecord(
     day.tax += record.tax;
     if (record.offline) day.offlineTickets += 1;
   }
-  doc.acked[record.terminal] = record.seq;
-  doc.lastRecordAt[record.terminal] = imm(record.at);
+  doc.acked[writer] = record.seq;
+  doc.lastRecordAt[writer] = imm(record.at);
   return true;
 }
 
@@ -56,19 +59,25 @@ export function ingestRecord(
  * `ingestRecord` does one at a time, but writes each terminal's mark and
  * each business day's totals once: every write through the change's proxy
  * is a call into Automerge, and a catch-up brings thousands of records.
+ * `writer` is the terminal whose ledger contains the record, when given.
  * Returns the records taken, in the order given.
  */
-export function ingestRecords(doc: IngestDoc, entries: readonly { record: LedgerRecord; countTotals: boolean }[]): LedgerRecord[] {
+export function ingestRecords(
+  doc: IngestDoc,
+  entries: readonly { record: LedgerRecord; countTotals: boolean; writer?: string }[],
+): LedgerRecord[] {
   const marks = new Map<string, number>();
   const lastAt = new Map<string, string>();
   const days = new Map<string, IngestDayTotals>();
   const taken: LedgerRecord[] = [];
-  for (const { record, countTotals } of entries) {
-    const mark = marks.get(record.terminal) ?? doc.acked[record.terminal];
-    if (mark === undefined) throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${record.terminal}`);
+  for (const { record, countTotals, writer: owner } of entries) {
+    // A record that names another terminal than its ledger's owner still moves the owner's mark.
+    const writer = owner ?? record.terminal;
+    const mark = marks.get(writer) ?? doc.acked[writer];
+    if (mark === undefined) throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${writer}`);
     if (record.seq !== mark + 1) continue;
-    marks.set(record.terminal, record.seq);
-    lastAt.set(record.terminal, record.at);
+    marks.set(writer, record.seq);
+    lastAt.set(writer, record.at);
     taken.push(record);
     if (record.kind !== "sale" || !countTotals) continue;
     const day = days.get(record.businessDay) ?? { tickets: 0, sales: 0, tax: 0, offlineTickets: 0 };

@@ -8,9 +8,20 @@ import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
 /**
  * Records a ledger document holds before the terminal rolls over to a new
  * part. Automerge's cost per change grows with a document's history, so
- * every ledger stays bounded at this size.
+ * every ledger stays bounded at this size. The environment variable
+ * MERCORA_LEDGER_PART_CAP lowers it, so a test can spread a few records
+ * over several ledgers.
  */
-export const LEDGER_PART_CAP = 2000;
+export const LEDGER_PART_CAP = ledgerPartCap(process.env.MERCORA_LEDGER_PART_CAP);
+
+function ledgerPartCap(value: string | undefined): number {
+  if (value === undefined || value === "") return 2000;
+  const cap = Number(value);
+  if (!Number.isSafeInteger(cap) || cap < 1 || cap > 2000) {
+    throw new Error(`MERCORA_LEDGER_PART_CAP must be a whole number from 1 to 2000, got "${value}"`);
+  }
+  return cap;
+}
 
 /** Records per bucket of a version 2 ledger: bucket `n` contains sequence numbers `n * 100` to `n * 100 + 99`. */
 export const LEDGER_BUCKET_SIZE = 100;
@@ -128,7 +139,7 @@ export function parseRecordJson(id: string, json: string): LedgerRecord {
 
 /** Reads one version 1 stored record as a plain object. */
 export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
-  return {
+  const record: LedgerRecord = {
     id: str(stored.id),
     kind: str(stored.kind) as RecordKind,
     branch: str(stored.branch),
@@ -178,6 +189,9 @@ export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
     hash: str(stored.hash),
     signature: str(stored.signature),
   };
+  if (stored.voidOf !== undefined && stored.voidOf !== null) record.voidOf = str(stored.voidOf);
+  if (stored.transmitBy !== undefined && stored.transmitBy !== null) record.transmitBy = str(stored.transmitBy);
+  return record;
 }
 
 /** A record as stored: its id and the stored value of either version. */

@@ -1,4 +1,4 @@
-import { ValidationError } from "./errors.ts";
+import { RuleError, ValidationError } from "./errors.ts";
 import { divideRoundHalfUp } from "./money.ts";
 import { roundToIncrement } from "./pricing.ts";
 import { parseTenders } from "./sale.ts";
@@ -88,10 +88,73 @@ export interface PricedRefund {
   stock: StockLine[];
 }
 
+/** Lines, amounts and stock of a refund, before its payout is checked. */
+export type RefundLines = Omit<PricedRefund, "cashRounding">;
+
 /**
- * Prices a refund of an original sale. The refundable quantity of a line is
- * what it sold minus what the given refunds already returned; asking for
- * more is rejected. Refunded stock goes back on the shelf.
+ * Prices the lines of a refund of an original sale. The refundable
+ * quantity of a line is what it sold minus what the given refunds already
+ * returned; asking for more is rejected. `wanted` null refunds everything
+ * left. Refunded stock goes back on the shelf.
+ */
+export function priceRefundLines(
+  original: LedgerRecord,
+  priorRefunds: LedgerRecord[],
+  wanted: { line: number; qty: number }[] | null,
+): RefundLines {
+  if (original.kind !== "sale") {
+    throw new ValidationError("ORIGINAL_NOT_SALE", `Record ${original.id} is a ${original.kind}, not a sale; only sales can be refunded`, "original", original.id);
+  }
+  const voided = priorRefunds.find((record) => record.kind === "void" && record.voidOf === original.id);
+  if (voided) {
+    throw new RuleError("TICKET_VOIDED", `Ticket ${original.id} was voided by ${voided.id}; a voided ticket cannot be refunded`, "original");
+  }
+  const refunded = refundedQuantities(original, priorRefunds);
+  const asked =
+    wanted ??
+    original.lines
+      .map((line, index) => ({ line: index + 1, qty: line.qty - (refunded.get(index + 1) ?? 0) }))
+      .filter((line) => line.qty > 0);
+  if (asked.length === 0) {
+    throw new ValidationError("NOTHING_TO_REFUND", `Ticket ${original.id} has been refunded in full already`, "original", original.id);
+  }
+  const byLine = new Map<number, number>();
+  for (const entry of asked) byLine.set(entry.line, (byLine.get(entry.line) ?? 0) + entry.qty);
+  const lines: SaleLine[] = [];
+  for (const [lineNo, qty] of [...byLine].sort((a, b) => a[0] - b[0])) {
+    lines.push(priceRefundLine(original, lineNo, qty, refunded.get(lineNo) ?? 0));
+  }
+  const total = lines.reduce((sum, line) => sum + line.total, 0);
+  const tax = lines.reduce((sum, line) => sum + line.tax, 0);
+  const stock = new Map<string, number>();
+  for (const line of lines) stock.set(line.sku, (stock.get(line.sku) ?? 0) + line.qty);
+  return { lines, total, tax, stock: [...stock].map(([sku, delta]) => ({ sku, delta })) };
+}
+
+function priceRefundLine(original: LedgerRecord, lineNo: number, qty: number, done: number): SaleLine {
+  const sold = original.lines[lineNo - 1];
+  if (!sold) {
+    throw new ValidationError("LINE_UNKNOWN", `Ticket ${original.id} has no line ${lineNo}; it has ${original.lines.length}`, "lines", lineNo);
+  }
+  const left = sold.qty - done;
+  if (qty > left) {
+    throw new ValidationError(
+      "REFUND_EXCEEDS_SOLD",
+      `Line ${lineNo} of ticket ${original.id} (${sold.name}) sold ${sold.qty}, ${done} already refunded, ` +
+        `so at most ${left} can be refunded, not ${qty}`,
+      "lines",
+      qty,
+    );
+  }
+  const total = share(sold.total, sold.qty, done, qty);
+  const tax = share(sold.tax, sold.qty, done, qty);
+  return { ...sold, qty, total, tax, base: total - tax, refLine: lineNo, soldQty: sold.qty };
+}
+
+/**
+ * Prices a refund of an original sale: its lines (see `priceRefundLines`)
+ * and its payout, which must equal the refund with cash rounded as for a
+ * sale.
  */
 export function priceRefund(
   original: LedgerRecord,
@@ -99,47 +162,30 @@ export function priceRefund(
   request: RefundRequest,
   store: { currency: string; cashRoundingIncrement: number },
 ): PricedRefund {
-  if (original.kind !== "sale") {
-    throw new ValidationError("ORIGINAL_NOT_SALE", `Record ${original.id} is a ${original.kind}, not a sale; only sales can be refunded`, "original", original.id);
+  const priced = priceRefundLines(original, priorRefunds, request.lines);
+  const cashRounding = checkRefundTenders(request.tenders, priced.total, store);
+  return { ...priced, cashRounding };
+}
+
+/**
+ * Pays `total` back the way the customer paid the original ticket: its
+ * non-cash tenders first, in their order, and the rest in cash rounded to
+ * the store's increment. A remainder that rounds to no cash goes back as
+ * "other".
+ */
+export function mirrorPayout(original: LedgerRecord, total: number, cashRoundingIncrement: number): Tender[] {
+  const tenders: Tender[] = [];
+  let left = total;
+  for (const tender of original.tenders) {
+    if (tender.type === "cash" || left === 0) continue;
+    const amount = Math.min(tender.amount, left);
+    tenders.push({ type: tender.type, amount });
+    left -= amount;
   }
-  const refunded = refundedQuantities(original, priorRefunds);
-  const wanted =
-    request.lines ??
-    original.lines
-      .map((line, index) => ({ line: index + 1, qty: line.qty - (refunded.get(index + 1) ?? 0) }))
-      .filter((line) => line.qty > 0);
-  if (wanted.length === 0) {
-    throw new ValidationError("NOTHING_TO_REFUND", `Ticket ${original.id} has been refunded in full already`, "original", original.id);
-  }
-  const asked = new Map<number, number>();
-  for (const entry of wanted) asked.set(entry.line, (asked.get(entry.line) ?? 0) + entry.qty);
-  const lines: SaleLine[] = [];
-  for (const [lineNo, qty] of [...asked].sort((a, b) => a[0] - b[0])) {
-    const sold = original.lines[lineNo - 1];
-    if (!sold) {
-      throw new ValidationError("LINE_UNKNOWN", `Ticket ${original.id} has no line ${lineNo}; it has ${original.lines.length}`, "lines", lineNo);
-    }
-    const done = refunded.get(lineNo) ?? 0;
-    const left = sold.qty - done;
-    if (qty > left) {
-      throw new ValidationError(
-        "REFUND_EXCEEDS_SOLD",
-        `Line ${lineNo} of ticket ${original.id} (${sold.name}) sold ${sold.qty}, ${done} already refunded, ` +
-          `so at most ${left} can be refunded, not ${qty}`,
-        "lines",
-        qty,
-      );
-    }
-    const total = share(sold.total, sold.qty, done, qty);
-    const tax = share(sold.tax, sold.qty, done, qty);
-    lines.push({ ...sold, qty, total, tax, base: total - tax, refLine: lineNo, soldQty: sold.qty });
-  }
-  const total = lines.reduce((sum, line) => sum + line.total, 0);
-  const tax = lines.reduce((sum, line) => sum + line.tax, 0);
-  const cashRounding = checkRefundTenders(request.tenders, total, store);
-  const stock = new Map<string, number>();
-  for (const line of lines) stock.set(line.sku, (stock.get(line.sku) ?? 0) + line.qty);
-  return { lines, total, tax, cashRounding, stock: [...stock].map(([sku, delta]) => ({ sku, delta })) };
+  if (left === 0) return tenders;
+  const cash = roundToIncrement(left, cashRoundingIncrement);
+  tenders.push(cash > 0 ? { type: "cash", amount: cash } : { type: "other", amount: left });
+  return tenders;
 }
 
 /**

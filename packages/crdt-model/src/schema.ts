@@ -40,7 +40,28 @@ export interface ProductDoc {
   stockBuffer: number;
 }
 
-/** Corporate catalog: one document, written by HQ only. */
+/**
+ * Stamp of one editable field of a product: who set it, written in the
+ * same change as the value. When two replicas set the field concurrently, the two stamps
+ * conflict too, and each stamp pairs with the value of the same Automerge
+ * actor (see `readFieldConflicts`).
+ */
+export interface FieldEditDoc {
+  /** "edit" (HQ API or catalog editor), "import" (catalog CSV) or "choice" (a manager chose among concurrent values). */
+  kind: Imm;
+  /** HQ user id, or "csv-import". */
+  user: Imm;
+  userName: Imm;
+  /** Replica that wrote it: "relay", or the catalog editor's peer id such as "hq:ana". */
+  source: Imm;
+  /** UTC instant, ISO 8601, by the writer's clock. */
+  at: Imm;
+  /** For a choice: the manager's reason and the conflict it resolved. */
+  reason: Imm | null;
+  conflictId: Imm | null;
+}
+
+/** Corporate catalog: one document, written by the relay (HQ) and by enrolled catalog editors. */
 export interface CatalogDoc {
   schema: number;
   type: Imm;
@@ -54,6 +75,12 @@ export interface CatalogDoc {
   products: Record<string, ProductDoc>;
   /** Barcode to SKU. */
   barcodes: Record<string, Imm>;
+  /**
+   * Latest stamp of each edited field, keyed "SKU/field". Created by the
+   * relay with the catalog (or when it first starts on an older catalog),
+   * before any editor writes to it.
+   */
+  fieldEdits?: Record<string, FieldEditDoc>;
 }
 
 export interface TerminalEntryDoc {
@@ -66,6 +93,37 @@ export interface TerminalEntryDoc {
    * `LedgerRefDoc` with plain strings, version 1 as the nested object.
    */
   ledgers: Record<string, Imm | LedgerRefDoc>;
+  /**
+   * The terminal's offline periods, published for the branch dashboards;
+   * written by that terminal only, and absent until its first report.
+   */
+  connectivity?: TerminalConnectivityDoc;
+}
+
+/** One period during which a terminal could not reach the relay. */
+export interface OfflinePeriodDoc {
+  start: Imm;
+  /** Null while the period is still open. */
+  end: Imm | null;
+  /** True when a manager switched the terminal offline by hand. */
+  manual: boolean;
+  /** Manager who switched it offline by hand, by user id. */
+  by: Imm | null;
+  reason: Imm | null;
+}
+
+/**
+ * A terminal's connectivity report in its directory entry. It is bounded:
+ * `periods` holds the periods that overlap the current month, and `months`
+ * the closed offline time of the last 12 months.
+ */
+export interface TerminalConnectivityDoc {
+  /** When the terminal last wrote this report. */
+  updatedAt: Imm;
+  /** Offline periods keyed by their start instant. */
+  periods: Record<string, OfflinePeriodDoc>;
+  /** Closed offline time per month (YYYY-MM in the branch time zone). */
+  months: Record<string, { offlineMs: number; periods: number }>;
 }
 
 /** A ledger reference of a version 1 directory. */
@@ -191,6 +249,10 @@ export interface LedgerRecordDoc {
   folio: Imm | null;
   folioNumber: number | null;
   provisionalFolio: Imm | null;
+  /** On a void only: id of the voided ticket. */
+  voidOf?: Imm;
+  /** On fiscal records with a deadline only: the transmission deadline. */
+  transmitBy?: Imm;
   prevHash: Imm;
   hash: Imm;
   signature: Imm;
@@ -262,18 +324,62 @@ export interface DetectionDoc {
   firstDetectedAt: Imm;
   detectedAt: Imm;
   detectedBy: Imm;
+  /** For a catalog-edit conflict: each concurrent value and who set it. Absent on other kinds. */
+  candidates?: CandidateDoc[];
+  /** Candidate values of a `choose-value` action; only kinds that have one store it. */
+  values?: Imm[];
+}
+
+export interface CandidateDoc {
+  /** The value as text: a price in minor units, "true"/"false", a name. */
+  value: Imm;
+  setBy: Imm;
+  setByName: Imm;
+  source: Imm;
+  setAt: Imm;
 }
 
 /**
- * Branch conflicts. `detections[replica]` is written by that replica only
- * (a terminal or the relay), and the relay creates one such map per replica
- * up front. `listConflicts` merges them into one conflict per id.
+ * One manager action on a conflict, sealed like a ledger record: hashed,
+ * chained to the previous action of the same replica and signed with the
+ * manager's key. Written once and never edited.
+ */
+export interface ResolutionDoc {
+  id: Imm;
+  /** Position in the replica's chain of actions, from 1. */
+  seq: number;
+  branch: Imm;
+  conflictId: Imm;
+  conflictKind: Imm;
+  action: Imm;
+  reason: Imm;
+  quantity: number | null;
+  value: Imm | null;
+  manager: Imm;
+  managerName: Imm;
+  at: Imm;
+  hlc: Imm;
+  replica: Imm;
+  records: Imm[];
+  tickets: Imm[];
+  prevHash: Imm;
+  hash: Imm;
+  signature: Imm;
+}
+
+/**
+ * Branch conflicts. `detections[replica]` and `resolutions[replica]` are
+ * written by that replica only (a terminal or the relay), and the relay
+ * creates one map of each per replica up front. `listConflicts` merges the
+ * detections into one conflict per id; `reviewConflicts` adds the actions.
  */
 export interface ConflictsDoc {
   schema: number;
   type: Imm;
   branch: Imm;
   detections: Record<string, Record<string, DetectionDoc>>;
+  /** Manager actions by action id, per replica. Branches created before actions existed get it from the relay. */
+  resolutions?: Record<string, Record<string, ResolutionDoc>>;
 }
 
 export interface PinVerifierDoc {

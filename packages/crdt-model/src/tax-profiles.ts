@@ -1,3 +1,4 @@
+import type { DeadlineRule } from "./deadlines.ts";
 import type { Tax } from "./types.ts";
 
 /**
@@ -20,6 +21,8 @@ export interface TaxProfile {
   cashRoundingIncrement: number;
   /** IANA time zone a new branch in this country gets unless told otherwise. */
   timeZone: string;
+  /** How long a fiscal document may wait for transmission to the tax authority; null where none is set. */
+  transmissionDeadline: DeadlineRule | null;
 }
 
 const base = { rounding: "per-line" as const, minorUnitDigits: 2 };
@@ -27,12 +30,17 @@ const base = { rounding: "per-line" as const, minorUnitDigits: 2 };
 /**
  * Built-in profiles. Rates are in basis points. Cash rounding is off by
  * default except in Costa Rica, where cash amounts round to ₡5; a store
- * sets its own increment when it creates a branch.
+ * sets its own increment when it creates a branch. Transmission deadlines:
+ * Mexico 72 hours from the document's instant, Peru until the end of the
+ * third calendar day after its date, Colombia the same day, Costa Rica two
+ * calendar days for contingency receipts (issued offline) only.
+ * NOTE: Guatemala and Argentina have no deadline set, so their records show no timers.
  */
 export const TAX_PROFILES: Record<string, TaxProfile> = {
   CR: {
     ...base,
     country: "CR",
+    transmissionDeadline: { kind: "end-of-day", days: 2, offlineOnly: true },
     currency: "CRC",
     pricesIncludeTax: true,
     cashRoundingIncrement: 500,
@@ -48,6 +56,7 @@ export const TAX_PROFILES: Record<string, TaxProfile> = {
   MX: {
     ...base,
     country: "MX",
+    transmissionDeadline: { kind: "hours", hours: 72 },
     currency: "MXN",
     pricesIncludeTax: true,
     cashRoundingIncrement: 0,
@@ -61,6 +70,7 @@ export const TAX_PROFILES: Record<string, TaxProfile> = {
   PE: {
     ...base,
     country: "PE",
+    transmissionDeadline: { kind: "end-of-day", days: 3 },
     currency: "PEN",
     pricesIncludeTax: true,
     cashRoundingIncrement: 0,
@@ -73,6 +83,7 @@ export const TAX_PROFILES: Record<string, TaxProfile> = {
   CO: {
     ...base,
     country: "CO",
+    transmissionDeadline: { kind: "end-of-day", days: 0 },
     currency: "COP",
     pricesIncludeTax: true,
     cashRoundingIncrement: 0,
@@ -87,6 +98,7 @@ export const TAX_PROFILES: Record<string, TaxProfile> = {
   GT: {
     ...base,
     country: "GT",
+    transmissionDeadline: null,
     currency: "GTQ",
     pricesIncludeTax: true,
     cashRoundingIncrement: 0,
@@ -99,6 +111,7 @@ export const TAX_PROFILES: Record<string, TaxProfile> = {
   AR: {
     ...base,
     country: "AR",
+    transmissionDeadline: null,
     currency: "ARS",
     pricesIncludeTax: true,
     cashRoundingIncrement: 0,

@@ -53,7 +53,7 @@ export interface StockLine {
   delta: number;
 }
 
-export const RECORD_KINDS = ["sale", "refund", "cash-movement", "stock-receipt", "stock-adjustment"] as const;
+export const RECORD_KINDS = ["sale", "refund", "cash-movement", "stock-receipt", "stock-adjustment", "void"] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export const CASH_MOVEMENT_REASONS = ["opening-float", "cash-in", "cash-out", "closing-count"] as const;
@@ -96,6 +96,16 @@ export interface LedgerRecord {
   folioNumber: number | null;
   /** Provisional folio, scoped to the terminal, that the relay replaces with a final one. */
   provisionalFolio: string | null;
+  /**
+   * On a void: id of the voided ticket. Other kinds leave it out rather
+   * than set it to null, so records made before voids existed keep their hash.
+   */
+  voidOf?: string;
+  /**
+   * Fiscal transmission deadline (UTC instant, ISO 8601) from the country
+   * profile; left out on records that have none. See `transmissionDeadline`.
+   */
+  transmitBy?: string;
   /** SHA-256 (hex) of the terminal's previous record, chaining the terminal's records across ledgers. */
   prevHash: string;
   /** SHA-256 (hex) of this record's canonical encoding, `prevHash` included. */
@@ -132,11 +142,74 @@ export interface Detection {
   firstDetectedAt: string;
   detectedAt: string;
   detectedBy: string;
+  /** For a catalog-edit conflict: each concurrent value and who set it. Absent on other kinds. */
+  candidates?: CatalogCandidate[];
+  /** Candidate values a manager chooses from (the `choose-value` action of catalog edits); left out by other kinds. */
+  values?: string[];
 }
 
-/** One conflict, merged from the detections of every replica that saw it. */
+/** One of the concurrent values of a catalog field, with who set it. */
+export interface CatalogCandidate {
+  /** The value as text: a price in minor units, "true"/"false", a name. */
+  value: string;
+  /** HQ user id, "csv-import", or "unknown" when the value carries no stamp. */
+  setBy: string;
+  setByName: string;
+  /** Replica that wrote it: "relay" or an editor's peer id such as "hq:ana". */
+  source: string;
+  /** When the writer stamped it, by its own clock; "" when unknown. */
+  setAt: string;
+}
+
+export const CONFLICT_STATUSES = ["open", "resolved"] as const;
+export type ConflictStatus = (typeof CONFLICT_STATUSES)[number];
+
+/** What a manager may do about a conflict, and what the request must carry for it. */
+export interface ActionSpec {
+  action: string;
+  /** Request fields this action needs besides the manager, PIN and reason. */
+  needs: ("quantity" | "value")[];
+  /** The values `value` may take, when the action needs one. */
+  values?: string[];
+  /** True when only HQ (the relay) can carry the action out, such as a catalog edit. */
+  hqOnly?: boolean;
+}
+
+/** One manager action on a conflict, as the audit trail shows it. */
+export interface AuditEntry {
+  /** `REPLICA:SEQUENCE`, unique because each replica numbers its own actions. */
+  id: string;
+  conflictId: string;
+  conflictKind: string;
+  action: string;
+  reason: string;
+  quantity: number | null;
+  value: string | null;
+  /** User id of the manager whose PIN unlocked the signing key. */
+  manager: string;
+  managerName: string;
+  /** UTC instant, ISO 8601, of the replica that took the action. */
+  at: string;
+  hlc: string;
+  /** Terminal id, or "relay" for an action taken at HQ. */
+  replica: string;
+  /** "standing" for the action that resolves the conflict, "superseded" for every other. */
+  outcome: "standing" | "superseded";
+  /** Ids of the records the action wrote (a refund, a stock adjustment). */
+  records: string[];
+  /** The conflict's tickets when the action was taken: the ones this action covers. */
+  tickets: string[];
+}
+
+/** One conflict, merged from the detections of every replica that saw it, with its resolution. */
 export interface Conflict extends Detection {
-  status: "open";
+  status: ConflictStatus;
   /** Replicas that detected it, in the order they first did. */
   detectedByAll: string[];
+  /** The action that resolves it, by the merge rule of `resolutions.ts`; null while open. */
+  resolution: AuditEntry | null;
+  /** What a manager may do about it. */
+  actions: ActionSpec[];
+  /** Every verified action on it, oldest first. */
+  audit: AuditEntry[];
 }

@@ -215,8 +215,8 @@ describe("Z report", function () {
     expect(report.refunds).to.deep.equal({ count: 1, total: 345000, tax: 39690, cashRounding: 0 });
     expect(report.net).to.deep.equal({ total: 690000, tax: 79381 });
     expect(report.taxes).to.deep.equal([{ rateBp: 1300, base: 915929 - 305310, tax: 119071 - 39690 }]);
-    expect(report.tenders.cash).to.deep.equal({ sales: 535000, refunds: 345000 });
-    expect(report.tenders.card).to.deep.equal({ sales: 500000, refunds: 0 });
+    expect(report.tenders.cash).to.deep.equal({ sales: 535000, refunds: 345000, voids: 0 });
+    expect(report.tenders.card).to.deep.equal({ sales: 500000, refunds: 0, voids: 0 });
     // 50,000.00 float + 5,350.00 cash sales - 3,450.00 refund - 1,000.00 cash out = 50,900.00.
     expect(report.sessions).to.have.length(1);
     expect(report.sessions[0]!.expected).to.equal(5090000);

@@ -26,6 +26,11 @@ export interface ReceiptLabels {
   cashMovementReasons: Record<CashMovementReason, string>;
   refund: string;
   originalTicket: string;
+  /** Title of a void receipt. */
+  voidTitle: string;
+  voidedTicket: string;
+  /** Label of the voided ticket's folio, which stays used. */
+  voidedFolio: string;
   stockReceipt: string;
   stockAdjustment: string;
   reason: string;
@@ -57,6 +62,9 @@ const SPANISH: ReceiptLabels = {
   },
   refund: "DEVOLUCIÓN",
   originalTicket: "Ticket original",
+  voidTitle: "*** ANULACIÓN ***",
+  voidedTicket: "Ticket anulado",
+  voidedFolio: "Folio anulado",
   stockReceipt: "INGRESO DE MERCADERÍA",
   stockAdjustment: "AJUSTE DE STOCK",
   reason: "Motivo",
@@ -88,6 +96,9 @@ const ENGLISH: ReceiptLabels = {
   },
   refund: "REFUND",
   originalTicket: "Original ticket",
+  voidTitle: "*** VOID ***",
+  voidedTicket: "Voided ticket",
+  voidedFolio: "Voided folio",
   stockReceipt: "STOCK RECEIPT",
   stockAdjustment: "STOCK ADJUSTMENT",
   reason: "Reason",

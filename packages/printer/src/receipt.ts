@@ -33,6 +33,8 @@ export interface ReceiptOptions {
 export interface ReceiptFolio {
   number: string;
   provisional: boolean;
+  /** True on a void's receipt, where the folio is the voided ticket's: it prints as "Folio anulado". */
+  voided?: boolean;
 }
 
 const COLUMN_CHOICES: readonly number[] = [32, 48];
@@ -135,7 +137,8 @@ function storeDetailLines(store: StoreHeader, layout: Layout): string[] {
 
 function folioLines(folio: ReceiptFolio | undefined, layout: Layout): string[] {
   if (folio === undefined || isBlank(folio.number, layout)) return [];
-  const lines = fieldLines(layout.labels.folio, folio.number, layout);
+  const label = folio.voided ? layout.labels.voidedFolio : layout.labels.folio;
+  const lines = fieldLines(label, folio.number, layout);
   if (folio.provisional) lines.push(...centered(layout.labels.provisional, layout));
   return lines;
 }
@@ -232,6 +235,19 @@ function refundLines(record: LedgerRecord, layout: Layout): string[] {
   return lines;
 }
 
+/** Builds a void: its title, the voided ticket, the reason, the lines and how the money went back. */
+function voidLines(record: LedgerRecord, layout: Layout): string[] {
+  const { labels } = layout;
+  const lines = centered(labels.voidTitle, layout);
+  if (record.voidOf) lines.push(...fieldLines(labels.voidedTicket, record.voidOf, layout));
+  if (record.reason !== null && record.reason.trim() !== "") lines.push(...fieldLines(labels.reason, record.reason, layout));
+  lines.push(separatorLine(layout), ...itemLines(record, layout));
+  lines.push(separatorLine(layout), ...taxLines(record, layout));
+  lines.push(separatorLine(layout), ...paymentLines(record, layout));
+  lines.push(...centered(labels.voidTitle, layout));
+  return lines;
+}
+
 function cashMovementLines(record: LedgerRecord, layout: Layout): string[] {
   const { labels, formatMoney } = layout;
   const reasons: Record<string, string> = labels.cashMovementReasons;
@@ -275,6 +291,8 @@ function bodyLines(record: LedgerRecord, layout: Layout): string[] {
       return stockLines(record, layout.labels.stockReceipt, layout);
     case "stock-adjustment":
       return stockLines(record, layout.labels.stockAdjustment, layout);
+    case "void":
+      return voidLines(record, layout);
     default: {
       const unknown: never = kind;
       throw new TypeError(`Cannot print record ${record.id} because its kind ${JSON.stringify(unknown)} is unknown`);

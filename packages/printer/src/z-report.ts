@@ -12,6 +12,7 @@ const LABELS = {
     terminals: "Terminales",
     sales: "Ventas",
     refunds: "Devoluciones",
+    voids: "Anulaciones",
     net: "Neto",
     tax: "Impuestos",
     rounding: "Redondeo de efectivo",
@@ -21,6 +22,7 @@ const LABELS = {
     float: "Fondo inicial",
     cashSales: "Ventas en efectivo",
     cashRefunds: "Devoluciones en efectivo",
+    cashVoids: "Anulaciones en efectivo",
     cashIn: "Entradas",
     cashOut: "Salidas",
     expected: "Esperado",
@@ -34,6 +36,7 @@ const LABELS = {
     terminals: "Terminals",
     sales: "Sales",
     refunds: "Refunds",
+    voids: "Voids",
     net: "Net",
     tax: "Tax",
     rounding: "Cash rounding",
@@ -43,6 +46,7 @@ const LABELS = {
     float: "Opening float",
     cashSales: "Cash sales",
     cashRefunds: "Cash refunds",
+    cashVoids: "Cash voids",
     cashIn: "Cash in",
     cashOut: "Cash out",
     expected: "Expected",
@@ -71,6 +75,8 @@ export function zReportLines(report: ZReport, options: ReceiptOptions, width: nu
   out.push(...pair(labels.day, report.businessDay), ...pair(labels.terminals, report.terminals.join(", ") || "-"), line);
   out.push(...pair(`${labels.sales} (${report.sales.count})`, money(report.sales.total)));
   out.push(...pair(`${labels.refunds} (${report.refunds.count})`, money(-report.refunds.total)));
+  // Reports built before voids existed have no voids section.
+  if (report.voids?.count) out.push(...pair(`${labels.voids} (${report.voids.count})`, money(-report.voids.total)));
   out.push(...pair(labels.net, money(report.net.total)));
   if (report.sales.cashRounding - report.refunds.cashRounding !== 0) {
     out.push(...pair(labels.rounding, money(report.sales.cashRounding - report.refunds.cashRounding)));
@@ -81,15 +87,17 @@ export function zReportLines(report: ZReport, options: ReceiptOptions, width: nu
     out.push(...pair(`${labels.tax} ${percent(tax.rateBp)}`, money(tax.tax)));
   }
   out.push(...pair(labels.tax, money(report.net.tax)), line);
-  for (const [type, amounts] of Object.entries(report.tenders) as [keyof typeof labels.tenders, { sales: number; refunds: number }][]) {
-    if (amounts.sales === 0 && amounts.refunds === 0) continue;
-    out.push(...pair(labels.tenders[type], money(amounts.sales - amounts.refunds)));
+  for (const [type, amounts] of Object.entries(report.tenders) as [keyof typeof labels.tenders, { sales: number; refunds: number; voids?: number }][]) {
+    const voids = amounts.voids ?? 0;
+    if (amounts.sales === 0 && amounts.refunds === 0 && voids === 0) continue;
+    out.push(...pair(labels.tenders[type], money(amounts.sales - amounts.refunds - voids)));
   }
   for (const session of report.sessions) {
     out.push(line, ...pair(labels.session, session.terminal));
     out.push(...pair(labels.float, money(session.openingFloat)));
     out.push(...pair(labels.cashSales, money(session.cashSales)));
     if (session.cashRefunds) out.push(...pair(labels.cashRefunds, money(-session.cashRefunds)));
+    if (session.cashVoids) out.push(...pair(labels.cashVoids, money(-session.cashVoids)));
     if (session.cashIn) out.push(...pair(labels.cashIn, money(session.cashIn)));
     if (session.cashOut) out.push(...pair(labels.cashOut, money(-session.cashOut)));
     out.push(...pair(labels.expected, money(session.expected)));

@@ -1,5 +1,6 @@
 import type { Conflict, Detection, LedgerRecord } from "@mercora/crdt-model";
 import { compareHlc } from "@mercora/crdt-model";
+import { targetConflict } from "./generations.ts";
 import { sameDetection } from "./oversell.ts";
 
 export interface DuplicateProvisionalInput {
@@ -24,7 +25,10 @@ export function reconcileDuplicateProvisionals(input: DuplicateProvisionalInput)
   const writes: Detection[] = [];
   for (const [folio, records] of byFolio) {
     if (records.length < 2) continue;
-    const id = `duplicate-provisional:${folio}`;
+    const tickets = [...records].sort((a, b) => compareHlc(a.hlc, b.hlc)).map((r) => r.id);
+    const target = targetConflict(`duplicate-provisional:${folio}`, tickets, input.merged);
+    if (!target) continue;
+    const id = target.id;
     const previous = input.own.get(id);
     const detection: Detection = {
       id,
@@ -32,7 +36,7 @@ export function reconcileDuplicateProvisionals(input: DuplicateProvisionalInput)
       sku: "",
       shortfall: records.length - 1,
       stock: 0,
-      tickets: [...records].sort((a, b) => compareHlc(a.hlc, b.hlc)).map((r) => r.id),
+      tickets: target.tickets,
       subject: folio,
       detail: `${records.length} tickets carry provisional folio ${folio}; each keeps its own final folio`,
       firstDetectedAt: previous?.firstDetectedAt ?? input.now,

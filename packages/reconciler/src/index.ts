@@ -10,3 +10,7 @@ export { reconcileDoubleRefunds, doubleRefundId } from "./refunds.ts";
 export type { DoubleRefundInput } from "./refunds.ts";
 export { reconcileDuplicateProvisionals } from "./folios.ts";
 export type { DuplicateProvisionalInput } from "./folios.ts";
+export { reconcileVoids } from "./voids.ts";
+export type { VoidConflictInput } from "./voids.ts";
+export { targetConflict } from "./generations.ts";
+export type { ConflictTarget } from "./generations.ts";

@@ -1,5 +1,6 @@
 import type { Conflict, Detection, LedgerRecord } from "@mercora/crdt-model";
 import { compareHlc } from "@mercora/crdt-model";
+import { targetConflict } from "./generations.ts";
 
 export interface OversellInput {
   /** The replica running the reconciler: a terminal id or "relay". */
@@ -23,11 +24,13 @@ export interface OversellInput {
   merged: readonly Conflict[];
 }
 
-/** The id of the open oversell conflict of a SKU. */
-export function oversellId(sku: string): string {
-  // NOTE: one oversell conflict per SKU; once conflicts can be resolved,
-  // a later oversell of a resolved SKU needs a new id (a resolution count).
-  return `oversell:${sku}`;
+/**
+ * Makes the id of an oversell conflict of a SKU: `oversell:SKU` for the
+ * first, `oversell:SKU:2` for the one raised after the first was resolved,
+ * and so on (see `targetConflict`).
+ */
+export function oversellId(sku: string, generation = 1): string {
+  return generation === 1 ? `oversell:${sku}` : `oversell:${sku}:${generation}`;
 }
 
 interface SaleOfSku {
@@ -130,22 +133,27 @@ export function reconcileOversells(input: OversellInput): Detection[] {
   for (const sku of Object.keys(input.stock).sort()) {
     const stock = input.stock[sku]!;
     if (stock >= 0) continue;
-    const id = oversellId(sku);
+    const baseId = oversellId(sku);
     const sales = bySku.get(sku) ?? [];
     let computed = involvedTickets(sales);
     if (computed.length === 0) computed = latestCovering(sales, -stock);
     // Tickets another replica already named stay named, even when this
     // replica no longer holds their records or they fell before the window.
-    const known = mergedById.get(id)?.tickets ?? [];
+    const known = mergedById.get(baseId)?.tickets ?? [];
     const tickets = [...computed, ...known.filter((ticket) => !computed.includes(ticket))];
+    // A resolved oversell stays resolved, so tickets it did not cover go to a new conflict of the SKU.
+    const target = targetConflict(baseId, tickets, input.merged);
+    if (!target) continue;
+    const id = target.id;
+    const units = sales.filter((sale) => target.tickets.includes(sale.record.id)).reduce((sum, sale) => sum + sale.qty, 0);
     const previous = input.own.get(id);
     const detection: Detection = {
       id,
       kind: "oversell",
       sku,
-      shortfall: -stock,
+      shortfall: id === baseId ? -stock : Math.max(1, Math.min(-stock, units)),
       stock,
-      tickets,
+      tickets: target.tickets,
       subject: sku,
       detail: `merged stock ${stock}: ${-stock} more sold than the branch had`,
       firstDetectedAt: previous?.firstDetectedAt ?? input.now,

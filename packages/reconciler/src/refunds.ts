@@ -1,5 +1,6 @@
 import type { Conflict, Detection, LedgerRecord } from "@mercora/crdt-model";
 import { compareHlc } from "@mercora/crdt-model";
+import { targetConflict } from "./generations.ts";
 import { sameDetection } from "./oversell.ts";
 
 export interface DoubleRefundInput {
@@ -45,9 +46,12 @@ export function reconcileDoubleRefunds(input: DoubleRefundInput): Detection[] {
     }
   }
   const writes: Detection[] = [];
-  for (const [id, entry] of [...byLine].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [baseId, entry] of [...byLine].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     if (entry.qty <= entry.sold) continue;
     const refunds = [...entry.refunds].sort((a, b) => compareHlc(a.hlc, b.hlc)).map((r) => r.id);
+    const target = targetConflict(baseId, [entry.ticket, ...refunds], input.merged);
+    if (!target) continue;
+    const id = target.id;
     const previous = input.own.get(id);
     const detection: Detection = {
       id,
@@ -55,7 +59,7 @@ export function reconcileDoubleRefunds(input: DoubleRefundInput): Detection[] {
       sku: entry.refunds[0]!.lines.find((l) => l.refLine === entry.line)!.sku,
       shortfall: entry.qty - entry.sold,
       stock: 0,
-      tickets: [entry.ticket, ...refunds],
+      tickets: target.tickets,
       subject: `${entry.ticket} line ${entry.line}`,
       detail: `line sold ${entry.sold}, refunds returned ${entry.qty}`,
       firstDetectedAt: previous?.firstDetectedAt ?? input.now,

@@ -34,6 +34,7 @@ import {
   readRanges,
   formatRangeFolio,
   folioNumbersLeft,
+  highestBlockFolio,
   str,
 } from "@mercora/crdt-model";
 import type {
@@ -49,8 +50,10 @@ import type {
   AnyLedgerDoc,
   LedgerRecord,
 } from "@mercora/crdt-model";
-import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells, reconcileVoids } from "@mercora/reconciler";
+import type { ConflictReview } from "@mercora/terminal";
 import type { Logger } from "pino";
+import { fiscalSummary, voidedFolios } from "./fiscal.ts";
 import { StockPublisher } from "./stock-publisher.ts";
 
 export const RELAY_REPLICA = "relay";
@@ -82,7 +85,8 @@ export function verifyRecord(
 ): string | null {
   if (record.branch !== branch) return `record branch ${record.branch} is not ${branch}`;
   if (record.terminal !== terminal) return `record terminal ${record.terminal} is not ledger owner ${terminal}`;
-  if (record.kind !== "sale" && record.kind !== "refund") return null;
+  if (record.kind === "void" && !record.voidOf) return "void names no ticket (voidOf is missing)";
+  if (record.kind !== "sale" && record.kind !== "refund" && record.kind !== "void") return null;
   const linesTotal = record.lines.reduce((sum, line) => sum + line.total, 0);
   if (linesTotal !== record.total) return `line totals add up to ${linesTotal}, ticket total is ${record.total}`;
   const linesTax = record.lines.reduce((sum, line) => sum + line.tax, 0);
@@ -117,7 +121,7 @@ export function verifyRecord(
       return `tenders ${tendered} minus change ${record.change} is not the total ${record.total} plus rounding ${record.cashRounding}`;
     }
   } else if (tendered !== record.total + record.cashRounding) {
-    return `refund payouts ${tendered} are not the refund ${record.total} plus rounding ${record.cashRounding}`;
+    return `${record.kind} payouts ${tendered} are not the ${record.kind} ${record.total} plus rounding ${record.cashRounding}`;
   }
   return null;
 }
@@ -135,6 +139,8 @@ export class RelayBranch {
   stockPublisher!: StockPublisher;
   permissions!: DocHandle<PermissionsDoc>;
   folios!: DocHandle<FoliosDoc>;
+  /** Conflict review at HQ, set by the relay before `open()`; the reconciler reads resolutions through it. */
+  review: ConflictReview | null = null;
   readonly ledgers = new Map<string, DocHandle<AnyLedgerDoc>>();
   readonly #records = new Map<string, LedgerRecord>();
   /** Stored JSON of each version 2 record as first seen, to tell an edit from a repeat. */
@@ -273,7 +279,7 @@ export class RelayBranch {
   }
 
   async #process(): Promise<void> {
-    const batch: { record: LedgerRecord; failure: string | null }[] = [];
+    const batch: { record: LedgerRecord; failure: string | null; terminal: string }[] = [];
     const ingestDoc = this.ingest.doc();
     const catalog = this.catalog();
     const rules = catalog ? readPricingRules(catalog.doc()) : null;
@@ -285,7 +291,7 @@ export class RelayBranch {
         if (!record) break;
         const failure =
           verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record) ?? this.#verifyFolio(record);
-        batch.push({ record, failure });
+        batch.push({ record, failure, terminal });
         waiting.delete(next);
         next += 1;
       }
@@ -302,7 +308,7 @@ export class RelayBranch {
       this.ingest.change((doc) => {
         // A record that fails verification is acknowledged, so the queue
         // drains, but is kept out of the totals and raised as a conflict.
-        ingestRecords(doc, batch.map(({ record, failure }) => ({ record, countTotals: failure === null })));
+        ingestRecords(doc, batch.map(({ record, failure, terminal }) => ({ record, countTotals: failure === null, writer: terminal })));
         for (const { record, failure } of batch) {
           if (failure) {
             const now = this.clock.now();
@@ -404,10 +410,8 @@ export class RelayBranch {
   async topUpFolioBlocks(): Promise<void> {
     if (readScheme(this.folios.doc()) !== "authority-range") return;
     const devices = Object.keys(this.permissions.doc().devices ?? {}).sort();
-    const used = new Map<string, number>();
-    for (const record of this.#records.values()) {
-      if (record.folioNumber !== null) used.set(record.terminal, Math.max(used.get(record.terminal) ?? 0, record.folioNumber));
-    }
+    const records = [...this.#records.values()];
+    const used = new Map(devices.map((terminal) => [terminal, highestBlockFolio(this.folios.doc(), terminal, records)]));
     const handed: string[] = [];
     this.folios.change((doc) => {
       for (const terminal of devices) {
@@ -453,7 +457,8 @@ export class RelayBranch {
         if (range.daysToExpiry < 30) alerts.push(`range ${range.prefix}${range.from}-${range.to} expires in ${range.daysToExpiry} days`);
       }
     }
-    return { scheme: readScheme(doc), poolLeft, ranges, alerts, finals: Object.keys(doc.finals).length };
+    const voided = voidedFolios(this.#records.values(), (id) => this.#records.get(id) ?? null, doc);
+    return { scheme: readScheme(doc), poolLeft, ranges, alerts, finals: Object.keys(doc.finals).length, voided };
   }
 
   /** Checks a record's hash, signature and link to the terminal's previous record. */
@@ -532,12 +537,14 @@ export class RelayBranch {
     const conflicts = this.conflicts.doc();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, RELAY_REPLICA);
-    const merged = listConflicts(conflicts);
+    const merged = this.review?.review().conflicts ?? listConflicts(conflicts);
     const now = this.clock.now();
     const writes = [
       ...reconcileOversells({ replica: RELAY_REPLICA, now, windowApplied: this.stockPublisher.windowApplied(), stock, records, own, merged }),
       ...reconcileDoubleRefunds({ replica: RELAY_REPLICA, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica: RELAY_REPLICA, now, records, own, merged }),
+      ...reconcileVoids({ replica: RELAY_REPLICA, now, records, own, merged }),
+      ...(this.review?.auditDetections(now, own) ?? []),
     ];
     if (writes.length === 0) return;
     this.conflicts.change((doc) => {
@@ -567,7 +574,7 @@ export class RelayBranch {
       name: urls.name,
       timeZone: urls.timeZone,
       inventoryEpoch: this.stockPublisher.epoch,
-      terminals: listTerminals(directory).map((terminal) => {
+      terminals: listTerminals(directory).filter((t) => t.id !== RELAY_REPLICA).map((terminal) => {
         const contact = contacts.get(`terminal:${this.id}:${terminal.id}`);
         const lastRecordAt = ingest.lastRecordAt[terminal.id];
         return {
@@ -583,7 +590,8 @@ export class RelayBranch {
       }),
       days: readDays(ingest),
       folios: this.folioSummary(),
-      conflicts: listConflicts(this.conflicts.doc()),
+      fiscal: fiscalSummary(this.#records.values(), ingest, this.folios.doc(), 50),
+      conflicts: this.review?.list("all") ?? listConflicts(this.conflicts.doc()),
     };
   }
 
@@ -605,6 +613,16 @@ export class RelayBranch {
     }
     for (const handle of this.ledgers.values()) if (handle) out[handle.documentId] = handle.heads();
     return out;
+  }
+
+  /** Reads one record of the branch by id, or null when the relay does not hold it. */
+  record(id: string): LedgerRecord | null {
+    return this.#records.get(id) ?? null;
+  }
+
+  /** Lists the branch's fiscal records whose transmission debt the relay has not settled, most urgent first. */
+  fiscalDebt() {
+    return fiscalSummary(this.#records.values(), this.ingest.doc(), this.folios.doc(), Number.MAX_SAFE_INTEGER);
   }
 
   /** Lists every record of the branch the relay has, in HLC order. */

@@ -1,7 +1,9 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
-import { ValidationError, parseBusinessDay } from "@mercora/crdt-model";
-import { renderHqPage } from "./hq-page.ts";
+import { NotFoundError, RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { catalogRoutes } from "./catalog-routes.ts";
+import { hqRoutes } from "./hq-routes.ts";
+import { registerReviewRoutes } from "./review-routes.ts";
 import type { CreateBranchInput, Relay, UserInput } from "./relay.ts";
 
 /**
@@ -34,7 +36,7 @@ export function buildRelayApi(relay: Relay) {
     });
   });
 
-  // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ page.
+  // HQ routes need the relay's HQ token: `Authorization: Bearer TOKEN`, or `?token=` for the HQ pages and the event stream.
   app.addHook("onRequest", async (request, reply) => {
     // Judge the route the router matched, not the raw URL: a percent-encoded
     // path ("/%61pi/hq") reaches the same route.
@@ -45,7 +47,7 @@ export function buildRelayApi(relay: Relay) {
     } catch {
       // An undecodable path matches no HQ route anyway.
     }
-    const isHq = (p: string) => p.startsWith("/api/hq") || p === "/hq";
+    const isHq = (p: string) => p.startsWith("/api/hq") || p === "/hq" || p.startsWith("/hq/");
     if (!isHq(route) && !isHq(path)) return;
     const header = request.headers.authorization;
     const query = new URL(request.url, "http://relay").searchParams.get("token");
@@ -60,6 +62,8 @@ export function buildRelayApi(relay: Relay) {
     if (error instanceof ValidationError) {
       return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
     }
+    if (error instanceof RuleError) return reply.code(409).send({ error: error.code, message: error.message, field: error.field });
+    if (error instanceof NotFoundError) return reply.code(404).send({ error: error.code, message: error.message });
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       const codes: Record<number, string> = { 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT" };
       const code = codes[error.statusCode] ?? "BAD_REQUEST";
@@ -144,9 +148,7 @@ export function buildRelayApi(relay: Relay) {
     return Object.fromEntries(request.query.skus.split(",").map((sku) => [sku, stock[sku] ?? null]));
   });
 
-  app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/conflicts", async (request) =>
-    branchOr404(request.params.branch).summary(relay.contacts).conflicts,
-  );
+  registerReviewRoutes(app, relay);
 
   app.get<{ Params: { branch: string } }>("/api/hq/branches/:branch/records", async (request) =>
     branchOr404(request.params.branch).records(),
@@ -179,7 +181,8 @@ export function buildRelayApi(relay: Relay) {
     branchOr404(request.params.branch).rollInventory(),
   );
 
-  app.get("/hq", async (_request, reply) => reply.type("text/html; charset=utf-8").send(renderHqPage(relay.branchSummaries())));
+  void app.register(catalogRoutes(relay));
+  void app.register(hqRoutes(relay));
 
   return app;
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
+  CATALOG_EDIT_KIND,
   DurableFileStorageAdapter,
   ROLES,
   checkPinFormat,
@@ -32,6 +33,7 @@ import {
   readJsonFile,
   decodePublicKey,
   encodePublicKey,
+  isEditorToken,
   writeJsonDurable,
 } from "@mercora/crdt-model";
 import { FOLIO_SCHEMES, initFolios } from "@mercora/crdt-model";
@@ -53,10 +55,15 @@ import type {
 } from "@mercora/crdt-model";
 import { createHash, randomBytes } from "node:crypto";
 import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
+import type { ActionHandler } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { BranchUrls } from "./branch.ts";
 import { RELAY_REPLICA, RelayBranch } from "./branch.ts";
+import { CatalogConflictDetector } from "./catalog-conflict-detector.ts";
+import { CatalogEditorRegistry } from "./catalog-editors.ts";
+import { CatalogEdits } from "./catalog-edits.ts";
+import { addReviewContainers, attachBranchReview } from "./conflict-review.ts";
 
 export interface RelayOptions {
   dataDir: string;
@@ -141,6 +148,10 @@ export class Relay {
   readonly branches = new Map<string, RelayBranch>();
   readonly contacts = new Map<string, { lastContact: string; connected: boolean }>();
   readonly log: Logger;
+  /** Enrolled catalog editor devices (peer ids `hq:USER`), which reach the catalog only. */
+  readonly catalogEditors: CatalogEditorRegistry;
+  /** HQ's product edits, catalog-edit conflict detection and the managers' choices. */
+  readonly catalogEdits: CatalogEdits;
   #state: RelayState = { catalogUrl: null, branches: {}, enrollments: [] };
   #hqToken = "";
   readonly #seenNonces = new Map<string, number>();
@@ -150,6 +161,7 @@ export class Relay {
   #catalog: DocHandle<CatalogDoc> | null = null;
   /** Document id to branch id; the catalog maps to "*". */
   readonly #docBranch = new Map<string, string>();
+  readonly #actionHandlers = new Map<string, ActionHandler>();
 
   constructor(readonly options: RelayOptions) {
     this.log = options.log;
@@ -180,6 +192,22 @@ export class Relay {
         access: async (peerId, documentId) => this.#allows(peerId, documentId),
       },
     });
+    this.catalogEditors = new CatalogEditorRegistry(options.dataDir, options.storageKey, this.log.child({ component: "catalog-editors" }));
+    const detector = new CatalogConflictDetector(this.repo, this.clock, () => this.branches.values(), this.log.child({ component: "catalog-conflicts" }));
+    this.catalogEdits = new CatalogEdits(this.repo, () => this.#catalog, detector, this.log.child({ component: "catalog-edits" }));
+    // A manager's `choose-value` on a catalog-edit conflict writes the chosen value to the catalog.
+    this.registerActionHandler(CATALOG_EDIT_KIND, {
+      carryOut: async ({ branch, conflict, request, manager }) => {
+        this.catalogEdits.detector.keep(branch, conflict.id);
+        const choice = await this.catalogEdits.chooseValue(conflict.id, {
+          value: request.value,
+          manager: manager.id,
+          managerName: manager.name,
+          reason: request.reason,
+        });
+        return choice.records;
+      },
+    });
     this.repo.networkSubsystem.on("peer", ({ peerId }) => this.#touch(peerId, true));
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => this.#touch(peerId, false));
     this.repo.networkSubsystem.on("message", (message) => this.#touch(message.senderId, true));
@@ -195,6 +223,8 @@ export class Relay {
 
   #allows(peerId: PeerId, documentId: DocumentId): boolean {
     const branch = this.#docBranch.get(documentId);
+    // A catalog editor reaches the catalog and nothing else, and creates no document here.
+    if (peerId.startsWith("hq:")) return branch === "*";
     const match = /^terminal:([^:]+):/.exec(peerId);
     if (!match) return false;
     if (branch === undefined) {
@@ -221,6 +251,11 @@ export class Relay {
   authenticateUpgrade(url: URL): { peerId: string } | { reason: string } {
     const token = url.searchParams.get("token");
     if (!token) return { reason: "no device token" };
+    if (isEditorToken(token)) {
+      const editor = this.catalogEditors.authenticate(token);
+      if ("reason" in editor) this.#rejectOnce(`upgrade:${editor.reason}`, { reason: editor.reason }, "sync connection refused");
+      return editor;
+    }
     const result = verifyDeviceToken(
       token,
       (branch, terminal) => {
@@ -323,12 +358,35 @@ export class Relay {
     });
     if (!found) throw new ValidationError("DEVICE_UNKNOWN", `Terminal ${branchId}/${terminal} has no activated device`, "terminal", terminal);
     await this.repo.flush([branch.permissions.documentId]);
-    const peerId = `terminal:${branchId}:${terminal}`;
+    this.#closeConnections(`terminal:${branchId}:${terminal}`);
+    this.log.warn({ branch: branchId, terminal }, "device revoked");
+    return { branch: branchId, terminal, revoked: true };
+  }
+
+  #closeConnections(peerId: string): void {
     for (const client of this.wss.clients) {
       if (this.#socketPeers.get(client) === peerId) client.terminate();
     }
-    this.log.warn({ branch: branchId, terminal }, "device revoked");
-    return { branch: branchId, terminal, revoked: true };
+  }
+
+  /** Registers a catalog editor's device key with its one-time code; returns where the catalog is. */
+  async activateCatalogEditor(input: { user?: unknown; code?: unknown; publicKey?: unknown }) {
+    const catalog = this.requireCatalog();
+    const editor = await this.catalogEditors.activate(input);
+    return { ...editor, peerId: `hq:${editor.user}`, catalogUrl: catalog.url };
+  }
+
+  /** Revokes a catalog editor: its connections are closed and refused from then on. */
+  async revokeCatalogEditor(user: string) {
+    const revoked = await this.catalogEditors.revoke(user);
+    this.#closeConnections(revoked.peerId);
+    return { ...revoked, revoked: true };
+  }
+
+  /** Returns the catalog, or throws 400 CATALOG_MISSING before the first import. */
+  requireCatalog(): DocHandle<CatalogDoc> {
+    if (!this.#catalog) throw new ValidationError("CATALOG_MISSING", "The relay has no catalog yet; import one with POST /api/hq/catalog", null);
+    return this.#catalog;
   }
 
   #touch(peerId: string, connected: boolean): void {
@@ -343,17 +401,20 @@ export class Relay {
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     this.#hqToken = await this.options.keystore.secret("hq.token");
+    await this.catalogEditors.open();
     const saved = await readJsonFile<RelayState>(this.#statePath);
     this.#state = { catalogUrl: null, branches: {}, enrollments: [], ...saved };
     if (this.#state.catalogUrl) {
       this.#catalog = await findDocument<CatalogDoc>(this.repo, this.#state.catalogUrl as DocumentId, { timeoutMs: 30_000 });
       this.#docBranch.set(this.#catalog.documentId, "*");
+      await this.catalogEdits.follow(this.#catalog);
     }
     for (const [id, urls] of Object.entries(this.#state.branches)) await this.#openBranch(id, urls);
     this.log.info({ branches: this.branches.size, catalog: this.#state.catalogUrl }, "relay started");
   }
 
   async stop(): Promise<void> {
+    this.catalogEdits.detector.close();
     for (const branch of this.branches.values()) branch.close();
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
@@ -369,19 +430,34 @@ export class Relay {
     await writeJsonDurable(this.#statePath, this.#state);
   }
 
+  /**
+   * Registers the handler that carries out the actions of a conflict kind
+   * at HQ, such as `choose-value` of `catalog-edit`. Actions of a kind
+   * marked HQ-only are rejected until its handler is registered.
+   */
+  registerActionHandler(kind: string, handler: ActionHandler): void {
+    this.#actionHandlers.set(kind, handler);
+  }
+
   async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
-    const branch = new RelayBranch(
-      id,
-      urls,
-      this.repo,
-      this.clock,
-      this.log.child({ branch: id }),
-      (documentId, b) => this.#docBranch.set(documentId, b),
-      () => this.#catalog,
-    );
+    const log = this.log.child({ branch: id });
+    const onDocument = (documentId: string, b: string) => this.#docBranch.set(documentId, b);
+    const branch = new RelayBranch(id, urls, this.repo, this.clock, log, onDocument, () => this.#catalog);
+    const ledger = await attachBranchReview(branch, {
+      repo: this.repo,
+      clock: this.clock,
+      dataDir: this.options.dataDir,
+      log,
+      handlers: this.#actionHandlers,
+      catalog: () => this.#catalog,
+      onDocument: (documentId) => onDocument(documentId, id),
+    });
     await branch.open();
+    await addReviewContainers(branch, this.repo, log);
+    await ledger.open();
     this.branches.set(id, branch);
     this.repo.shareConfigChanged();
+    this.catalogEdits.detector.schedule("all");
     return branch;
   }
 
@@ -416,6 +492,7 @@ export class Relay {
       this.#catalog = this.repo.create<CatalogDoc>(initCatalog(catalogSettings(taxProfileOfCountry)));
       this.#docBranch.set(this.#catalog.documentId, "*");
       this.#state.catalogUrl = this.#catalog.url;
+      await this.catalogEdits.follow(this.#catalog);
     }
     const products: Product[] = result.products;
     const unknownTax = products.find((product) => !this.#catalog!.doc().taxes[product.taxCode]);
@@ -453,6 +530,9 @@ export class Relay {
       // Record ids join branch, terminal and sequence with "-", so a terminal id has none.
       if (!/^[A-Za-z0-9_]{1,32}$/.test(terminal.id ?? "")) {
         throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${JSON.stringify(terminal.id)} must be 1-32 letters, digits or _`, "terminals");
+      }
+      if (terminal.id === RELAY_REPLICA) {
+        throw new ValidationError("TERMINAL_ID_INVALID", `Terminal id ${RELAY_REPLICA} is reserved for the relay's own records; choose another`, "terminals");
       }
     }
     try {

@@ -126,6 +126,11 @@ export class StockPublisher {
     return this.#view.all();
   }
 
+  /** Available units of one SKU, or null when neither the baseline nor a record names it. */
+  stockOf(sku: string): number | null {
+    return this.#view.stockOf(sku);
+  }
+
   /** SKUs whose available units are below zero. */
   negative(): Record<string, number> {
     return this.#view.negative();

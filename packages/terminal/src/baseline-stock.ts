@@ -87,6 +87,7 @@ export class BaselineStock {
     const doc = handle.doc();
     const heads = A.getHeads(doc as A.Doc<unknown>);
     const same = handle.url === this.#url && sameHeads(heads, this.#heads);
+    const first = this.#url === null;
     this.#handle = handle;
     this.#url = handle.url;
     this.#info = readBaselineInfo(doc);
@@ -95,6 +96,8 @@ export class BaselineStock {
       this.stock.loadBaseline(doc);
       this.#changed();
     }
+    // With no snapshot yet (a first start), the next start should not depend on a clean stop.
+    if (first) void this.writeSnapshot().catch((error) => this.#log.error({ err: error, path: this.#path }, "stock snapshot not written"));
     handle.on("change", ({ doc: after, patches }) => {
       if (handle !== this.#handle) return;
       this.stock.applyBaselinePatches(after, patches);

@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { openOrActivate } from "./activation.ts";
 import { DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 import { buildTerminalApi } from "./http.ts";
+import { OfflinePeriodPublisher } from "./offline-publisher.ts";
 import type { LanPeer } from "./lan.ts";
 import { printerSettingsFromFlags } from "./receipts.ts";
 import { Terminal } from "./terminal.ts";
@@ -155,6 +156,8 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
     log,
   });
   await terminal.start();
+  const offlinePeriods = new OfflinePeriodPublisher(terminal);
+  await offlinePeriods.start();
   const api = buildTerminalApi(terminal);
   const http = parseAddress(values.http ?? "127.0.0.1:0", "--http");
   const address = await api.listen({ host: http.host, port: http.port });
@@ -163,6 +166,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
   const shutdown = async (signal: string) => {
     log.info({ signal }, "terminal stopping");
     await api.close();
+    offlinePeriods.stop();
     await terminal.stop();
     process.exit(0);
   };

@@ -18,7 +18,8 @@ export const DEFAULT_CONNECTIVITY: ConnectivityOptions = {
   retryMs: 1000,
 };
 
-type ConnectivityEvent =
+/** One line of `connectivity.jsonl`: a switch between online and offline, or a manual switch. */
+export type ConnectivityEvent =
   | { at: string; event: "online" | "offline"; reason?: string }
   | { at: string; event: "manual-offline" | "manual-online"; by: string; reason: string | null };
 
@@ -38,6 +39,9 @@ export class Connectivity {
   #offlineSince: number | null = Date.now();
   #offlineMsBefore = 0;
   #checking = false;
+  /** False until the first check has decided the state, which is logged whatever it is. */
+  #decided = false;
+  readonly #listeners = new Set<(event: ConnectivityEvent) => void>();
 
   constructor(
     private readonly repo: Repo,
@@ -51,6 +55,12 @@ export class Connectivity {
     /** Returns a fresh device token for the websocket URL, or null to connect without one. */
     private readonly deviceToken: () => string | null = () => null,
   ) {}
+
+  /** Calls `listener` with every event appended to the log; returns the function that stops it. */
+  onEvent(listener: (event: ConnectivityEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
 
   get online(): boolean {
     return this.#online;
@@ -119,7 +129,8 @@ export class Connectivity {
   }
 
   #setOnline(online: boolean, reason?: string): void {
-    if (online === this.#online) return;
+    if (online === this.#online && this.#decided) return;
+    this.#decided = true;
     this.#online = online;
     const now = Date.now();
     if (online && this.#offlineSince !== null) {
@@ -161,6 +172,13 @@ export class Connectivity {
   }
 
   async #append(event: ConnectivityEvent): Promise<void> {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error({ err: error, event: event.event }, "connectivity event listener failed");
+      }
+    }
     try {
       await appendFile(this.logPath, JSON.stringify(event) + "\n");
     } catch (error) {

@@ -1,6 +1,8 @@
 import Fastify from "fastify";
 import type { FastifyError } from "fastify";
-import { RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { NotFoundError, RuleError, ValidationError, parseBusinessDay } from "@mercora/crdt-model";
+import { registerReviewRoutes } from "./review-routes.ts";
+import { screenRoutes } from "./screen-routes.ts";
 import type { Terminal } from "./terminal.ts";
 
 function parseScope(scope: unknown): "terminal" | "branch" {
@@ -18,7 +20,8 @@ export interface ApiError {
 
 /**
  * Builds the terminal's local HTTP API: sales, cash movements, stock
- * movements and lookups, conflicts, status and the manual offline switch.
+ * movements and lookups, conflicts and their review, voids, status and the
+ * manual offline switch.
  * Bad input gets a 4xx with a code and a message that names the value.
  */
 export function buildTerminalApi(terminal: Terminal) {
@@ -31,6 +34,7 @@ export function buildTerminalApi(terminal: Terminal) {
     if (error instanceof RuleError) {
       return reply.code(409).send({ error: error.code, message: error.message, field: error.field } satisfies ApiError);
     }
+    if (error instanceof NotFoundError) return reply.code(404).send({ error: error.code, message: error.message } satisfies ApiError);
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       const code = (error as { code?: string }).code === "FST_ERR_CTP_INVALID_JSON_BODY" ? "BODY_INVALID" : "BAD_REQUEST";
@@ -145,7 +149,7 @@ export function buildTerminalApi(terminal: Terminal) {
     return reply.code(201).send({ record });
   });
 
-  app.get("/conflicts", async () => terminal.conflicts());
+  registerReviewRoutes(app, terminal);
 
   app.post("/wan/offline", async (request, reply) => reply.send({ manualOffline: await terminal.switchOffline(request.body) }));
 
@@ -178,6 +182,8 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get("/replica", async () => ({ heads: terminal.documentHeads(), stock: terminal.allStock() }));
+
+  void app.register(screenRoutes(terminal));
 
   return app;
 }

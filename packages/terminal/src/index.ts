@@ -21,3 +21,10 @@ export { DurableWrites, CHECKPOINT_BYTES, replayFrames } from "./durable-writes.
 export type { Checkpoint } from "./durable-writes.ts";
 export { LanNetwork } from "./lan.ts";
 export type { LanPeer } from "./lan.ts";
+export { ConflictReview, parseAuditLimit, parseStatusFilter } from "./conflict-review.ts";
+export type { ActionHandler, ConflictReviewPorts, ConflictStatusFilter, RecordWriter, Signer } from "./conflict-review.ts";
+export { PinGuard, MAX_PIN_FAILURES, PIN_LOCK_MS } from "./pins.ts";
+export { OfflinePeriodPublisher } from "./offline-publisher.ts";
+export { buildConnectivityReport, offlinePeriodsOf, parseConnectivityLog } from "./offline-periods.ts";
+export type { ConnectivityEvent } from "./connectivity.ts";
+export { quotePayment } from "./quotes.ts";

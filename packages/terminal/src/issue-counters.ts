@@ -1,5 +1,5 @@
 import { emptyFolioCounters, genesisHash, observeFolio } from "@mercora/crdt-model";
-import type { FolioCounters, LedgerRecord } from "@mercora/crdt-model";
+import type { FolioBlock, FolioCounters, LedgerRecord } from "@mercora/crdt-model";
 
 /** The counters a terminal issues its next record from, as a checkpoint stores them. */
 export interface IssueCountersState {
@@ -19,10 +19,16 @@ export interface IssueCountersState {
 export class IssueCounters {
   #state: IssueCountersState;
 
+  /**
+   * `blocks` returns the terminal's authority-range blocks, or null before
+   * the folios document is loaded; a folio number outside them does not
+   * count as used (see `observeFolio`).
+   */
   constructor(
     readonly branch: string,
     readonly terminal: string,
     saved: IssueCountersState | null = null,
+    readonly blocks: () => readonly FolioBlock[] | null = () => null,
   ) {
     this.#state = saved
       ? { lastSeq: saved.lastSeq, lastHash: saved.lastHash, folios: structuredClone(saved.folios) }
@@ -48,7 +54,7 @@ export class IssueCounters {
       this.#state.lastSeq = record.seq;
       this.#state.lastHash = record.hash;
     }
-    observeFolio(this.#state.folios, record);
+    observeFolio(this.#state.folios, record, this.blocks());
   }
 
   /** Copies the counters for a checkpoint. */

@@ -78,7 +78,7 @@ export const DRAWER_KICK_WINDOW_MS = 60_000;
 const DEFAULT_CONTEXT: ReceiptContext = { storeName: "Mercora", currency: "ARS", minorUnitDigits: 2 };
 
 /** Looks up the folio to print for a record: final when known, provisional otherwise. */
-export type FolioSource = (record: LedgerRecord) => { number: string; provisional: boolean } | null;
+export type FolioSource = (record: LedgerRecord) => { number: string; provisional: boolean; voided?: boolean } | null;
 
 /**
  * Prints receipts after the record is durable, off the sale's path: a
@@ -164,7 +164,9 @@ export class ReceiptSpooler {
 
   #folioAndHash(record: LedgerRecord): { folio?: ReceiptFolio; hash?: string } {
     const folio = this.#folioSource(record);
-    return { ...(folio ? { folio: { number: folio.number, provisional: folio.provisional } } : {}), hash: record.hash };
+    if (!folio) return { hash: record.hash };
+    const printed: ReceiptFolio = { number: folio.number, provisional: folio.provisional, ...(folio.voided ? { voided: true } : {}) };
+    return { folio: printed, hash: record.hash };
   }
 
   /** Sets where the store header and currency come from. */

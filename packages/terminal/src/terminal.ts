@@ -16,7 +16,6 @@ import {
   findDocument,
   initLedger,
   isLedgerV1,
-  listConflicts,
   listTerminals,
   parseSaleRequest,
   priceSale,
@@ -47,12 +46,18 @@ import {
   folioNumbersLeft,
   isFiscal,
   nextFolioFrom,
+  readBlocks,
   readFinalFolio,
   readScheme,
+  pendingFiscalRecords,
+  recordsAgainst,
+  taxProfile,
+  transmissionDeadline,
 } from "@mercora/crdt-model";
 import type {
   CashMovementReason,
   CatalogDoc,
+  CatalogIndex,
   Detection,
   FoliosDoc,
   Keystore,
@@ -69,10 +74,12 @@ import type {
   StockBaselineDoc,
   StockLine,
 } from "@mercora/crdt-model";
-import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells } from "@mercora/reconciler";
+import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells, reconcileVoids } from "@mercora/reconciler";
 import type { Logger } from "pino";
 import type { ActivatedState } from "./activation.ts";
 import { ClockWatch } from "./clock.ts";
+import { ConflictReview } from "./conflict-review.ts";
+import type { RecordWriter, Signer } from "./conflict-review.ts";
 import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
 import { BaselineStock } from "./baseline-stock.ts";
@@ -166,6 +173,8 @@ export class Terminal {
   readonly receipts: ReceiptSpooler;
   readonly clockWatch: ClockWatch;
   readonly pins: PinGuard;
+  /** The branch's conflicts with their resolutions, and the way managers resolve them here. */
+  readonly review: ConflictReview;
 
   #state!: TerminalState;
   #directory!: DocHandle<DirectoryDoc>;
@@ -197,6 +206,8 @@ export class Terminal {
   #deferredTimer: NodeJS.Timeout | null = null;
   /** Runs after every acknowledged write until the deferred documents load. */
   #afterWrite: (() => void) | null = null;
+  /** The relay's acknowledgement mark of this terminal as far as it is on disk. */
+  #ackedOnDisk = 0;
   #closed = false;
   readonly #peers = new Set<string>();
 
@@ -252,6 +263,21 @@ export class Terminal {
     );
     this.lan = new LanNetwork(this.repo, options.terminal, this.log, 1000, () => this.deviceToken(), (url) => this.verifyLanPeer(url));
     this.receipts = new ReceiptSpooler(options.receipts, join(options.dataDir, "spool"), this.log, options.keystore.storageKey);
+    this.review = new ConflictReview({
+      branch: options.branch,
+      replica: options.terminal,
+      conflicts: () => this.#conflicts,
+      permissions: () => this.#permissions,
+      pins: this.pins,
+      clock: this.clock,
+      now: () => this.clockWatch.now(),
+      runWrites: (signer, task) => this.withWriter(task, signer),
+      findRecord: (id) => this.findRecord(id),
+      records: () => this.#records.values(),
+      store: () => ({ currency: this.#catalogCache.index.currency(), cashRoundingIncrement: this.#cashRoundingIncrement }),
+      flush: (ids) => this.repo.flush(ids as DocumentId[]),
+      log: this.log.child({ component: "conflict-review" }),
+    });
   }
 
   /**
@@ -263,7 +289,9 @@ export class Terminal {
     const durable = await this.durable.open();
     await this.pins.open();
     await this.#loadState();
-    this.#counters = new IssueCounters(this.options.branch, this.options.terminal, durable.checkpoint?.counters ?? null);
+    this.#counters = new IssueCounters(this.options.branch, this.options.terminal, durable.checkpoint?.counters ?? null, () =>
+      this.#folios ? readBlocks(this.#folios.doc(), this.options.terminal) : null,
+    );
     if (this.options.lanListen) await this.lan.listen(this.options.lanListen);
     for (const peer of this.options.lanPeers) this.lan.dial(peer);
     await this.connectivity.start();
@@ -380,11 +408,18 @@ export class Terminal {
     this.#folios.on("change", () => this.#collectReprintOffers());
     this.#conflicts = conflicts;
     this.#ingest = ingest;
+    this.#ackedOnDisk = readAcked(ingest.doc(), this.options.terminal);
+    this.#ingest.on("change", () => void this.#flushAcknowledgements());
     // Without snapshots (a first start) the first sale needs the documents themselves.
     if (!stockSnapshot) await this.#loadBaseline(urls.baselineUrl, timeoutMs);
     if (!catalogSnapshot) await this.#loadCatalog(timeoutMs);
+    // Saved now, because a first start fetched them from a peer and a crash
+    // before the background save would leave a restart waiting for one.
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
-    await this.repo.flush([conflicts, ingest, permissions, folios, this.#directory].map((h) => h.documentId));
+    const loaded: DocHandle<unknown>[] = [conflicts, ingest, permissions, folios, this.#directory];
+    if (this.#baseline.handle) loaded.push(this.#baseline.handle);
+    if (this.#catalog) loaded.push(this.#catalog);
+    await this.repo.flush(loaded.map((h) => h.documentId));
   }
 
   /** Loads the catalog document and follows it with the catalog cache. */
@@ -747,6 +782,11 @@ export class Terminal {
     });
   }
 
+  /** The catalog as the terminal prices and looks products up with: read from its snapshot, then from the document. */
+  get catalog(): CatalogIndex {
+    return this.#catalogCache.index;
+  }
+
   get #cashRoundingIncrement(): number {
     return readDirectoryUrls(this.#directory.doc()).cashRoundingIncrement;
   }
@@ -771,7 +811,7 @@ export class Terminal {
           request.original,
         );
       }
-      const priorRefunds = [...this.#records.values()].filter((r) => r.kind === "refund" && r.refundOf === original.id);
+      const priorRefunds = recordsAgainst(original.id, this.#records.values());
       const priced = priceRefund(original, priorRefunds, request, {
         currency: this.#catalogCache.index.currency(),
         cashRoundingIncrement: this.#cashRoundingIncrement,
@@ -867,7 +907,18 @@ export class Terminal {
     }
   }
 
-  async #write(kind: RecordKind, fields: Partial<LedgerRecord>): Promise<LedgerRecord> {
+  /**
+   * Runs `task` in the write queue with a writer of this terminal's
+   * records, signed by `signer` (a manager resolving a conflict), or by the
+   * signed-in cashier when it is left out. Voids and conflict resolutions
+   * write through it.
+   */
+  withWriter<T>(task: (write: RecordWriter) => Promise<T>, signer?: Signer): Promise<T> {
+    const write: RecordWriter = (kind, fields) => this.#write(kind, { offline: !this.connectivity.online, ...fields }, signer);
+    return this.#enqueue(() => task(write));
+  }
+
+  async #write(kind: RecordKind, fields: Partial<LedgerRecord>, signer?: Signer): Promise<LedgerRecord> {
     const blocked = this.#writesBlocked;
     if (blocked) {
       throw new RuleError(
@@ -882,7 +933,7 @@ export class Terminal {
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
     const seq = this.#counters.lastSeq + 1;
-    const session = this.#session;
+    const session = signer ?? this.#session;
     if (!session) {
       throw new RuleError("SIGN_IN_REQUIRED", "No cashier is signed in at this terminal; sign in with POST /sessions and a PIN first", "session");
     }
@@ -918,7 +969,9 @@ export class Terminal {
     const folio = isFiscal(kind)
       ? nextFolioFrom(this.#folios.doc(), this.options.terminal, kind, this.#counters.folios)
       : { folio: null, folioNumber: null, provisionalFolio: null };
-    const record = sealRecord({ ...unsealed, ...folio }, prevHash, session.key);
+    const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
+    const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
+    const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     const json = canonicalJson(record);
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);
@@ -1011,7 +1064,12 @@ export class Terminal {
   }
 
   /** The folio to print on a record's receipt: final when known, else provisional. */
-  folioOf(record: LedgerRecord): { number: string; provisional: boolean; provisionalReference: string | null } | null {
+  folioOf(record: LedgerRecord): { number: string; provisional: boolean; provisionalReference: string | null; voided?: boolean } | null {
+    const voided = record.kind === "void" && record.voidOf ? this.#records.get(record.voidOf) : undefined;
+    if (voided) {
+      const folio = this.folioOf(voided);
+      return folio ? { ...folio, voided: true } : null;
+    }
     if (record.folio) return { number: record.folio, provisional: false, provisionalReference: null };
     if (!record.provisionalFolio) return null;
     const final = this.#folios ? readFinalFolio(this.#folios.doc(), record.id) : null;
@@ -1068,6 +1126,21 @@ export class Terminal {
     }, 200);
   }
 
+  /**
+   * Writes the relay's acknowledgements to disk as they arrive, and only
+   * then counts them in the pending count, so a count shown survives a crash.
+   */
+  async #flushAcknowledgements(): Promise<void> {
+    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    try {
+      await this.repo.flush([this.#ingest.documentId]);
+    } catch (error) {
+      this.log.warn({ err: error, documentId: this.#ingest.documentId }, "flush of the ingest document failed");
+      return;
+    }
+    if (acked > this.#ackedOnDisk) this.#ackedOnDisk = acked;
+  }
+
   /** Runs the oversell reconciler on what this terminal holds and writes its detections. */
   async reconcile(): Promise<number> {
     if (!this.#conflicts || this.#closed) return 0;
@@ -1077,11 +1150,14 @@ export class Terminal {
     const now = this.clock.now();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, replica);
-    const merged = listConflicts(conflicts);
+    const review = this.review.review();
+    const merged = review.conflicts;
     const writes = [
       ...reconcileOversells({ replica, now, windowApplied, stock: this.#baseline.stock.negative(), records, own, merged }),
       ...reconcileDoubleRefunds({ replica, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica, now, records, own, merged }),
+      ...reconcileVoids({ replica, now, records, own, merged }),
+      ...this.review.auditDetections(now, own),
       ...this.#clockSkewDetections(now, own),
       ...this.#integrityDetections(now, own),
     ];
@@ -1145,16 +1221,27 @@ export class Terminal {
       }));
   }
 
-  /** Open conflicts of the branch, merged from every replica's detections. */
+  /** Open conflicts of the branch, merged from every replica's detections, with their resolutions. */
   conflicts() {
-    return listConflicts(this.#conflicts.doc());
+    return this.review.list("open");
+  }
+
+  /** This terminal's fiscal records whose transmission debt is not settled, most urgent first. */
+  fiscalDebt() {
+    const ingest = this.#ingest.doc();
+    const folios = this.#folios.doc();
+    return pendingFiscalRecords(
+      this.ownRecords(),
+      { acked: (terminal) => readAcked(ingest, terminal), finalFolio: (id) => readFinalFolio(folios, id)?.folio ?? null },
+      this.clockWatch.now(),
+    );
   }
 
   // ------------------------------------------------------------------ status
 
   /** Connectivity, queue, storage and conflict figures for the status endpoint. */
   status() {
-    const acked = readAcked(this.#ingest.doc(), this.options.terminal);
+    const acked = this.#ackedOnDisk;
     const lanPeers = [...this.#peers].filter((p) => p !== RELAY_PEER).sort();
     let mode: "online" | "lan-only" | "offline" = "offline";
     if (this.connectivity.online) mode = "online";
@@ -1184,11 +1271,23 @@ export class Terminal {
         writesBlocked: this.#writesBlocked !== null,
         problems: this.#health.problems,
       },
-      conflicts: { open: listConflicts(this.#conflicts.doc()).length },
+      conflicts: this.#conflictCounts(),
+      fiscal: this.#fiscalStatus(),
       clock: this.clockWatch.status(),
       folios: this.#folioStatus(),
       printer: this.receipts.status(),
     };
+  }
+
+  #conflictCounts() {
+    const conflicts = this.review.list("all");
+    return { open: conflicts.filter((c) => c.status === "open").length, resolved: conflicts.filter((c) => c.status === "resolved").length };
+  }
+
+  /** Pending fiscal records for the status endpoint: the 50 most urgent, with the count of all. */
+  #fiscalStatus() {
+    const pending = this.fiscalDebt();
+    return { pending: pending.length, overdue: pending.filter((d) => d.overdue).length, records: pending.slice(0, 50) };
   }
 
   /** Available stock of every SKU the baseline or a held record names, for checks and the demo summary. */
