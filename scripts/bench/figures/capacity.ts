@@ -82,7 +82,7 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
     title: "Relay capacity",
     method: [
       `Data: a relay with ${stores} branches of 4 terminals each and the real catalog (so each branch has an inventory document with 12,513 counters), ` +
-        "created through the HQ API by a generator process, with an Ed25519 device key activated for every terminal (`POST /api/activate` with HQ's one-time code), and copied fresh.",
+        "created through the HQ API by a generator process and copied fresh. Every terminal has an Ed25519 device key, activated with `POST /api/activate` and HQ's one-time code.",
       "Mercora: a `mercora relay` process; 4 load-generator processes (scripts/bench/capacity-load.ts) share the stores. " +
         "Every simulated terminal is its own automerge-repo `Repo` with in-memory storage, its own websocket to `/sync`, a real terminal's peer id " +
         "and a device token signed with its device key at each connection. " +

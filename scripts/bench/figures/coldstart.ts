@@ -91,10 +91,11 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
         "and stops at the 201 of its first `POST /sales`, a 3-line ticket, sent once `POST /sessions` has signed the cashier in with their PIN. " +
         "The RSS column is that terminal process.",
       "History in T1's encrypted storage, written by a generator process through the product's document functions " +
-        "(`initLedger`, `appendRecord` once per ticket, `applyStockMovement`, `registerLedger`), each ticket priced, hash-chained and signed with the cashier's key " +
-        "(`sealRecord`) and carrying its self-numbered folio (`nextFolio`), so T1 verifies them at start as records it synced: T1's own ledger for every day, " +
+        "(`initLedger`, `appendRecord` once per ticket, `applyStockMovement`, `registerLedger`): T1's own ledger for every day, " +
         "the other three terminals' ledgers of the last two days, every ledger of the four terminals listed in the branch directory, " +
-        "and every ticket's stock movement in the one inventory document (the product rolls inventory epochs only when HQ asks).",
+        "and every ticket's stock movement in the one inventory document (the product rolls inventory epochs only when HQ asks). " +
+        "Each ticket is priced, hash-chained, signed with the cashier's key (`sealRecord`) and carries its self-numbered folio (`nextFolio`), " +
+        "so T1 verifies it at start as it verifies a record it synced.",
       "NOTE: the generator applies each terminal-day's 300 stock movements in one inventory change, where a terminal makes one change per ticket, " +
         "because writing a year through `Terminal.recordSale` takes hours on this machine. The inventory history is smaller than real, " +
         "so the long-history figure is a lower bound for Mercora.",

@@ -123,8 +123,8 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
     findings: [
       "Each acknowledgement changes two documents (the ledger and the inventory) and `Terminal.#write` then awaits `repo.flush` of both " +
         "and a heads-journal append with `fdatasync`. `DurableFileStorageAdapter.save` writes each chunk to a new file with fsync, rename and an fsync of the folder, " +
-        "and `remove` fsyncs the folder once per chunk that automerge-repo's compaction deletes. In development, `strace -f -c` over 200 acknowledgements " +
-        "on an empty terminal on this machine counted 1,441 fsync, 200 fdatasync, 494 rename and 375 unlink calls: about 7 fsyncs per sale, " +
+        "and `remove` fsyncs the folder once per chunk that automerge-repo's compaction deletes. `strace -f -c` of the bench worker over 200 acknowledgements " +
+        "on an empty terminal (commit ee3bd34, this machine) counted 1,476 fsync, 200 fdatasync, 508 rename and 367 unlink calls beyond those of its start: about 7 fsyncs per sale, " +
         "so the I/O alone is several times the fdatasync limit in the table before any CPU work.",
       "The CPU work is larger still. Most of `#write` is `DocHandle.change` (see the profile below), and the inventory change is the costly one: " +
         "Automerge updates the materialized document by copying the `stock` map of 12,513 counters (`Object.assign` under `applyAndReturnPatches`) " +
