@@ -1,13 +1,15 @@
 /**
  * Worker for the cold-start figure. Modes:
  * - `generate`: a four-terminal branch with `days` business days of
- *   history, 300 tickets a day per terminal, written into terminal T1's
+ *   history, 300 tickets a day per terminal (signed by the cashier and
+ *   hash-chained per terminal), written into terminal T1's encrypted
  *   storage: T1's own daily ledgers, the other terminals' ledgers of the
  *   last two days (the ones a terminal opens at start), every ledger listed
  *   in the branch directory, and every ticket's stock movement in the
  *   inventory document.
  * - `mercora`: times a `mercora terminal` process on that data from spawn
- *   to the 201 of its first `POST /sales`.
+ *   to the 201 of its first `POST /sales`, after `POST /sessions` signed
+ *   the cashier in.
  * - `pouch-generate` / `pouch`: the same history as documents in one
  *   pouchdb-node database, timed from spawn to the first durable `db.put`.
  * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js with tsx.
@@ -20,19 +22,23 @@ import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
+  Keystore,
   appendRecord,
   applyStockMovement,
+  businessDayOf,
   findDocument,
   initLedger,
+  nextFolio,
   readDirectoryUrls,
   registerLedger,
   writeJsonDurable,
 } from "@mercora/crdt-model";
-import type { DirectoryDoc, InventoryDoc, LedgerDoc, LedgerRecord } from "@mercora/crdt-model";
+import type { DirectoryDoc, FoliosDoc, InventoryDoc, LedgerDoc, LedgerRecord, PermissionsDoc } from "@mercora/crdt-model";
+import type { ActivatedState } from "@mercora/terminal";
 import { api, startMercora } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, ticket } from "./lib/fixture.ts";
+import { BRANCH, TIME_ZONE, buildBranch, catalogProducts, signInCashier, ticket, unlockCashierKey } from "./lib/fixture.ts";
 import { PouchDB } from "./lib/pouch.ts";
-import { saleRecord } from "./lib/records.ts";
+import { RecordChain, saleRecord } from "./lib/records.ts";
 import { ROOT, nowMs, peakRssOf } from "./lib/stats.ts";
 import { withCpuProfile } from "./lib/store-procs.ts";
 import { workerMain } from "./lib/worker.ts";
@@ -52,17 +58,13 @@ interface Input {
 export interface ColdStartResult {
   ms: number;
   readyMs?: number;
+  /** From spawn to the 201 of `POST /sessions`. */
+  signedInMs?: number;
   peakRss: number;
 }
 
 function dayStart(daysAgo: number): number {
   return Math.floor(Date.now() / DAY_MS) * DAY_MS - daysAgo * DAY_MS + 12 * 3_600_000;
-}
-
-/** Builds one ticket of the history as the product's `LedgerRecord`, with the fields `appendRecord` stores. */
-function historyRecord(products: ReturnType<typeof catalogProducts>, terminal: string, seq: number, at: Date): LedgerRecord {
-  const { _id, ...fields } = saleRecord(products, terminal, seq, at);
-  return { id: _id, ...fields } as unknown as LedgerRecord;
 }
 
 async function generate(input: Input): Promise<{ ms: number }> {
@@ -71,25 +73,36 @@ async function generate(input: Input): Promise<{ ms: number }> {
   const products = catalogProducts();
   const t1Dir = join(input.dir, "T1");
   const statePath = join(t1Dir, "terminal.json");
-  const state = JSON.parse(await readFile(statePath, "utf8")) as {
-    directoryUrl: string;
-    ledgers: { documentId: string; url: string; businessDay: string; part: number; firstSeq: number }[];
-  };
-  const repo = new Repo({ storage: new DurableFileStorageAdapter(join(t1Dir, "automerge")), network: [], peerId: "bench-generator" as PeerId });
+  const state = JSON.parse(await readFile(statePath, "utf8")) as ActivatedState;
+  const keystore = await Keystore.open(join(t1Dir, "keystore"), { create: false });
+  const repo = new Repo({
+    storage: new DurableFileStorageAdapter(join(t1Dir, "automerge"), keystore.storageKey),
+    network: [],
+    peerId: "bench-generator" as PeerId,
+  });
   const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 60_000 });
-  const inventory = await findDocument<InventoryDoc>(repo, readDirectoryUrls(directory.doc()).inventoryUrl as DocumentId, { timeoutMs: 60_000 });
+  const urls = readDirectoryUrls(directory.doc());
+  const inventory = await findDocument<InventoryDoc>(repo, urls.inventoryUrl as DocumentId, { timeoutMs: 60_000 });
+  const permissions = await findDocument<PermissionsDoc>(repo, urls.permissionsUrl as DocumentId, { timeoutMs: 60_000 });
+  const folios = await findDocument<FoliosDoc>(repo, urls.foliosUrl as DocumentId, { timeoutMs: 60_000 });
 
-  const seq = new Map(TERMINALS.map((t) => [t, 0]));
+  // Records are signed with the cashier's key and chained per terminal, so
+  // T1 verifies them at start as it verifies records it synced.
+  const key = await unlockCashierKey(permissions.doc());
+  const chains = new Map(
+    TERMINALS.map((terminal) => [
+      terminal,
+      new RecordChain(terminal, { key, folio: (id, _seq, previous) => nextFolio(folios.doc(), id, "sale", previous ? [previous] : []) }),
+    ]),
+  );
   for (let daysAgo = input.days; daysAgo >= 1; daysAgo--) {
     const start = dayStart(daysAgo);
-    const businessDay = new Date(start).toISOString().slice(0, 10);
+    const businessDay = businessDayOf(new Date(start), TIME_ZONE);
     for (const terminal of TERMINALS) {
-      const firstSeq = seq.get(terminal)! + 1;
+      const chain = chains.get(terminal)!;
+      const firstSeq = chain.seq + 1;
       const records: LedgerRecord[] = [];
-      for (let i = 0; i < TICKETS_PER_DAY; i++) {
-        records.push(historyRecord(products, terminal, firstSeq + i, new Date(start + i * 120_000)));
-      }
-      seq.set(terminal, firstSeq + TICKETS_PER_DAY - 1);
+      for (let i = 0; i < TICKETS_PER_DAY; i++) records.push(chain.next(products, new Date(start + i * 120_000)));
 
       // NOTE: this makes one inventory change per terminal and day, where the product makes one
       // per ticket. The inventory history is smaller than real, so this start time is a lower bound.
@@ -131,10 +144,12 @@ async function measureMercora(input: Input): Promise<ColdStartResult> {
   );
   const readyMs = nowMs() - t0;
   try {
+    await signInCashier(terminal.ready.http);
+    const signedInMs = nowMs() - t0;
     const sale = await api<{ record?: { id: string } }>(terminal.ready.http, "/sales", { body: ticket(catalogProducts(), 1), timeoutMs: 120_000 });
     if (sale.status !== 201) throw new Error(`First sale returned HTTP ${sale.status}: ${JSON.stringify(sale.body)}`);
     const ms = nowMs() - t0;
-    return { ms, readyMs, peakRss: peakRssOf(terminal.child.pid) };
+    return { ms, readyMs, signedInMs, peakRss: peakRssOf(terminal.child.pid) };
   } finally {
     await terminal.stop(5000);
   }

@@ -308,7 +308,10 @@ export class Terminal {
     this.connectivity.stop();
     await this.lan.close();
     await this.repo.flush().catch(() => undefined);
-    await this.repo.shutdown().catch(() => undefined);
+    // repo.shutdown() disconnects the remaining adapters synchronously, before it returns its promise.
+    await Promise.resolve()
+      .then(() => this.repo.shutdown())
+      .catch((error: unknown) => this.log.warn({ err: error }, "repo shutdown failed; stopping anyway"));
     await this.journal.close();
   }
 
