@@ -1,24 +1,44 @@
 /**
  * Load generator for the relay capacity figure. Each simulated terminal is
  * its own automerge-repo `Repo` (no storage) with its own websocket to the
- * relay and the peer id a real terminal uses. It registers a ledger for
- * today in its entry of the branch directory, then appends one ticket a
- * minute to that ledger. It follows the branch's ingest document and
- * records the lag from each write until the relay's ackedSeq covers it.
+ * relay, the peer id a real terminal uses and an activated device key,
+ * which signs a fresh device token for every connection. It registers a
+ * ledger for today in its entry of the branch directory, then appends one
+ * ticket a minute to that ledger, signed with the cashier's key, chained
+ * and with a self-numbered folio, as a terminal records it. It follows the
+ * branch's ingest document and records the lag from each write until the
+ * relay's ackedSeq covers it.
  * Prints one JSON line per report interval and a final summary.
  */
+import { createPrivateKey } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { pino } from "pino";
 import { Repo } from "@automerge/automerge-repo";
 import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
-import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { appendRecord, findDocument, initLedger, readAcked, recordId, registerLedger } from "@mercora/crdt-model";
-import type { DirectoryDoc, IngestDoc, LedgerDoc, LedgerRecord } from "@mercora/crdt-model";
-import { catalogProducts } from "./lib/fixture.ts";
+import {
+  appendRecord,
+  businessDayOf,
+  findDocument,
+  initLedger,
+  makeDeviceToken,
+  nextFolio,
+  readAcked,
+  readDirectoryUrls,
+  registerLedger,
+} from "@mercora/crdt-model";
+import type { DirectoryDoc, FoliosDoc, IngestDoc, LedgerDoc, PermissionsDoc } from "@mercora/crdt-model";
+import { ResilientWebSocketClientAdapter } from "@mercora/terminal";
+import { TIME_ZONE, catalogProducts, unlockCashierKey } from "./lib/fixture.ts";
+import type { DeviceKeys } from "./lib/fixture.ts";
 import { MemoryStorageAdapter } from "./lib/memory-storage.ts";
-import { saleRecord } from "./lib/records.ts";
+import { RecordChain } from "./lib/records.ts";
 import { nowMs, percentile, sleep } from "./lib/stats.ts";
 
 interface Input {
   relayUrl: string;
+  /** File of device keys, by branch and terminal, that `buildBranch` activated. */
+  devicesPath: string;
   branches: { id: string; directoryUrl: string; ingestUrl: string; terminals: string[] }[];
   durationMs: number;
   ticketsPerMinute: number;
@@ -32,6 +52,7 @@ interface SimulatedTerminal {
   terminal: string;
   repo: Repo;
   ledger: DocHandle<LedgerDoc> | null;
+  chain: RecordChain | null;
   seq: number;
   acked: number;
   written: Map<number, number>;
@@ -67,27 +88,50 @@ function emit(line: object): void {
   process.stdout.write(JSON.stringify(line) + "\n");
 }
 
-async function connect(branch: Input["branches"][number], terminal: string): Promise<SimulatedTerminal> {
+/** Cashier keys by branch, unlocked once and shared by the branch's four terminals, because one cashier's key signs at any terminal of the store. */
+const cashierKeys = new Map<string, Promise<KeyObject>>();
+const silent = pino({ level: "silent" });
+
+async function connect(branch: Input["branches"][number], terminal: string, devices: DeviceKeys): Promise<SimulatedTerminal> {
   const wsUrl = input.relayUrl.replace(/^http/, "ws") + "/sync";
+  const peerId = `terminal:${branch.id}:${terminal}`;
+  const pem = devices[branch.id]?.[terminal];
+  if (!pem) throw new Error(`No device key for ${branch.id}/${terminal} in ${input.devicesPath}; generate the capacity data again`);
+  const deviceKey = createPrivateKey(pem);
+  // A fresh device token for every connection attempt, as a terminal's WAN link makes it.
+  const withToken = () => `${wsUrl}?token=${makeDeviceToken(deviceKey, { branch: branch.id, terminal, peerId, issuedAt: Date.now() })}`;
   // automerge-repo treats a repo without storage as an ephemeral peer, and the relay returns
   // "unavailable" to its requests.
-  // Only the directory, the ingest document and the terminal's own ledger are synced: a real
-  // terminal also stores the catalog and inventory, which would not fit thousands of times here.
+  // Only the directory, the ingest, permissions and folios documents and the terminal's own
+  // ledger are synced: a real terminal also stores the catalog and inventory, which would not
+  // fit thousands of times here.
   const wanted = new Set([branch.directoryUrl, branch.ingestUrl].map((url) => url.replace(/^automerge:/, "")));
   const allowed = async (_peer: PeerId, documentId?: DocumentId) => documentId !== undefined && wanted.has(documentId);
   const repo = new Repo({
     storage: new MemoryStorageAdapter(),
-    network: [new WebSocketClientAdapter(wsUrl, 5000)],
-    peerId: `terminal:${branch.id}:${terminal}` as PeerId,
+    network: [new ResilientWebSocketClientAdapter(wsUrl, 5000, silent, withToken)],
+    peerId: peerId as PeerId,
     shareConfig: { announce: allowed, access: allowed },
   });
-  const sim: SimulatedTerminal = { branch: branch.id, terminal, repo, ledger: null, seq: 0, acked: 0, written: new Map() };
+  const sim: SimulatedTerminal = { branch: branch.id, terminal, repo, ledger: null, chain: null, seq: 0, acked: 0, written: new Map() };
 
-  const directory = await findDocument<DirectoryDoc>(repo, branch.directoryUrl as DocumentId, { timeoutMs: 600_000, retryMs: 2000 });
-  const ingest = await findDocument<IngestDoc>(repo, branch.ingestUrl as DocumentId, { timeoutMs: 600_000, retryMs: 2000 });
+  const find = <T>(url: string) => findDocument<T>(repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 2000 });
+  const directory = await find<DirectoryDoc>(branch.directoryUrl);
+  const urls = readDirectoryUrls(directory.doc());
+  for (const url of [urls.permissionsUrl, urls.foliosUrl]) wanted.add(url.replace(/^automerge:/, ""));
+  const ingest = await find<IngestDoc>(branch.ingestUrl);
+  const permissions = await find<PermissionsDoc>(urls.permissionsUrl);
+  const folios = await find<FoliosDoc>(urls.foliosUrl);
   sim.acked = readAcked(ingest.doc(), terminal);
-  sim.seq = sim.acked;
-  const businessDay = new Date().toISOString().slice(0, 10);
+  if (sim.acked !== 0) throw new Error(`${branch.id}/${terminal} already has ${sim.acked} records at the relay; run on a fresh copy of the data`);
+  if (!cashierKeys.has(branch.id)) cashierKeys.set(branch.id, unlockCashierKey(permissions.doc()));
+  const key = await cashierKeys.get(branch.id)!;
+  sim.chain = new RecordChain(terminal, {
+    branch: branch.id,
+    key,
+    folio: (id, _seq, previous) => nextFolio(folios.doc(), id, "sale", previous ? [previous] : []),
+  });
+  const businessDay = businessDayOf(new Date(), TIME_ZONE);
   const ledger = repo.create<LedgerDoc>(initLedger({ branch: branch.id, terminal, businessDay, part: 1, firstSeq: sim.seq + 1 }));
   wanted.add(ledger.documentId);
   repo.shareConfigChanged();
@@ -111,17 +155,17 @@ async function connect(branch: Input["branches"][number], terminal: string): Pro
   return sim;
 }
 
+/** Appends the terminal's next sale, signed and chained, to its ledger. */
 function writeTicket(sim: SimulatedTerminal): void {
-  const seq = sim.seq + 1;
-  const { _id, ...fields } = saleRecord(products, sim.terminal, seq, new Date());
-  const record = { ...fields, id: recordId(sim.branch, sim.terminal, seq), branch: sim.branch } as unknown as LedgerRecord;
+  const record = sim.chain!.next(products, new Date());
   sim.ledger!.change((doc) => appendRecord(doc, record));
-  sim.seq = seq;
-  sim.written.set(seq, nowMs());
+  sim.seq = record.seq;
+  sim.written.set(record.seq, nowMs());
   written += 1;
 }
 
 async function main(): Promise<void> {
+  const devices = JSON.parse(await readFile(input.devicesPath, "utf8")) as DeviceKeys;
   const all = input.branches.flatMap((branch) => branch.terminals.map((terminal) => ({ branch, terminal })));
   const started = nowMs();
   const connecting: Promise<void>[] = [];
@@ -130,7 +174,7 @@ async function main(): Promise<void> {
     const wait = due - nowMs();
     if (wait > 0) await sleep(wait);
     connecting.push(
-      connect(branch, terminal).then(
+      connect(branch, terminal, devices).then(
         (sim) => void terminals.push(sim),
         (error: unknown) => {
           failures += 1;

@@ -1,7 +1,8 @@
 /**
  * Worker for the relay capacity figure. Modes:
  * - `generate`: a relay with `stores` branches of 4 terminals each and the
- *   real catalog, created through the HQ API.
+ *   real catalog, created through the HQ API, with a device key activated
+ *   for every terminal.
  * - `mercora`: starts a `mercora relay` process on a copy of that data,
  *   splits the stores over `generators` load-generator processes
  *   (capacity-load.ts), runs the soak, and samples the relay's RSS and CPU
@@ -14,7 +15,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startMercora } from "../lib/processes.ts";
-import { buildBranch, storeIds } from "./lib/fixture.ts";
+import { buildBranch, devicesPath, storeIds } from "./lib/fixture.ts";
 import { freePort } from "./lib/store-procs.ts";
 import { ROOT, nowMs, peakRssOf, rssOf, sleep } from "./lib/stats.ts";
 import { workerMain } from "./lib/worker.ts";
@@ -113,6 +114,7 @@ async function measure(input: Input): Promise<CapacityResult> {
       if (share.length === 0) continue;
       const args = {
         relayUrl: relay.ready.http,
+        devicesPath: devicesPath(input.dir),
         branches: share,
         durationMs,
         ticketsPerMinute: 1,

@@ -1,7 +1,8 @@
 /**
  * Worker for the catch-up figure. Modes:
- * - `generate`: a four-terminal branch where each terminal records
- *   `tickets` sales through `Terminal.recordSale` with no relay (offline).
+ * - `generate`: a four-terminal branch where each terminal, activated and
+ *   with the cashier signed in, records `tickets` sales through
+ *   `Terminal.recordSale` with no relay (offline).
  * - `mercora`: relay and terminal processes on a copy of that data. All WAN
  *   links open at once, and the worker times until the relay has ingested
  *   every record and counts the bytes on the links.
@@ -14,10 +15,12 @@ import type { ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { taxProfile } from "@mercora/crdt-model";
 import type { LedgerRecord } from "@mercora/crdt-model";
+import { verifyRecord } from "@mercora/relay";
 import { LinkProxy } from "../lib/link-proxy.ts";
 import { api } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, fileLogger, makeTerminal, ticket } from "./lib/fixture.ts";
+import { BRANCH, buildBranch, catalogProducts, fileLogger, startTerminal, ticket } from "./lib/fixture.ts";
 import { PouchDB, startPouchServer } from "./lib/pouch.ts";
 import type { PouchDatabase } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
@@ -51,8 +54,7 @@ async function generate(input: Input): Promise<{ ms: number }> {
   const products = catalogProducts();
   for (const [index, id] of CATCHUP_TERMINALS.entries()) {
     const log = fileLogger(join(input.dir, `generate-${id}.log`));
-    const terminal = makeTerminal({ dataDir: join(input.dir, id), terminal: id, relayUrl: null, log, receipts: "none" });
-    await terminal.start();
+    const terminal = await startTerminal({ dataDir: join(input.dir, id), terminal: id, relayUrl: null, log, receipts: "none" });
     for (let n = 0; n < input.tickets; n++) await terminal.recordSale(ticket(products, index * 100_000 + n));
     await terminal.stop();
   }
@@ -110,21 +112,18 @@ async function generatePouch(input: Input): Promise<{ ms: number }> {
   return { ms: nowMs() - started };
 }
 
+/** Tax rules of the bundled catalog (the Argentine profile), which the relay's check recomputes each line with. */
+const PROFILE = taxProfile("AR");
+
 /**
- * Checks a sale as the relay's `verifyRecord` does (line totals and taxes
- * add up, unit price times quantity, tenders minus change), so the PouchDB
- * cloud does the same work per record.
+ * Checks a sale with the relay's own `verifyRecord` (branch and terminal,
+ * line amounts recomputed under the catalog's tax rules, totals, taxes,
+ * cash rounding and change), so the PouchDB cloud does that work per
+ * record too.
  */
 function verifyArithmetic(record: LedgerRecord): boolean {
-  const linesTotal = record.lines.reduce((sum, line) => sum + line.total, 0);
-  const linesTax = record.lines.reduce((sum, line) => sum + line.tax, 0);
-  const tendered = record.tenders.reduce((sum, tender) => sum + tender.amount, 0);
-  return (
-    linesTotal === record.total &&
-    linesTax === record.tax &&
-    record.lines.every((line) => line.unitPrice * line.qty === line.total) &&
-    tendered - record.change === record.total
-  );
+  const rules = { pricesIncludeTax: PROFILE.pricesIncludeTax, rounding: PROFILE.rounding };
+  return verifyRecord(record, BRANCH, record.terminal, rules, PROFILE.cashRoundingIncrement) === null;
 }
 
 /** Starts one PouchDB terminal process that replicates to `target` when it reads "go" on stdin. */

@@ -1,13 +1,17 @@
 /**
  * Worker for the cold-start figure. Modes:
  * - `generate`: a four-terminal branch with `days` business days of
- *   history, 300 tickets a day per terminal, written into terminal T1's
+ *   history, 300 tickets a day per terminal (signed by the cashier and
+ *   hash-chained per terminal), written into terminal T1's encrypted
  *   storage: T1's own daily ledgers, the other terminals' ledgers of the
  *   last two days (the ones a terminal opens at start), every ledger listed
- *   in the branch directory, and every ticket's stock movement folded into
- *   the stock baseline, as the relay publishes it.
+ *   in the branch directory, every ticket folded into the stock baseline
+ *   and acknowledged in the ingest document (as the relay leaves them), and
+ *   T1's checkpoint. One start and clean stop of T1 then leaves the catalog
+ *   and stock snapshots that a terminal which ran before keeps.
  * - `mercora`: times a `mercora terminal` process on that data from spawn
- *   to the 201 of its first `POST /sales`.
+ *   to the 201 of its first `POST /sales`, after `POST /sessions` signed
+ *   the cashier in.
  * - `pouch-generate` / `pouch`: the same history as documents in one
  *   pouchdb-node database, timed from spawn to the first durable `db.put`.
  * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js with tsx.
@@ -20,22 +24,31 @@ import { Repo } from "@automerge/automerge-repo";
 import type { DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
+  Keystore,
   StockFold,
   appendRecord,
+  businessDayOf,
+  emptyFolioCounters,
   findDocument,
   initLedger,
+  nextFolio,
+  observeFolio,
   readAllBaselineStock,
   readBaselineInfo,
+  readBlocks,
   readDirectoryUrls,
   registerLedger,
   writeBaselineStock,
   writeJsonDurable,
 } from "@mercora/crdt-model";
-import type { DirectoryDoc, LedgerDoc, LedgerRecord, StockBaselineDoc } from "@mercora/crdt-model";
+import type { DirectoryDoc, FoliosDoc, IngestDoc, LedgerDoc, LedgerRecord, PermissionsDoc, StockBaselineDoc } from "@mercora/crdt-model";
+import { DurableWrites } from "@mercora/terminal";
+import type { ActivatedState } from "@mercora/terminal";
+import { pino } from "pino";
 import { api, startMercora } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, ticket } from "./lib/fixture.ts";
+import { BRANCH, TIME_ZONE, buildBranch, catalogProducts, signInCashier, ticket, unlockCashierKey } from "./lib/fixture.ts";
 import { PouchDB } from "./lib/pouch.ts";
-import { saleRecord } from "./lib/records.ts";
+import { RecordChain, saleRecord } from "./lib/records.ts";
 import { ROOT, nowMs, peakRssOf } from "./lib/stats.ts";
 import { withCpuProfile } from "./lib/store-procs.ts";
 import { workerMain } from "./lib/worker.ts";
@@ -55,17 +68,13 @@ interface Input {
 export interface ColdStartResult {
   ms: number;
   readyMs?: number;
+  /** From spawn to the 201 of `POST /sessions`. */
+  signedInMs?: number;
   peakRss: number;
 }
 
 function dayStart(daysAgo: number): number {
   return Math.floor(Date.now() / DAY_MS) * DAY_MS - daysAgo * DAY_MS + 12 * 3_600_000;
-}
-
-/** Builds one ticket of the history as the product's `LedgerRecord`, with the fields `appendRecord` stores. */
-function historyRecord(products: ReturnType<typeof catalogProducts>, terminal: string, seq: number, at: Date): LedgerRecord {
-  const { _id, ...fields } = saleRecord(products, terminal, seq, at);
-  return { id: _id, ...fields } as unknown as LedgerRecord;
 }
 
 async function generate(input: Input): Promise<{ ms: number }> {
@@ -74,28 +83,46 @@ async function generate(input: Input): Promise<{ ms: number }> {
   const products = catalogProducts();
   const t1Dir = join(input.dir, "T1");
   const statePath = join(t1Dir, "terminal.json");
-  const state = JSON.parse(await readFile(statePath, "utf8")) as {
-    directoryUrl: string;
-    ledgers: { documentId: string; url: string; businessDay: string; part: number; firstSeq: number }[];
-  };
-  const repo = new Repo({ storage: new DurableFileStorageAdapter(join(t1Dir, "automerge")), network: [], peerId: "bench-generator" as PeerId });
+  const state = JSON.parse(await readFile(statePath, "utf8")) as ActivatedState;
+  const keystore = await Keystore.open(join(t1Dir, "keystore"), { create: false });
+  const repo = new Repo({
+    storage: new DurableFileStorageAdapter(join(t1Dir, "automerge"), keystore.storageKey),
+    network: [],
+    peerId: "bench-generator" as PeerId,
+  });
   const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 60_000 });
-  const baseline = await findDocument<StockBaselineDoc>(repo, readDirectoryUrls(directory.doc()).baselineUrl as DocumentId, { timeoutMs: 60_000 });
-  const fold = new StockFold(readAllBaselineStock(baseline.doc()), readBaselineInfo(baseline.doc()).applied);
+  const urls = readDirectoryUrls(directory.doc());
+  const baseline = await findDocument<StockBaselineDoc>(repo, urls.baselineUrl as DocumentId, { timeoutMs: 60_000 });
+  const ingest = await findDocument<IngestDoc>(repo, urls.ingestUrl as DocumentId, { timeoutMs: 60_000 });
+  const permissions = await findDocument<PermissionsDoc>(repo, urls.permissionsUrl as DocumentId, { timeoutMs: 60_000 });
+  const folios = await findDocument<FoliosDoc>(repo, urls.foliosUrl as DocumentId, { timeoutMs: 60_000 });
 
-  const seq = new Map(TERMINALS.map((t) => [t, 0]));
+  // Records are signed with the cashier's key and chained per terminal, so
+  // T1 verifies them at start as it verifies records it synced.
+  const key = await unlockCashierKey(permissions.doc());
+  const chains = new Map(
+    TERMINALS.map((terminal) => [
+      terminal,
+      new RecordChain(terminal, { key, folio: (id, _seq, previous) => nextFolio(folios.doc(), id, "sale", previous ? [previous] : []) }),
+    ]),
+  );
+  const fold = new StockFold(readAllBaselineStock(baseline.doc()), readBaselineInfo(baseline.doc()).applied);
+  const t1Folios = emptyFolioCounters();
+  let t1Last: LedgerRecord | null = null;
   for (let daysAgo = input.days; daysAgo >= 1; daysAgo--) {
     const start = dayStart(daysAgo);
-    const businessDay = new Date(start).toISOString().slice(0, 10);
+    const businessDay = businessDayOf(new Date(start), TIME_ZONE);
     for (const terminal of TERMINALS) {
-      const firstSeq = seq.get(terminal)! + 1;
+      const chain = chains.get(terminal)!;
+      const firstSeq = chain.seq + 1;
       const records: LedgerRecord[] = [];
-      for (let i = 0; i < TICKETS_PER_DAY; i++) {
-        records.push(historyRecord(products, terminal, firstSeq + i, new Date(start + i * 120_000)));
-      }
-      seq.set(terminal, firstSeq + TICKETS_PER_DAY - 1);
+      for (let i = 0; i < TICKETS_PER_DAY; i++) records.push(chain.next(products, new Date(start + i * 120_000)));
 
       for (const record of records) fold.fold(record);
+      if (terminal === "T1") {
+        for (const record of records) observeFolio(t1Folios, record, readBlocks(folios.doc(), terminal));
+        t1Last = records.at(-1)!;
+      }
       // T1 opens its own ledgers of every day and the others' of today and yesterday only.
       const stored = terminal === "T1" || daysAgo <= 1;
       const init = { branch: BRANCH, terminal, businessDay, part: 1, firstSeq };
@@ -113,31 +140,45 @@ async function generate(input: Input): Promise<{ ms: number }> {
     await repo.flush();
   }
 
-  // The relay rolls the baseline every business day, so the current one holds one change of folded stock.
+  // As after a day of sync: the relay folded every ticket into the stock
+  // baseline (which it rolls every business day, so it holds one publish)
+  // and acknowledged every ticket.
   const folded = fold.takeChanges();
   if (folded) baseline.change((doc) => writeBaselineStock(doc, folded.units, folded.applied));
+  ingest.change((doc) => {
+    for (const [terminal, chain] of chains) doc.acked[terminal] = chain.seq;
+  });
   await repo.flush();
+  // T1's checkpoint keeps what it needs to issue its next record, as its own checkpoints would.
+  const durable = new DurableWrites(t1Dir, keystore.storageKey, pino({ level: "silent" }));
+  await durable.open();
+  await durable.checkpoint(repo, { lastSeq: t1Last!.seq, lastHash: t1Last!.hash, folios: t1Folios });
+  await durable.close();
   await writeJsonDurable(statePath, state);
   await repo.shutdown();
+
+  const warmUp = await startMercora("terminal T1 (warm-up)", terminalArgs(input.dir), join(input.dir, "logs", "T1-warm-up.log"), 600_000);
+  await warmUp.stop(120_000);
   return { ms: nowMs() - started };
+}
+
+function terminalArgs(dir: string): string[] {
+  return ["terminal", "--data", join(dir, "T1"), "--branch", BRANCH, "--terminal", "T1", "--lan-listen", "127.0.0.1:0", "--no-lan-discovery"];
 }
 
 async function measureMercora(input: Input): Promise<ColdStartResult> {
   const t0 = nowMs();
   const terminal = await withCpuProfile(input.profileDir, () =>
-    startMercora(
-      "terminal T1",
-      ["terminal", "--data", join(input.dir, "T1"), "--branch", BRANCH, "--terminal", "T1", "--lan-listen", "127.0.0.1:0", "--no-lan-discovery"],
-      join(input.dir, "logs", "T1.log"),
-      600_000,
-    ),
+    startMercora("terminal T1", terminalArgs(input.dir), join(input.dir, "logs", "T1.log"), 600_000),
   );
   const readyMs = nowMs() - t0;
   try {
+    await signInCashier(terminal.ready.http);
+    const signedInMs = nowMs() - t0;
     const sale = await api<{ record?: { id: string } }>(terminal.ready.http, "/sales", { body: ticket(catalogProducts(), 1), timeoutMs: 120_000 });
     if (sale.status !== 201) throw new Error(`First sale returned HTTP ${sale.status}: ${JSON.stringify(sale.body)}`);
     const ms = nowMs() - t0;
-    return { ms, readyMs, peakRss: peakRssOf(terminal.child.pid) };
+    return { ms, readyMs, signedInMs, peakRss: peakRssOf(terminal.child.pid) };
   } finally {
     await terminal.stop(5000);
   }

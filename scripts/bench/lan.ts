@@ -2,10 +2,11 @@
  * Worker for the LAN visibility figure: a sale recorded on terminal T1 (in
  * this process) until terminal T2 (another process) shows it, polled over
  * T2's HTTP API. Modes:
- * - `generate`: a two-terminal branch, bootstrapped from a relay that then stops.
+ * - `generate`: a two-terminal branch, activated from a relay that then stops.
  * - `mercora`: T2 is a `mercora terminal` process, and T1 is a `Terminal`
- *   here that dials it over the LAN websocket. The time runs from
- *   `recordSale` until `GET /stock/:sku` on T2 shows the new stock.
+ *   here that dials it over the LAN websocket with its device token; a
+ *   cashier is signed in at both. The time runs from `recordSale` until
+ *   `GET /stock/:sku` on T2 shows the new stock.
  * - `pouch`: T2 is a pouchdb-server process, and T1 is a pouchdb-node
  *   database here with live replication to it. The time runs from `db.put`
  *   until `GET /t2/:id` on T2 finds the document.
@@ -15,8 +16,9 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
+import type { Terminal } from "@mercora/terminal";
 import { api, startMercora } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, fileLogger, makeTerminal, ticket } from "./lib/fixture.ts";
+import { BRANCH, buildBranch, catalogProducts, fileLogger, signInCashier, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch, startPouchServer } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { freePort, withCpuProfile } from "./lib/store-procs.ts";
@@ -87,15 +89,17 @@ async function measureMercora(input: Input): Promise<LanResult> {
       120_000,
     ),
   );
-  const t1 = makeTerminal({
-    dataDir: join(input.dir, "T1"),
-    terminal: "T1",
-    relayUrl: null,
-    lanPeers: [{ id: "T2", url: `ws://127.0.0.1:${lanPort}` }],
-    log: fileLogger(join(input.dir, "logs", "T1.log")),
-  });
+  let t1: Terminal | null = null;
   try {
-    await t1.start();
+    await signInCashier(t2.ready.http);
+    t1 = await startTerminal({
+      dataDir: join(input.dir, "T1"),
+      terminal: "T1",
+      relayUrl: null,
+      lanPeers: [{ id: "T2", url: `ws://127.0.0.1:${lanPort}` }],
+      log: fileLogger(join(input.dir, "logs", "T1.log")),
+    });
+    const writer = t1;
     const connectDeadline = Date.now() + 60_000;
     while ((await api<{ lanPeers: string[] }>(t2.ready.http, "/status")).body.lanPeers.length === 0) {
       if (Date.now() > connectDeadline) throw new Error("T1 did not connect to T2 over the LAN within 60 s");
@@ -108,7 +112,7 @@ async function measureMercora(input: Input): Promise<LanResult> {
       const line = body.lines[0]!;
       const before = await stockAtT2(line.sku);
       const t0 = nowMs();
-      const sale = t1.recordSale(body);
+      const sale = writer.recordSale(body);
       const seen = await pollUntil(`sale ${n} at T2`, async () => (await stockAtT2(line.sku)) === before - line.qty);
       await sale;
       return seen - t0;
@@ -117,11 +121,11 @@ async function measureMercora(input: Input): Promise<LanResult> {
     const samples = await paced(input.sales ?? 200, input.rate ?? 5, (n) => step(n + 10));
     return summarize(samples, ownPeakRss(), peakRssOf(t2.child.pid));
   } finally {
-    // TODO: packages/terminal/src/terminal.ts stop() throws "Assertion failed" from
-    // WebSocketClientAdapter.disconnect when it has dialed a LAN peer, because lan.close()
-    // disconnects the adapter and repo.shutdown() then disconnects it again, synchronously.
-    await t1.stop().catch((error: unknown) => process.stderr.write(`T1 stop failed: ${(error as Error).message}\n`));
-    await t2.stop(5000);
+    try {
+      await t1?.stop();
+    } finally {
+      await t2.stop(5000);
+    }
   }
 }
 

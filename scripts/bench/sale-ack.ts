@@ -1,9 +1,11 @@
 /**
  * Worker for the durable sale acknowledgement figure. Modes:
- * - `generate`: builds a one-terminal branch and writes `history` tickets
- *   through `Terminal.recordSale`, 300 a business day on past days.
- * - `mercora`: opens that terminal in this fresh process and times
- *   `Terminal.recordSale` (what `POST /sales` awaits before its 201).
+ * - `generate`: builds a one-terminal branch, activated, and writes
+ *   `history` tickets through `Terminal.recordSale` with the cashier
+ *   signed in, 300 a business day on past days.
+ * - `mercora`: opens that terminal in this fresh process, signs the
+ *   cashier in and times `Terminal.recordSale` (what `POST /sales` awaits
+ *   before its 201).
  * - `pouch-generate` / `pouch`: the same tickets as PouchDB documents on
  *   LevelDB with every write fsynced, then `db.put` timed.
  * - `fsync`: appends the same record JSON to a file with fdatasync, the disk's limit.
@@ -14,7 +16,7 @@ import * as A from "@automerge/automerge";
 import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { buildBranch, catalogProducts, fileLogger, installFakeClock, makeTerminal, ticket } from "./lib/fixture.ts";
+import { buildBranch, catalogProducts, fileLogger, installFakeClock, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { nowMs, ownPeakRss, percentile } from "./lib/stats.ts";
@@ -66,8 +68,7 @@ async function generate(input: Input): Promise<{ generated: number; ms: number }
   const clock = installFakeClock(historyStart(history));
   const start = clock.now();
   const products = catalogProducts();
-  const terminal = makeTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "generate.log")), receipts: "none" });
-  await terminal.start();
+  const terminal = await startTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "generate.log")), receipts: "none" });
   for (let n = 0; n < history; n++) {
     // 300 tickets spread over 10 opening hours of each business day.
     const day = Math.floor(n / TICKETS_PER_DAY);
@@ -80,8 +81,7 @@ async function generate(input: Input): Promise<{ generated: number; ms: number }
 
 async function measureMercora(input: Input): Promise<AckResult> {
   const products = catalogProducts();
-  const terminal = makeTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "measure.log")) });
-  await terminal.start();
+  const terminal = await startTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "measure.log")) });
   const warmup = input.warmup ?? 50;
   const count = input.count ?? 1000;
   const samples: number[] = [];

@@ -29,6 +29,7 @@ export interface LanPeer {
 export class LanNetwork {
   #server: WebSocketServer | null = null;
   #listenUrl: string | null = null;
+  #serverAdapter: AuthenticatedWebSocketServerAdapter | null = null;
   readonly #dialed = new Map<string, ResilientWebSocketClientAdapter>();
 
   readonly #socketPeers = new WeakMap<object, string>();
@@ -88,13 +89,12 @@ export class LanNetwork {
     const port = typeof bound === "object" && bound ? bound.port : address.port;
     this.#server = server;
     this.#listenUrl = `ws://${address.host}:${port}`;
-    this.repo.networkSubsystem.addNetworkAdapter(
-      new AuthenticatedWebSocketServerAdapter(
-        server as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
-        (socket) => this.#socketPeers.get(socket) ?? null,
-        (peerId, claimed) => this.log.warn({ peerId, claimed }, "LAN message with another peer id refused; connection closed"),
-      ),
+    this.#serverAdapter = new AuthenticatedWebSocketServerAdapter(
+      server as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
+      (socket) => this.#socketPeers.get(socket) ?? null,
+      (peerId, claimed) => this.log.warn({ peerId, claimed }, "LAN message with another peer id refused; connection closed"),
     );
+    this.repo.networkSubsystem.addNetworkAdapter(this.#serverAdapter);
     this.log.info({ url: this.#listenUrl }, "listening for LAN peers");
   }
 
@@ -107,15 +107,24 @@ export class LanNetwork {
     this.log.info({ peer: peer.id, url: peer.url }, "dialing LAN peer");
   }
 
+  /**
+   * Closes every LAN connection and the server. Each adapter leaves the
+   * repo's network subsystem as it disconnects, so a later `repo.shutdown()`
+   * does not disconnect it again. The client adapter of
+   * automerge-repo-network-websocket 2.5.6 throws an assertion error,
+   * synchronously, when it is disconnected twice.
+   */
   async close(): Promise<void> {
-    for (const adapter of this.#dialed.values()) {
+    const adapters = [...this.#dialed.values(), ...(this.#serverAdapter ? [this.#serverAdapter] : [])];
+    this.#dialed.clear();
+    this.#serverAdapter = null;
+    for (const adapter of adapters) {
       try {
-        adapter.disconnect();
-      } catch {
-        // Never connected.
+        this.repo.networkSubsystem.removeNetworkAdapter(adapter);
+      } catch (error) {
+        this.log.debug({ err: error }, "LAN adapter was not connected when it was removed");
       }
     }
-    this.#dialed.clear();
     const server = this.#server;
     if (!server) return;
     for (const client of server.clients) client.terminate();

@@ -335,7 +335,10 @@ export class Terminal {
     await this.durable.close().catch(() => undefined);
     await this.#catalogCache.settled();
     await this.repo.flush().catch(() => undefined);
-    await this.repo.shutdown().catch(() => undefined);
+    // repo.shutdown() disconnects the remaining adapters synchronously, before it returns its promise.
+    await Promise.resolve()
+      .then(() => this.repo.shutdown())
+      .catch((error: unknown) => this.log.warn({ err: error }, "repo shutdown failed; stopping anyway"));
   }
 
   get branch(): string {

@@ -82,11 +82,14 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
     title: "Relay capacity",
     method: [
       `Data: a relay with ${stores} branches of 4 terminals each and the real catalog (so each branch has an inventory document with 12,513 counters), ` +
-        "created through the HQ API by a generator process and copied fresh.",
+        "created through the HQ API by a generator process and copied fresh. Every terminal has an Ed25519 device key, activated with `POST /api/activate` and HQ's one-time code.",
       "Mercora: a `mercora relay` process; 4 load-generator processes (scripts/bench/capacity-load.ts) share the stores. " +
-        "Every simulated terminal is its own automerge-repo `Repo` with in-memory storage, its own websocket to `/sync` and a real terminal's peer id. " +
-        "It syncs the branch directory and ingest document, registers a ledger for today in its directory entry, and appends one 3-line ticket a minute to it, " +
-        "spread evenly over the minute across terminals. Lag runs from the write until the ingest document synced back shows `ackedSeq` covering it.",
+        "Every simulated terminal is its own automerge-repo `Repo` with in-memory storage, its own websocket to `/sync`, a real terminal's peer id " +
+        "and a device token signed with its device key at each connection. " +
+        "It syncs the branch directory and the ingest, permissions and folios documents, registers a ledger for today in its directory entry, and appends " +
+        "one 3-line ticket a minute to it, spread evenly over the minute across terminals. Each ticket is priced, chained to the terminal's previous one, " +
+        "signed with the cashier's key (unlocked with the PIN from the permissions document) and carries a self-numbered folio, so the relay verifies it " +
+        "as it verifies a real terminal's. Lag runs from the write until the ingest document synced back shows `ackedSeq` covering it.",
       "NOTE: simulated terminals do not sync the catalog and the inventory, and write no stock movements, so the relay applies no inventory changes: " +
         "real terminals also send one inventory change per ticket, so this capacity is an upper bound.",
       "Keeping up means every ticket acknowledged within 30 s after the soak and a p99 lag of at most 5 s in the last report interval. " +

@@ -14,6 +14,11 @@ import type { ColdStartResult } from "../coldstart.ts";
 
 const GENERATE_MS = 90 * 60_000;
 
+/** Median of one of the Mercora start's milestones, in seconds with two decimals. */
+function medianSeconds(results: ColdStartResult[], field: "readyMs" | "signedInMs"): string {
+  return spread(results.map((r) => (r[field] ?? Number.NaN) / 1000)).median.toFixed(2);
+}
+
 /** Terminal cold start to first sale with a short and a long history. */
 export async function coldStartFigure(ctx: BenchContext, options: { coldStartDays?: number } = {}): Promise<FigureResult> {
   const short = 7;
@@ -73,7 +78,8 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
       met: days === short ? mercora.median <= 1 : mercora.median <= 1 && mercora.median <= shortTime.median,
       peakRss: { mercora: rss(`mercora-${days}`), pouch: rss(`pouch-${days}`) },
       notes: [
-        `Mercora was ready (its "terminal ready" line) after ${spread(results[`mercora-${days}`]!.map((r) => (r.readyMs ?? 0) / 1000)).median.toFixed(2)} s (median)`,
+        `Mercora was ready (its "terminal ready" line) after ${medianSeconds(results[`mercora-${days}`]!, "readyMs")} s ` +
+          `and the cashier was signed in (the 201 of \`POST /sessions\`) after ${medianSeconds(results[`mercora-${days}`]!, "signedInMs")} s (medians)`,
       ],
     };
   });
@@ -82,11 +88,14 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
     title: "Terminal cold start to first sale",
     method: [
       "Mercora: the clock starts when the bench spawns `bin/mercora.js terminal --data T1 ...` (LAN-only, no relay, as after a power cut with the uplink down) " +
-        "and stops at the 201 of its first `POST /sales`, a 3-line ticket. The RSS column is that terminal process.",
-      "History in T1's storage, written by a generator process through the product's document functions " +
+        "and stops at the 201 of its first `POST /sales`, a 3-line ticket, sent once `POST /sessions` has signed the cashier in with their PIN. " +
+        "The RSS column is that terminal process.",
+      "History in T1's encrypted storage, written by a generator process through the product's document functions " +
         "(`initLedger`, `appendRecord` once per ticket, `applyStockMovement`, `registerLedger`): T1's own ledger for every day, " +
         "the other three terminals' ledgers of the last two days, every ledger of the four terminals listed in the branch directory, " +
-        "and every ticket's stock movement in the one inventory document (the product rolls inventory epochs only when HQ asks).",
+        "and every ticket's stock movement in the one inventory document (the product rolls inventory epochs only when HQ asks). " +
+        "Each ticket is priced, hash-chained, signed with the cashier's key (`sealRecord`) and carries its self-numbered folio (`nextFolio`), " +
+        "so T1 verifies it at start as it verifies a record it synced.",
       "NOTE: the generator applies each terminal-day's 300 stock movements in one inventory change, where a terminal makes one change per ticket, " +
         "because writing a year through `Terminal.recordSale` takes hours on this machine. The inventory history is smaller than real, " +
         "so the long-history figure is a lower bound for Mercora.",

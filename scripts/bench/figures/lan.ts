@@ -63,8 +63,8 @@ export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {
     id: "lan",
     title: "Sale visible in another terminal's stock over the LAN",
     method: [
-      "Mercora: terminal T2 is a `mercora terminal` process with no relay; T1 is a `Terminal` in the bench process that dials T2's LAN websocket, " +
-        "both opening a branch folder that a generator process made. Each sale is a 3-line ticket whose first SKU no earlier sale used; " +
+      "Mercora: terminal T2 is a `mercora terminal` process with no relay; T1 is a `Terminal` in the bench process that dials T2's LAN websocket " +
+        "with its device token, both opening an activated branch folder that a generator process made, each with the cashier signed in. Each sale is a 3-line ticket whose first SKU no earlier sale used; " +
         "the clock starts when `recordSale` is called on T1 and stops when `GET /stock/:sku` on T2, polled with no pause, shows the stock lowered by the sold quantity.",
       "PouchDB: T2 is a `pouchdb-server` process; T1 is a pouchdb-node database (fsync forced) in the bench process with live replication " +
         "(`replicate.to`, `live: true`) to T2. The clock runs from `db.put` until `GET /t2/:id` on T2, polled with no pause, finds the document. " +
@@ -80,9 +80,6 @@ export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {
               `Product frames by total time: ${productFrames.map((f) => `${f.frame} ${f.percent}%`).join("; ")}.`,
           ]
         : []),
-      "`Terminal.stop()` throws `Assertion failed` (from `WebSocketClientAdapter.disconnect` in automerge-repo-network-websocket) " +
-        "when the terminal dialed a LAN peer: `LanNetwork.close()` disconnects the adapter and `repo.shutdown()` disconnects it again, synchronously, " +
-        "so the `.catch` in `stop()` does not apply. The CLI's SIGTERM handler then never reaches `process.exit`.",
     ],
     commands: [],
   };

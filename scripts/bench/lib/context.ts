@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runWorker } from "./worker.ts";
-import { productFingerprint } from "./stats.ts";
+import { dataFingerprint } from "./stats.ts";
 import type { Spread } from "./stats.ts";
 
 /** Settings and folders shared by every figure of one `npm run bench`. */
@@ -62,7 +62,7 @@ export function preparedOnly(id: string, title: string): FigureResult {
  * `generate` into it first unless a previous complete run left it there.
  */
 export async function cached(ctx: BenchContext, name: string, generate: (dir: string) => Promise<void>): Promise<string> {
-  const dir = join(ctx.cacheDir, `${name}-${productFingerprint()}`);
+  const dir = join(ctx.cacheDir, `${name}-${dataFingerprint()}`);
   const marker = join(dir, ".complete");
   try {
     await stat(marker);
@@ -73,6 +73,7 @@ export async function cached(ctx: BenchContext, name: string, generate: (dir: st
   }
   // Another bench run may be generating the same data: starting over would delete its folder.
   const lock = `${dir}.generating`;
+  await mkdir(ctx.cacheDir, { recursive: true });
   const owner = Number(await readFile(lock, "utf8").catch(() => "0"));
   if (owner > 0 && owner !== process.pid && isAlive(owner)) {
     throw new Error(`Process ${owner} is generating ${dir}; wait for it to finish, or stop it and delete ${lock}`);

@@ -1,13 +1,17 @@
+import { generateKeyPairSync } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { destination, pino } from "pino";
 import type { Logger } from "pino";
-import { parseCatalogCsv } from "@mercora/crdt-model";
-import type { ProductInput } from "@mercora/crdt-model";
-import { api, startMercora } from "../../lib/processes.ts";
-import { DEFAULT_CONNECTIVITY, Terminal } from "@mercora/terminal";
-import type { LanPeer, TerminalOptions } from "@mercora/terminal";
+import { encodePublicKey, parseCatalogCsv, readUser, unlockSigningKey, writeJsonDurable } from "@mercora/crdt-model";
+import type { PermissionsDoc, ProductInput, Tender } from "@mercora/crdt-model";
+import { DEFAULT_CONNECTIVITY, Terminal, openOrActivate } from "@mercora/terminal";
+import type { LanPeer } from "@mercora/terminal";
+import { api, setBearer, startMercora, waitFor } from "../../lib/processes.ts";
+import type { MercoraProcess } from "../../lib/processes.ts";
+import { DEFAULT_USERS } from "../../lib/store.ts";
 import { ROOT } from "./stats.ts";
 import { freePort } from "./store-procs.ts";
 
@@ -16,6 +20,10 @@ export const BRANCH = "B1";
 export const TIME_ZONE = "America/Argentina/Buenos_Aires";
 /** Opening stock of every SKU: high enough that no bench sale is refused by the offline stock buffer. */
 export const OPENING_STOCK = 10_000_000;
+/** Users of every bench branch: the manager and the cashier that tests and the demo use. */
+export const USERS = DEFAULT_USERS;
+/** The cashier who signs in at every bench terminal and signs its records. */
+export const CASHIER = USERS.find((user) => user.role === "cashier")!;
 
 /** Branch ids of the relay capacity figure's simulated stores: S0001, S0002, ... */
 export function storeIds(stores: number): string[] {
@@ -40,7 +48,7 @@ export function fileLogger(path: string, level = "warn"): Logger {
  * Builds a ticket of `lines` products paid with two tenders (card, then
  * cash with change), picked deterministically from `products` by `n`.
  */
-export function ticket(products: ProductInput[], n: number, lines = 3) {
+export function ticket(products: ProductInput[], n: number, lines = 3): { lines: { sku: string; qty: number }[]; tenders: Tender[] } {
   const picked: { sku: string; qty: number; price: number }[] = [];
   for (let i = 0; i < lines; i++) {
     const product = products[(n * 7919 + i * 104_729) % products.length]!;
@@ -67,82 +75,183 @@ export interface TerminalSettings {
   receipts?: "file" | "none";
 }
 
-/** Creates a `Terminal` with the CLI's defaults, for driving the product class in a bench process. */
-export function makeTerminal(settings: TerminalSettings): Terminal {
-  const options = {
+/**
+ * Opens an activated terminal's data folder in this process as the CLI
+ * does (`openOrActivate`, then a `Terminal` with the CLI's defaults),
+ * starts it and signs the branch's cashier in with their PIN, the call
+ * `POST /sessions` makes. The folder must come from `buildBranch`.
+ */
+export async function startTerminal(settings: TerminalSettings): Promise<Terminal> {
+  const { keystore, state } = await openOrActivate({
     dataDir: settings.dataDir,
     branch: BRANCH,
     terminal: settings.terminal,
     relayUrl: settings.relayUrl,
-    directoryUrl: null,
+    activationCode: null,
+    log: settings.log,
+  });
+  const terminal = new Terminal({
+    dataDir: settings.dataDir,
+    branch: BRANCH,
+    terminal: settings.terminal,
+    relayUrl: settings.relayUrl,
+    keystore,
+    activated: state,
     lanListen: settings.lanListen ?? null,
     lanAdvertise: null,
     lanPeers: settings.lanPeers ?? [],
     lanDiscovery: false,
     connectivity: DEFAULT_CONNECTIVITY,
-    receipts: { target: settings.receipts ?? "file", columns: 48, locale: "es-419" },
+    receipts: { target: settings.receipts ?? "file", columns: 48, locale: "es-419", printer: null, textFolder: `${settings.dataDir}-receipts` },
     bootstrapTimeoutMs: 120_000,
-    // CLI defaults of options that newer product versions added; older versions ignore them.
     clockOffsetMs: 0,
     clockSkewThresholdMs: 120_000,
     log: settings.log,
-  };
-  // NOTE: the cast lets this file compile against product versions with and without the clock options.
-  // TODO: the figures were run at commit b5be3e8; build the keystore, the activated state and a signed-in
-  // cashier here so the bench runs on terminals with encrypted storage and signed records.
-  return new Terminal(options as unknown as TerminalOptions);
+  });
+  await terminal.start();
+  await terminal.signIn({ user: CASHIER.id, pin: CASHIER.pin });
+  return terminal;
+}
+
+/** Unlocks the signing key of the bench cashier from a branch's permissions document with their PIN, as sign-in does. */
+export async function unlockCashierKey(permissions: PermissionsDoc): Promise<KeyObject> {
+  const user = readUser(permissions, CASHIER.id);
+  const key = user ? await unlockSigningKey(CASHIER.pin, user.signing) : null;
+  if (!key) throw new Error(`The signing key of cashier ${CASHIER.id} did not open with the bench PIN; rebuild the bench data`);
+  return key;
+}
+
+/** Signs the branch's cashier in at a `mercora terminal` process with `POST /sessions`, as a cashier starts a shift. */
+export async function signInCashier(http: string): Promise<void> {
+  const response = await api(http, "/sessions", { body: { user: CASHIER.id, pin: CASHIER.pin } });
+  if (response.status !== 201) throw new Error(`Sign-in of ${CASHIER.id} at ${http} failed with HTTP ${response.status}: ${JSON.stringify(response.body)}`);
+}
+
+/** Starts a `mercora relay` process on `dir` and makes `api()` send its HQ token. */
+export async function startRelay(dir: string, port: number, logPath: string, timeoutMs = 120_000): Promise<MercoraProcess> {
+  const relay = await startMercora("relay", ["relay", "--data", dir, "--listen", `127.0.0.1:${port}`], logPath, timeoutMs);
+  try {
+    const token = (await readFile(join(dir, "keystore", "hq.token"), "utf8")).trim();
+    setBearer(relay.ready.http, token);
+  } catch (error) {
+    await relay.stop(10_000);
+    throw error;
+  }
+  return relay;
 }
 
 /**
- * Creates a branch with the real catalog on a `mercora relay` process
- * under `root/relay`, and bootstraps each terminal under `root/<id>` with a
- * `mercora terminal` process, so each terminal's storage contains the branch
- * documents. It goes through the CLI and the HQ API, which change less
- * than the classes' constructor options. Every process stops before this
- * returns; a later process opens the folders.
+ * Creates branches with the real catalog and the users of `USERS` on a
+ * `mercora relay` process under `root/relay`, through the HQ API. With
+ * one branch, each terminal is then activated with a one-time code from
+ * HQ by a `mercora terminal` process under `root/<id>`, and the bench
+ * waits until every terminal has the relay's version of each branch
+ * document, so each one has every device key. With several branches (the
+ * relay capacity figure's simulated stores), each terminal gets an
+ * Ed25519 device key activated through `POST /api/activate`, written to
+ * `devicesPath(root)`. Every process stops before this returns, and a
+ * later process opens the folders.
  */
 export async function buildBranch(root: string, terminals: string[], branches: string[] = [BRANCH]): Promise<void> {
   await mkdir(root, { recursive: true });
-  const port = await freePort();
-  const relay = await startMercora(
-    "relay",
-    ["relay", "--data", join(root, "relay"), "--listen", `127.0.0.1:${port}`],
-    join(root, "logs", "build-relay.log"),
-    120_000,
-  );
+  const relay = await startRelay(join(root, "relay"), await freePort(), join(root, "logs", "build-relay.log"));
   try {
-    const imported = await api(relay.ready.http, "/api/hq/catalog", { rawBody: catalogCsv(), contentType: "text/csv", timeoutMs: 300_000 });
+    const http = relay.ready.http;
+    const imported = await api(http, "/api/hq/catalog", { rawBody: catalogCsv(), contentType: "text/csv", timeoutMs: 300_000 });
     if (imported.status !== 200) throw new Error(`Catalog import failed with HTTP ${imported.status}: ${JSON.stringify(imported.body)}`);
     for (const id of branches) {
-      const created = await api(relay.ready.http, "/api/hq/branches", {
+      const created = await api(http, "/api/hq/branches", {
         body: {
           id,
           name: `Sucursal ${id}`,
           timeZone: TIME_ZONE,
           terminals: terminals.map((terminal) => ({ id: terminal, name: `Caja ${terminal}` })),
           openingStock: { default: OPENING_STOCK },
+          users: USERS,
         },
         timeoutMs: 300_000,
       });
       if (created.status !== 201) throw new Error(`Branch ${id} not created, HTTP ${created.status}: ${JSON.stringify(created.body)}`);
     }
-    if (branches.length !== 1) return;
-    for (const id of terminals) {
-      // Relays that enroll terminals return a one-time activation code here; older ones return 404.
-      const enrollment = await api<{ code?: string }>(relay.ready.http, `/api/hq/branches/${branches[0]!}/enrollments`, { body: { terminal: id } });
-      const activation = enrollment.status < 300 && enrollment.body.code ? ["--activation-code", enrollment.body.code] : [];
-      const terminal = await startMercora(
-        `terminal ${id}`,
-        ["terminal", "--data", join(root, id), "--branch", branches[0]!, "--terminal", id, "--relay", relay.ready.http,
-          "--lan-listen", "127.0.0.1:0", "--no-lan-discovery", "--receipts", "none", ...activation],
-        join(root, "logs", `build-${id}.log`),
-        300_000,
-      );
-      await terminal.stop(10_000);
-    }
+    if (branches.length === 1) await activateTerminalProcesses(root, http, branches[0]!, terminals);
+    else await writeJsonDurable(devicesPath(root), await activateDeviceKeys(http, branches, terminals));
   } finally {
     await relay.stop(10_000);
   }
+}
+
+/** Asks HQ for a terminal's one-time activation code. */
+async function enroll(relayUrl: string, branch: string, terminal: string): Promise<string> {
+  const enrollment = await api<{ code?: string }>(relayUrl, `/api/hq/branches/${branch}/enrollments`, { body: { terminal } });
+  if (enrollment.status !== 201 || !enrollment.body.code) {
+    throw new Error(`Enrollment of ${branch}/${terminal} failed with HTTP ${enrollment.status}: ${JSON.stringify(enrollment.body)}`);
+  }
+  return enrollment.body.code;
+}
+
+/** Activates every terminal of a branch with a `mercora terminal` process each, all at once, and stops them once they have the relay's documents. */
+async function activateTerminalProcesses(root: string, relayUrl: string, branch: string, terminals: string[]): Promise<void> {
+  const started: MercoraProcess[] = [];
+  try {
+    for (const id of terminals) {
+      const code = await enroll(relayUrl, branch, id);
+      started.push(
+        await startMercora(
+          `terminal ${id}`,
+          ["terminal", "--data", join(root, id), "--branch", branch, "--terminal", id, "--relay", relayUrl,
+            "--lan-listen", "127.0.0.1:0", "--no-lan-discovery", "--receipts", "none", "--activation-code", code],
+          join(root, "logs", `build-${id}.log`),
+          300_000,
+        ),
+      );
+    }
+    await waitForRelayDocuments(relayUrl, branch, started.map((terminal) => terminal.ready.http));
+  } finally {
+    await Promise.all(started.map((terminal) => terminal.stop(10_000)));
+  }
+}
+
+/** Waits until each terminal has the relay's heads of every branch document it stores. */
+async function waitForRelayDocuments(relayUrl: string, branch: string, terminals: string[]): Promise<void> {
+  await waitFor(`terminals of ${branch} to hold the relay's documents`, async () => {
+    const relay = await api<{ heads: Record<string, string[]> }>(relayUrl, `/api/hq/branches/${branch}/replica`, { timeoutMs: 60_000 });
+    for (const http of terminals) {
+      const replica = await api<{ heads: Record<string, string[]> }>(http, "/replica", { timeoutMs: 60_000 });
+      for (const [documentId, heads] of Object.entries(replica.body.heads)) {
+        const relayHeads = relay.body.heads[documentId];
+        if (!relayHeads || [...relayHeads].sort().join() !== [...heads].sort().join()) return undefined;
+      }
+    }
+    return true;
+  }, 300_000, 500);
+}
+
+const DEVICES_FILE = "devices.json";
+
+/** Device private keys (PKCS #8 PEM) of simulated terminals, by branch and terminal id. */
+export type DeviceKeys = Record<string, Record<string, string>>;
+
+/** Activates a new Ed25519 device key for every terminal of every branch, as `openOrActivate` does for a real terminal. */
+async function activateDeviceKeys(relayUrl: string, branches: string[], terminals: string[]): Promise<DeviceKeys> {
+  const devices: DeviceKeys = {};
+  for (const branch of branches) {
+    devices[branch] = {};
+    for (const terminal of terminals) {
+      const code = await enroll(relayUrl, branch, terminal);
+      const { privateKey } = generateKeyPairSync("ed25519");
+      const activated = await api(relayUrl, "/api/activate", { body: { branch, terminal, code, publicKey: encodePublicKey(privateKey) } });
+      if (activated.status !== 200) {
+        throw new Error(`Activation of ${branch}/${terminal} failed with HTTP ${activated.status}: ${JSON.stringify(activated.body)}`);
+      }
+      devices[branch][terminal] = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    }
+  }
+  return devices;
+}
+
+/** Path of the device keys that `buildBranch` writes for several branches under `root`. */
+export function devicesPath(root: string): string {
+  return join(root, DEVICES_FILE);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -116,26 +117,32 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Short hash of every product source file (packages/NAME/src), so cached
- * generated data is never reused by a different version of the product.
+ * Short hash of every product source file (packages/NAME/src) and of the
+ * bench's generators and fixtures, so cached generated data is never
+ * reused by a different version of the product or of its generator.
  */
-export function productFingerprint(): string {
+export function dataFingerprint(): string {
   const hash = createHash("sha256");
   const packages = join(ROOT, "packages");
-  for (const name of readdirSync(packages).sort()) {
-    const src = join(packages, name, "src");
-    let files: string[];
-    try {
-      files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).sort();
-    } catch {
-      continue;
-    }
-    for (const file of files) {
-      hash.update(`${name}/${file}\n`);
-      hash.update(readFileSync(join(src, file)));
-    }
-  }
+  for (const name of readdirSync(packages).sort()) hashSources(hash, join(packages, name, "src"), `${name}/`);
+  // The generators and the fixtures they share decide what the cached data contains too.
+  hashSources(hash, join(ROOT, "scripts", "lib"), "scripts/lib/");
+  hashSources(hash, join(ROOT, "scripts", "bench"), "scripts/bench/", (file) => !file.startsWith("figures"));
   return hash.digest("hex").slice(0, 12);
+}
+
+/** Adds the path and content of every .ts file under `dir` (missing folders add nothing) to `hash`. */
+function hashSources(hash: Hash, dir: string, prefix: string, keep: (file: string) => boolean = () => true): void {
+  let files: string[];
+  try {
+    files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".ts") && keep(f)).sort();
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    hash.update(`${prefix}${file}\n`);
+    hash.update(readFileSync(join(dir, file)));
+  }
 }
 
 /** Reads the commit of the measured tree and lists its uncommitted changes under packages/. */

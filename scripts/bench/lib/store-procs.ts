@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { LinkProxy } from "../../lib/link-proxy.ts";
 import { startMercora } from "../../lib/processes.ts";
 import type { MercoraProcess } from "../../lib/processes.ts";
-import { BRANCH } from "./fixture.ts";
+import { BRANCH, signInCashier, startRelay } from "./fixture.ts";
 import { peakRssOf } from "./stats.ts";
 
 export async function freePort(): Promise<number> {
@@ -59,12 +59,7 @@ export class BenchStore {
   /** Starts the relay; with `profileDir` it runs under `node --cpu-prof` and writes its profile there on exit. */
   async startRelay(profileDir?: string): Promise<string> {
     this.relayPort = await freePort();
-    this.relay = await withCpuProfile(profileDir, () => startMercora(
-      "relay",
-      ["relay", "--data", join(this.root, "relay"), "--listen", `127.0.0.1:${this.relayPort}`],
-      join(this.root, "logs", "relay.log"),
-      120_000,
-    ));
+    this.relay = await withCpuProfile(profileDir, () => startRelay(join(this.root, "relay"), this.relayPort, join(this.root, "logs", "relay.log")));
     return this.relay.ready.http;
   }
 
@@ -92,7 +87,7 @@ export class BenchStore {
     for (const link of this.wan.values()) link.bytesForwarded = 0;
   }
 
-  /** Starts every terminal with the CLI's default connection settings and no LAN peer. */
+  /** Starts every terminal with the CLI's default connection settings and no LAN peer, and signs its cashier in. */
   async startTerminals(extraFlags: string[] = []): Promise<void> {
     await Promise.all(
       this.terminalIds.map(async (id) => {
@@ -109,6 +104,7 @@ export class BenchStore {
         ];
         const process = await startMercora(`terminal ${id}`, args, join(this.root, "logs", `${id}.log`), 120_000);
         this.terminals.set(id, process);
+        await signInCashier(process.ready.http);
       }),
     );
   }

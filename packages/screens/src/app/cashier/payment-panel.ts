@@ -123,6 +123,8 @@ export class PaymentPanel extends ScreenElement {
     this.#error = null;
     this.#overridePin = "";
     this.#amount = "";
+    // Focus at once, so keys typed before the amount due arrives reach the field.
+    this.focus();
     void this.#requote(true);
   }
 
@@ -223,9 +225,16 @@ export class PaymentPanel extends ScreenElement {
       this.#setType(TENDER_TYPES[index]!);
     } else if (event.key === "Enter") {
       event.preventDefault();
-      if (this.#amount.trim() === "") void this.finish();
-      else void this.#addTender();
+      void this.#onEnter();
     }
+  }
+
+  /** Adds the amount as a tender, or records the sale on an empty field, once the amount due has arrived. */
+  async #onEnter(): Promise<void> {
+    // An Enter pressed right after the panel opens would otherwise find the field still empty and be lost.
+    await this.#pending;
+    if (this.#amount.trim() === "") await this.finish();
+    else await this.#addTender();
   }
 
   #overrideFields() {
