@@ -17,7 +17,7 @@
  * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js with tsx.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Repo } from "@automerge/automerge-repo";
@@ -157,6 +157,9 @@ async function generate(input: Input): Promise<{ ms: number }> {
   await writeJsonDurable(statePath, state);
   await repo.shutdown();
 
+  // T1's stock snapshot is from its activation, before the history was folded in; a terminal
+  // that saw the relay publish the folds would have rewritten it, and the warm-up writes it anew.
+  await rm(join(t1Dir, "stock-snapshot.json"), { force: true });
   const warmUp = await startMercora("terminal T1 (warm-up)", terminalArgs(input.dir), join(input.dir, "logs", "T1-warm-up.log"), 600_000);
   await warmUp.stop(120_000);
   return { ms: nowMs() - started };

@@ -13,8 +13,12 @@ import {
 } from "@mercora/crdt-model";
 import type { AnyLedgerDoc, LedgerRecord } from "@mercora/crdt-model";
 
-/** Records verified per turn of the event loop, so a start with thousands of records never stalls a sale. */
-export const VERIFY_BATCH = 100;
+/**
+ * Longest run of record checks in one turn of the event loop, in
+ * milliseconds: a start with thousands of records to verify delays a sale
+ * by at most about this much.
+ */
+export const VERIFY_SLICE_MS = 2;
 
 export interface RecordIndexOptions {
   /** This terminal's id: its own records go to the request index. */
@@ -43,6 +47,8 @@ export class RecordIndex {
   readonly #byLedger = new Map<string, Set<string>>();
   readonly #flagged = new Set<string>();
   #unverified: LedgerRecord[] = [];
+  /** True when records were added to `#unverified` since it was last sorted. */
+  #unsorted = false;
   #verifying = false;
 
   constructor(options: RecordIndexOptions) {
@@ -128,6 +134,7 @@ export class RecordIndex {
       }
       this.#add(record, json, documentId, true);
       this.#unverified.push(record);
+      this.#unsorted = true;
       added.push(record);
     }
     if (added.length > 0) this.#scheduleVerify();
@@ -170,8 +177,12 @@ export class RecordIndex {
   }
 
   #verifyBatch(): void {
-    const batch = this.#unverified.sort((a, b) => a.seq - b.seq).splice(0, VERIFY_BATCH);
-    for (const record of batch) {
+    // Sorted oldest last, so `pop` takes the oldest record first.
+    if (this.#unsorted) this.#unverified.sort((a, b) => b.seq - a.seq);
+    this.#unsorted = false;
+    const started = performance.now();
+    while (this.#unverified.length > 0 && performance.now() - started < VERIFY_SLICE_MS) {
+      const record = this.#unverified.pop()!;
       const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
       const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);
       const signer = record.cashier ? this.#options.signerKeys(record.cashier) : [];

@@ -315,6 +315,7 @@ export class Terminal {
       await this.durable.checkpoint(this.repo, this.#counters.snapshot());
     }
     this.#scheduleDeferredLoads();
+    this.#prepareTodaysLedger();
     this.log.info({ seq: this.#counters.lastSeq, ledgers: this.#own.length, records: this.#records.size }, "terminal started");
   }
 
@@ -996,6 +997,17 @@ export class Terminal {
     this.#scheduleReconcile();
     this.#afterWrite?.();
     return record;
+  }
+
+  /**
+   * Creates today's ledger in the write queue right after start when the
+   * newest own ledger is of an earlier day, so the first sale does not wait
+   * for the new document and the directory entry to reach the disk.
+   */
+  #prepareTodaysLedger(): void {
+    const today = businessDayOf(new Date(this.clockWatch.now()), str(this.#directory.doc().timeZone));
+    if (this.#own.at(-1)?.businessDay === today || this.#writesBlocked) return;
+    void this.#enqueue(() => this.#ledgerFor(today)).catch((error) => this.log.warn({ err: error }, "today's ledger not prepared; the first sale creates it"));
   }
 
   /** Returns the ledger for a business day, creating a new part when the day changes or the cap is reached. */
