@@ -83,7 +83,7 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
     title: "Terminal cold start to first sale",
     method: [
       "Mercora: the clock starts when the bench spawns `bin/mercora.js terminal --data T1 ...` (LAN-only, no relay, as after a power cut with the uplink down) " +
-        "and stops at the 201 of its first `POST /sales`, a 3-line ticket, sent once `POST /sessions` has signed the cashier in with their PIN. " +
+        "and stops at the 201 of its first `POST /sales`, a 3-line ticket (its body built before the clock starts), sent once `POST /sessions` has signed the cashier in with their PIN. " +
         "The RSS column is that terminal process.",
       "History in T1's encrypted storage, written by a generator process through the product's document functions " +
         "(`initLedger`, `appendRecord` once per ticket, `registerLedger`): T1's own ledger for every day, " +
@@ -96,7 +96,7 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
       "NOTE: the generator folds a year into the first stock baseline in one change; the relay rolls a fresh baseline every business day, " +
         "so a real baseline holds about as much history.",
       "PouchDB: one pouchdb-node database holding the same history as documents (4 terminals' tickets, as a replicated terminal would hold them); " +
-        "the clock runs from spawning a process that opens it, calls `db.info()` and makes one durable `db.put`, until it prints that the sale is stored.",
+        "the clock runs from spawning a process that opens it, calls `db.info()` and makes one durable `db.put` of a sale priced before the clock starts, until it prints that the sale is stored.",
       "Limit: the time to start Node.js with tsx and print `mercora terminal --help`, which every cold start pays first.",
       long === 365 ? "This run compares 1 week with 1 year." : `This run compares 1 week with ${long} days; the goal is stated for 1 year (365 days).`,
     ],
