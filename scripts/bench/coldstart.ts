@@ -141,7 +141,7 @@ async function generate(input: Input): Promise<{ ms: number }> {
   }
 
   // As after a day of sync: the relay folded every ticket into the stock
-  // baseline (which it rolls every business day, so it holds one publish)
+  // baseline (which it rolls every business day, so it contains one publish)
   // and acknowledged every ticket.
   const folded = fold.takeChanges();
   if (folded) baseline.change((doc) => writeBaselineStock(doc, folded.units, folded.applied));
@@ -157,8 +157,8 @@ async function generate(input: Input): Promise<{ ms: number }> {
   await writeJsonDurable(statePath, state);
   await repo.shutdown();
 
-  // T1's stock snapshot is from its activation, before the history was folded in; a terminal
-  // that saw the relay publish the folds would have rewritten it, and the warm-up writes it anew.
+  // T1's stock snapshot is from its activation, before the history was folded in. A terminal
+  // that saw the relay publish the folds would have rewritten it, so the warm-up writes it anew.
   await rm(join(t1Dir, "stock-snapshot.json"), { force: true });
   const warmUp = await startMercora("terminal T1 (warm-up)", terminalArgs(input.dir), join(input.dir, "logs", "T1-warm-up.log"), 600_000);
   await warmUp.stop(120_000);

@@ -14,7 +14,7 @@ import {
 import type { AnyLedgerDoc, LedgerRecord } from "@mercora/crdt-model";
 
 /**
- * Longest run of record checks in one turn of the event loop, in
+ * Maximum time of record checks in one turn of the event loop, in
  * milliseconds: a start with thousands of records to verify delays a sale
  * by at most about this much.
  */
