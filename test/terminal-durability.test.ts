@@ -58,17 +58,18 @@ describe("terminal durability", function () {
     await store.waitForConvergence("A");
   });
 
-  it("repairs stock after a crash between ledger and inventory", async function () {
+  it("replays a sale logged before a crash", async function () {
     const { store, root } = fixture;
     const t2 = store.terminal("A", "T2");
     await store.isolate("A", "T2");
     const product = products[6]!;
     const before = await stockAt(t2.http, product.sku);
     await t2.process.stop();
-    // Start T2 with the fault that kills it after the ledger write and before the stock write.
+    // Start T2 with the fault that kills it once the sale's change is in the
+    // write-ahead log, before it answers and before automerge-repo saves the ledger.
     const args = (t2.process.child.spawnargs as string[]).slice(2);
     const faulty = await (async () => {
-      process.env.MERCORA_FAULT = "crash-after-ledger";
+      process.env.MERCORA_FAULT = "crash-after-log";
       try {
         return await startMercora("faulty T2", args, join(root, "logs", "A-T2-faulty.log"));
       } finally {
@@ -84,9 +85,13 @@ describe("terminal durability", function () {
     const records = await api<LedgerRecord[]>(restarted.http, "/records");
     const crashed = records.body.filter((r) => r.lines.some((l) => l.sku === product.sku && l.qty === 2));
     expect(crashed).to.have.length(1);
+    // The sale and its stock delta are one change of one document, so the stock moved exactly once.
     expect(await stockAt(restarted.http, product.sku)).to.equal(before! - 2);
     const log = await readFile(restarted.process.logPath, "utf8");
-    expect(log).to.include("inventory repaired from ledger");
+    expect(log).to.include("write-ahead log replayed");
+    const next = await sell(restarted.http, product, 1);
+    expect(next.status).to.equal(201);
+    expect(next.body.record.seq).to.equal(crashed[0]!.seq + 1);
     await store.reconnectAll();
     await store.waitForConvergence("A");
   });

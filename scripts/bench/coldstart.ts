@@ -5,8 +5,10 @@
  *   hash-chained per terminal), written into terminal T1's encrypted
  *   storage: T1's own daily ledgers, the other terminals' ledgers of the
  *   last two days (the ones a terminal opens at start), every ledger listed
- *   in the branch directory, and every ticket's stock movement in the
- *   inventory document.
+ *   in the branch directory, every ticket folded into the stock baseline
+ *   and acknowledged in the ingest document (as the relay leaves them), and
+ *   T1's checkpoint. One start and clean stop of T1 then leaves the catalog
+ *   and stock snapshots that a terminal which ran before keeps.
  * - `mercora`: times a `mercora terminal` process on that data from spawn
  *   to the 201 of its first `POST /sales`, after `POST /sessions` signed
  *   the cashier in.
@@ -15,7 +17,7 @@
  * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js with tsx.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Repo } from "@automerge/automerge-repo";
@@ -23,18 +25,26 @@ import type { DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
   Keystore,
+  StockFold,
   appendRecord,
-  applyStockMovement,
   businessDayOf,
+  emptyFolioCounters,
   findDocument,
   initLedger,
   nextFolio,
+  observeFolio,
+  readAllBaselineStock,
+  readBaselineInfo,
+  readBlocks,
   readDirectoryUrls,
   registerLedger,
+  writeBaselineStock,
   writeJsonDurable,
 } from "@mercora/crdt-model";
-import type { DirectoryDoc, FoliosDoc, InventoryDoc, LedgerDoc, LedgerRecord, PermissionsDoc } from "@mercora/crdt-model";
+import type { DirectoryDoc, FoliosDoc, IngestDoc, LedgerDoc, LedgerRecord, PermissionsDoc, StockBaselineDoc } from "@mercora/crdt-model";
+import { DurableWrites } from "@mercora/terminal";
 import type { ActivatedState } from "@mercora/terminal";
+import { pino } from "pino";
 import { api, startMercora } from "../lib/processes.ts";
 import { BRANCH, TIME_ZONE, buildBranch, catalogProducts, signInCashier, ticket, unlockCashierKey } from "./lib/fixture.ts";
 import { PouchDB } from "./lib/pouch.ts";
@@ -82,7 +92,8 @@ async function generate(input: Input): Promise<{ ms: number }> {
   });
   const directory = await findDocument<DirectoryDoc>(repo, state.directoryUrl as DocumentId, { timeoutMs: 60_000 });
   const urls = readDirectoryUrls(directory.doc());
-  const inventory = await findDocument<InventoryDoc>(repo, urls.inventoryUrl as DocumentId, { timeoutMs: 60_000 });
+  const baseline = await findDocument<StockBaselineDoc>(repo, urls.baselineUrl as DocumentId, { timeoutMs: 60_000 });
+  const ingest = await findDocument<IngestDoc>(repo, urls.ingestUrl as DocumentId, { timeoutMs: 60_000 });
   const permissions = await findDocument<PermissionsDoc>(repo, urls.permissionsUrl as DocumentId, { timeoutMs: 60_000 });
   const folios = await findDocument<FoliosDoc>(repo, urls.foliosUrl as DocumentId, { timeoutMs: 60_000 });
 
@@ -95,6 +106,9 @@ async function generate(input: Input): Promise<{ ms: number }> {
       new RecordChain(terminal, { key, folio: (id, _seq, previous) => nextFolio(folios.doc(), id, "sale", previous ? [previous] : []) }),
     ]),
   );
+  const fold = new StockFold(readAllBaselineStock(baseline.doc()), readBaselineInfo(baseline.doc()).applied);
+  const t1Folios = emptyFolioCounters();
+  let t1Last: LedgerRecord | null = null;
   for (let daysAgo = input.days; daysAgo >= 1; daysAgo--) {
     const start = dayStart(daysAgo);
     const businessDay = businessDayOf(new Date(start), TIME_ZONE);
@@ -104,11 +118,11 @@ async function generate(input: Input): Promise<{ ms: number }> {
       const records: LedgerRecord[] = [];
       for (let i = 0; i < TICKETS_PER_DAY; i++) records.push(chain.next(products, new Date(start + i * 120_000)));
 
-      // NOTE: this makes one inventory change per terminal and day, where the product makes one
-      // per ticket. The inventory history is smaller than real, so this start time is a lower bound.
-      inventory.change((doc) => {
-        for (const record of records) applyStockMovement(doc, terminal, record.seq, record.stock);
-      });
+      for (const record of records) fold.fold(record);
+      if (terminal === "T1") {
+        for (const record of records) observeFolio(t1Folios, record, readBlocks(folios.doc(), terminal));
+        t1Last = records.at(-1)!;
+      }
       // T1 opens its own ledgers of every day and the others' of today and yesterday only.
       const stored = terminal === "T1" || daysAgo <= 1;
       const init = { branch: BRANCH, terminal, businessDay, part: 1, firstSeq };
@@ -126,27 +140,47 @@ async function generate(input: Input): Promise<{ ms: number }> {
     await repo.flush();
   }
 
+  // As after a day of sync: the relay folded every ticket into the stock
+  // baseline (which it rolls every business day, so it contains one publish)
+  // and acknowledged every ticket.
+  const folded = fold.takeChanges();
+  if (folded) baseline.change((doc) => writeBaselineStock(doc, folded.units, folded.applied));
+  ingest.change((doc) => {
+    for (const [terminal, chain] of chains) doc.acked[terminal] = chain.seq;
+  });
   await repo.flush();
+  // T1's checkpoint keeps what it needs to issue its next record, as its own checkpoints would.
+  const durable = new DurableWrites(t1Dir, keystore.storageKey, pino({ level: "silent" }));
+  await durable.open();
+  await durable.checkpoint(repo, { lastSeq: t1Last!.seq, lastHash: t1Last!.hash, folios: t1Folios });
+  await durable.close();
   await writeJsonDurable(statePath, state);
   await repo.shutdown();
+
+  // T1's stock snapshot is from its activation, before the history was folded in. A terminal
+  // that saw the relay publish the folds would have rewritten it, so the warm-up writes it anew.
+  await rm(join(t1Dir, "stock-snapshot.json"), { force: true });
+  const warmUp = await startMercora("terminal T1 (warm-up)", terminalArgs(input.dir), join(input.dir, "logs", "T1-warm-up.log"), 600_000);
+  await warmUp.stop(120_000);
   return { ms: nowMs() - started };
 }
 
+function terminalArgs(dir: string): string[] {
+  return ["terminal", "--data", join(dir, "T1"), "--branch", BRANCH, "--terminal", "T1", "--lan-listen", "127.0.0.1:0", "--no-lan-discovery"];
+}
+
 async function measureMercora(input: Input): Promise<ColdStartResult> {
+  // The ticket is priced from the catalog CSV before the clock starts: parsing it takes the bench hundreds of milliseconds.
+  const body = ticket(catalogProducts(), 1);
   const t0 = nowMs();
   const terminal = await withCpuProfile(input.profileDir, () =>
-    startMercora(
-      "terminal T1",
-      ["terminal", "--data", join(input.dir, "T1"), "--branch", BRANCH, "--terminal", "T1", "--lan-listen", "127.0.0.1:0", "--no-lan-discovery"],
-      join(input.dir, "logs", "T1.log"),
-      600_000,
-    ),
+    startMercora("terminal T1", terminalArgs(input.dir), join(input.dir, "logs", "T1.log"), 600_000),
   );
   const readyMs = nowMs() - t0;
   try {
     await signInCashier(terminal.ready.http);
     const signedInMs = nowMs() - t0;
-    const sale = await api<{ record?: { id: string } }>(terminal.ready.http, "/sales", { body: ticket(catalogProducts(), 1), timeoutMs: 120_000 });
+    const sale = await api<{ record?: { id: string } }>(terminal.ready.http, "/sales", { body, timeoutMs: 120_000 });
     if (sale.status !== 201) throw new Error(`First sale returned HTTP ${sale.status}: ${JSON.stringify(sale.body)}`);
     const ms = nowMs() - t0;
     return { ms, readyMs, signedInMs, peakRss: peakRssOf(terminal.child.pid) };
@@ -204,8 +238,12 @@ workerMain<Input, unknown>(async (input) => {
       return measureMercora(input);
     case "pouch-generate":
       return generatePouch(input);
-    case "pouch":
-      return timeUntilLine(["--import", "tsx", join(ROOT, "scripts", "bench", "pouch-first-sale.ts"), join(input.dir, "pouch-T1")], "sold");
+    case "pouch": {
+      // Priced before the clock starts, as the Mercora side's ticket is.
+      const salePath = join(input.dir, "pouch-sale.json");
+      await writeFile(salePath, JSON.stringify(saleRecord(catalogProducts(), "T1", 1, new Date())));
+      return timeUntilLine(["--import", "tsx", join(ROOT, "scripts", "bench", "pouch-first-sale.ts"), join(input.dir, "pouch-T1"), salePath], "sold");
+    }
     case "baseline":
       return timeUntilLine([join(ROOT, "bin", "mercora.js"), "terminal", "--help"], "Options:");
   }

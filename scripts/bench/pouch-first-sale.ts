@@ -1,10 +1,15 @@
-/** A PouchDB terminal's cold start: opens its database, records one durable sale, prints "sold" and waits to be killed. */
-import { catalogProducts } from "./lib/fixture.ts";
+/**
+ * A PouchDB terminal's cold start: opens its database, records one durable
+ * sale, prints "sold" and waits to be killed. The sale comes priced in the
+ * JSON file given second, as the bench prepares it before the clock starts.
+ */
+import { readFileSync } from "node:fs";
 import { openDurablePouch } from "./lib/pouch.ts";
-import { saleRecord } from "./lib/records.ts";
 
 const db = openDurablePouch(process.argv[2]!);
 const info = await db.info();
-await db.put(saleRecord(catalogProducts(), "T1", info.doc_count + 1, new Date()));
+const sale = JSON.parse(readFileSync(process.argv[3]!, "utf8")) as Record<string, unknown>;
+const seq = info.doc_count + 1;
+await db.put({ ...sale, _id: `B1-T1-${String(seq).padStart(8, "0")}`, seq });
 process.stdout.write("sold\n");
 setTimeout(() => process.exit(0), 60_000);

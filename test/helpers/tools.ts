@@ -19,17 +19,22 @@ import {
   HybridLogicalClock,
   Keystore,
   appendRecord,
+  canonicalJson,
+  countRecords,
   editorPeerId,
   findDocument,
   imm,
+  ledgerBucket,
   listRecords,
   makeDeviceToken,
   makeEditorToken,
   readDirectoryUrls,
   readJsonFile,
+  readStoredRecord,
   readUser,
   recordId,
   sealRecord,
+  storedRecord,
   unlockSigningKey,
 } from "@mercora/crdt-model";
 import type { DirectoryDoc, LedgerDoc, LedgerRecord, PermissionsDoc } from "@mercora/crdt-model";
@@ -43,12 +48,15 @@ async function editRecord(dataDir: string, ledgerId: string, recordId: string, p
   const repo = new Repo({ storage: new DurableFileStorageAdapter(join(dataDir, "automerge"), keystore.storageKey), network: [] });
   const ledger = await findDocument<LedgerDoc>(repo, ledgerId as DocumentId, { timeoutMs: 10_000 });
   ledger.change((doc) => {
-    const stored = doc.records[recordId];
-    if (!stored) throw new Error(`No record ${recordId} in ledger ${ledgerId}`);
-    const line = stored.lines[0]!;
+    const entry = storedRecord(doc, recordId);
+    if (!entry) throw new Error(`No record ${recordId} in ledger ${ledgerId}`);
+    // The stored JSON is rewritten with the new price, the hash and signature left as they were.
+    const record = readStoredRecord(recordId, entry.stored);
+    const line = record.lines[0]!;
     line.unitPrice = price;
     line.total = price * line.qty;
-    stored.total = line.total;
+    record.total = line.total;
+    doc.records[ledgerBucket(record.seq)]![recordId] = imm(canonicalJson(record));
   });
   await repo.flush();
   await repo.shutdown();
@@ -75,7 +83,7 @@ async function fetchDoc(relayUrl: string, keystoreDir: string, branch: string, t
   });
   try {
     const handle = await repo.find<LedgerDoc>(documentId as DocumentId, { signal: AbortSignal.timeout(20_000) });
-    return { found: true, records: Object.keys(handle.doc()?.records ?? {}).length };
+    return { found: true, records: countRecords(handle.doc()) };
   } catch (error) {
     return { found: false, error: (error as Error).message };
   }
@@ -157,7 +165,7 @@ async function appendSale(dataDir: string, user: string, pin: string, fields: Re
     key!,
   );
 
-  const owner = ledgers.find((ledger) => ledger.doc().records[last.id])!;
+  const owner = ledgers.find((ledger) => storedRecord(ledger.doc(), last.id))!;
   // appendRecord refuses a record of another terminal, so the tool hands it the ledger's records under that terminal's name.
   owner.change((doc) => appendRecord({ ...doc, terminal: imm(terminal), records: doc.records }, record));
   await repo.flush();

@@ -1,5 +1,6 @@
-import type { DirectoryDoc } from "./schema.ts";
-import { SCHEMA_VERSION } from "./schema.ts";
+import { ImmutableString } from "@automerge/automerge";
+import type { DirectoryDoc, LedgerRefDoc } from "./schema.ts";
+import { SCHEMA_V2, SCHEMA_VERSION } from "./schema.ts";
 import { imm, optStr, str } from "./strings.ts";
 import type { LedgerRef, TerminalEntry } from "./types.ts";
 
@@ -13,7 +14,7 @@ export interface DirectoryInit {
   permissionsUrl: string;
   foliosUrl: string;
   ingestUrl: string;
-  inventoryUrl: string;
+  baselineUrl: string;
   terminals: { id: string; name: string }[];
 }
 
@@ -35,7 +36,7 @@ export function initDirectory(init: DirectoryInit): DirectoryDoc {
     permissionsUrl: imm(init.permissionsUrl),
     foliosUrl: imm(init.foliosUrl),
     ingestUrl: imm(init.ingestUrl),
-    inventoryUrl: imm(init.inventoryUrl),
+    baselineUrl: imm(init.baselineUrl),
     terminals,
   };
 }
@@ -57,15 +58,34 @@ export function setLanUrl(doc: DirectoryDoc, terminal: string, lanUrl: string | 
   entry.lanUrl = lanUrl === null ? null : imm(lanUrl);
 }
 
-/** Lists a ledger document under its terminal; called by that terminal only. */
+/**
+ * Lists a ledger document under its terminal; called by that terminal
+ * only. A version 2 directory stores the reference as one JSON string,
+ * which loads several times faster than a nested object once a terminal
+ * has a year of ledgers.
+ */
 export function registerLedger(doc: DirectoryDoc, terminal: string, ref: Omit<LedgerRef, "terminal">): void {
   const entry = entryOf(doc, terminal);
   if (entry.ledgers[ref.documentId]) return;
-  entry.ledgers[ref.documentId] = {
-    url: imm(ref.url),
-    businessDay: imm(ref.businessDay),
-    part: ref.part,
-    firstSeq: ref.firstSeq,
+  const value = { url: ref.url, businessDay: ref.businessDay, part: ref.part, firstSeq: ref.firstSeq };
+  entry.ledgers[ref.documentId] =
+    (doc.schema ?? 1) >= SCHEMA_V2
+      ? imm(JSON.stringify(value))
+      : { url: imm(value.url), businessDay: imm(value.businessDay), part: value.part, firstSeq: value.firstSeq };
+}
+
+function readLedgerRef(terminal: string, documentId: string, stored: ImmutableString | LedgerRefDoc): LedgerRef {
+  if (stored instanceof ImmutableString) {
+    const value = JSON.parse(stored.val) as { url: string; businessDay: string; part: number; firstSeq: number };
+    return { documentId, url: value.url, terminal, businessDay: value.businessDay, part: value.part, firstSeq: value.firstSeq };
+  }
+  return {
+    documentId,
+    url: str(stored.url),
+    terminal,
+    businessDay: str(stored.businessDay),
+    part: stored.part,
+    firstSeq: stored.firstSeq,
   };
 }
 
@@ -77,22 +97,15 @@ export function listTerminals(doc: DirectoryDoc): TerminalEntry[] {
       name: str(entry.name),
       lanUrl: optStr(entry.lanUrl),
       ledgers: Object.entries(entry.ledgers)
-        .map(([documentId, ref]) => ({
-          documentId,
-          url: str(ref.url),
-          terminal: id,
-          businessDay: str(ref.businessDay),
-          part: ref.part,
-          firstSeq: ref.firstSeq,
-        }))
+        .map(([documentId, ref]) => readLedgerRef(id, documentId, ref))
         .sort((a, b) => a.firstSeq - b.firstSeq),
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** Points the branch at a new inventory epoch; called by the relay only. */
-export function setInventoryUrl(doc: DirectoryDoc, url: string): void {
-  doc.inventoryUrl = imm(url);
+/** Points the branch at a new stock baseline document; called by the relay only. */
+export function setBaselineUrl(doc: DirectoryDoc, url: string): void {
+  doc.baselineUrl = imm(url);
 }
 
 /** The document URLs a directory points to. */
@@ -107,6 +120,6 @@ export function readDirectoryUrls(doc: DirectoryDoc) {
     permissionsUrl: str(doc.permissionsUrl),
     foliosUrl: str(doc.foliosUrl),
     ingestUrl: str(doc.ingestUrl),
-    inventoryUrl: str(doc.inventoryUrl),
+    baselineUrl: str(doc.baselineUrl),
   };
 }

@@ -114,39 +114,91 @@ export function isFiscal(kind: RecordKind): boolean {
 }
 
 /**
- * Chooses the folio of a terminal's next fiscal record from what it holds:
- * its own earlier records and the folios document as last synced. Final
- * numbers come from the terminal's blocks (authority ranges) or its own
- * sequence (self-numbered); otherwise the folio is provisional. A number
- * is reserved by being written in the record itself, so it is never
- * issued twice, and one never written was never issued.
+ * The highest folio numbers a terminal has used, which is all it needs to
+ * issue the next folio: per document type of the self-numbered scheme,
+ * overall for authority ranges, and of its provisional folios.
  */
-export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, own: LedgerRecord[]): IssuedFolio {
+export interface FolioCounters {
+  /** Highest `folioNumber` per two-digit document type ("04" tickets, "03" credit notes). */
+  byDocumentType: Record<string, number>;
+  /** Highest `folioNumber` of any record. */
+  highestNumber: number;
+  /** Highest number of a provisional folio (`T1-P-000042` is 42). */
+  highestProvisional: number;
+}
+
+/** Counters of a terminal that has issued no folio. */
+export function emptyFolioCounters(): FolioCounters {
+  return { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 };
+}
+
+/**
+ * Raises the counters to cover one of the terminal's records. With
+ * `blocks`, the terminal's authority-range blocks, a number outside every
+ * block is left out of `highestNumber`: the terminal did not issue it (a
+ * forged record, which the relay rejects), and it must not spend the rest
+ * of a block.
+ */
+export function observeFolio(
+  counters: FolioCounters,
+  record: Pick<LedgerRecord, "kind" | "folioNumber" | "provisionalFolio">,
+  blocks: readonly FolioBlock[] | null = null,
+): void {
+  const number = record.folioNumber;
+  if (number !== null) {
+    const inBlock = blocks === null || blocks.some((b) => number >= b.from && number <= b.to);
+    if (inBlock) counters.highestNumber = Math.max(counters.highestNumber, number);
+    if (isFiscal(record.kind)) {
+      const docType = documentType(record.kind);
+      counters.byDocumentType[docType] = Math.max(counters.byDocumentType[docType] ?? 0, number);
+    }
+  }
+  const match = record.provisionalFolio ? /-P-(\d+)$/.exec(record.provisionalFolio) : null;
+  if (match) counters.highestProvisional = Math.max(counters.highestProvisional, Number(match[1]));
+}
+
+/** Counts the folios of a terminal's records; see `observeFolio` for `blocks`. */
+export function folioCountersOf(own: readonly LedgerRecord[], blocks: readonly FolioBlock[] | null = null): FolioCounters {
+  const counters = emptyFolioCounters();
+  for (const record of own) observeFolio(counters, record, blocks);
+  return counters;
+}
+
+/**
+ * Chooses the folio of a terminal's next fiscal record from its folio
+ * counters and the folios document as last synced. Final numbers come from
+ * the terminal's blocks (authority ranges) or its own sequence
+ * (self-numbered); otherwise the folio is provisional. A number is
+ * reserved by being written in the record itself, so it is never issued
+ * twice, and one never written was never issued.
+ */
+export function nextFolioFrom(doc: FoliosDoc, terminal: string, kind: RecordKind, counters: FolioCounters): IssuedFolio {
   const scheme = readScheme(doc);
-  const provisional = () => {
-    const highest = own.reduce((max, r) => {
-      const match = r.provisionalFolio ? /-P-(\d+)$/.exec(r.provisionalFolio) : null;
-      return match ? Math.max(max, Number(match[1])) : max;
-    }, 0);
-    return { folio: null, folioNumber: null, provisionalFolio: formatProvisionalFolio(terminal, highest + 1) };
-  };
+  const provisional = () => ({
+    folio: null,
+    folioNumber: null,
+    provisionalFolio: formatProvisionalFolio(terminal, counters.highestProvisional + 1),
+  });
   if (scheme === "self-numbered") {
     const docType = documentType(kind);
-    const issued = own.filter((r) => isFiscal(r.kind) && documentType(r.kind) === docType && r.folioNumber !== null);
-    const sequence = issued.reduce((max, r) => Math.max(max, r.folioNumber!), 0) + 1;
+    const sequence = (counters.byDocumentType[docType] ?? 0) + 1;
     const terminalCode = doc.terminalCodes[terminal] ?? 0;
     return { folio: formatConsecutive(str(doc.branchCode), terminalCode, docType, sequence), folioNumber: sequence, provisionalFolio: null };
   }
   if (scheme === "assigned-at-validation") return provisional();
-  const used = highestBlockFolio(doc, terminal, own);
-  const blocks = readBlocks(doc, terminal);
-  for (const block of blocks) {
+  const used = counters.highestNumber;
+  for (const block of readBlocks(doc, terminal)) {
     const candidate = Math.max(block.from, used + 1);
     if (candidate <= block.to) {
       return { folio: formatRangeFolio(block.prefix, candidate), folioNumber: candidate, provisionalFolio: null };
     }
   }
   return provisional();
+}
+
+/** Chooses the folio of a terminal's next fiscal record from all of its own earlier records; see `nextFolioFrom`. */
+export function nextFolio(doc: FoliosDoc, terminal: string, kind: RecordKind, own: LedgerRecord[]): IssuedFolio {
+  return nextFolioFrom(doc, terminal, kind, folioCountersOf(own, readBlocks(doc, terminal)));
 }
 
 /**

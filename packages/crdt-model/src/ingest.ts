@@ -54,6 +54,65 @@ export function ingestRecord(
   return true;
 }
 
+/**
+ * Ingests records inside one `change()` callback of the relay, as
+ * `ingestRecord` does one at a time, but writes each terminal's mark and
+ * each business day's totals once: every write through the change's proxy
+ * is a call into Automerge, and a catch-up brings thousands of records.
+ * `writer` is the terminal whose ledger contains the record, when given.
+ * Returns the records taken, in the order given.
+ */
+export function ingestRecords(
+  doc: IngestDoc,
+  entries: readonly { record: LedgerRecord; countTotals: boolean; writer?: string }[],
+): LedgerRecord[] {
+  const marks = new Map<string, number>();
+  const lastAt = new Map<string, string>();
+  const days = new Map<string, IngestDayTotals>();
+  const taken: LedgerRecord[] = [];
+  for (const { record, countTotals, writer: owner } of entries) {
+    // A record that names another terminal than its ledger's owner still moves the owner's mark.
+    const writer = owner ?? record.terminal;
+    const mark = marks.get(writer) ?? doc.acked[writer];
+    if (mark === undefined) throw new Error(`Ingest of branch ${str(doc.branch)} has no terminal ${writer}`);
+    if (record.seq !== mark + 1) continue;
+    marks.set(writer, record.seq);
+    lastAt.set(writer, record.at);
+    taken.push(record);
+    if (record.kind !== "sale" || !countTotals) continue;
+    const day = days.get(record.businessDay) ?? { tickets: 0, sales: 0, tax: 0, offlineTickets: 0 };
+    day.tickets += 1;
+    day.sales += record.total;
+    day.tax += record.tax;
+    if (record.offline) day.offlineTickets += 1;
+    days.set(record.businessDay, day);
+  }
+  for (const [businessDay, add] of days) {
+    const day = doc.days[businessDay];
+    if (!day) {
+      // Only the relay writes this document, so creating the day here is safe.
+      doc.days[businessDay] = add;
+      continue;
+    }
+    day.tickets += add.tickets;
+    day.sales += add.sales;
+    day.tax += add.tax;
+    day.offlineTickets += add.offlineTickets;
+  }
+  for (const [terminal, seq] of marks) {
+    doc.acked[terminal] = seq;
+    doc.lastRecordAt[terminal] = imm(lastAt.get(terminal)!);
+  }
+  return taken;
+}
+
+interface IngestDayTotals {
+  tickets: number;
+  sales: number;
+  tax: number;
+  offlineTickets: number;
+}
+
 /** Reads a terminal's acknowledgement mark, or 0. */
 export function readAcked(doc: IngestDoc, terminal: string): number {
   return doc.acked[terminal] ?? 0;

@@ -1,5 +1,7 @@
-import type { LedgerDoc, LedgerRecordDoc } from "./schema.ts";
-import { SCHEMA_VERSION } from "./schema.ts";
+import { ImmutableString } from "@automerge/automerge";
+import { canonicalJson } from "./integrity.ts";
+import type { AnyLedgerDoc, LedgerDoc, LedgerDocV1, LedgerRecordDoc } from "./schema.ts";
+import { SCHEMA_V2, SCHEMA_VERSION } from "./schema.ts";
 import { imm, optStr, str } from "./strings.ts";
 import type { LedgerRecord, RecordKind, TenderType } from "./types.ts";
 
@@ -21,12 +23,27 @@ function ledgerPartCap(value: string | undefined): number {
   return cap;
 }
 
+/** Records per bucket of a version 2 ledger: bucket `n` contains sequence numbers `n * 100` to `n * 100 + 99`. */
+export const LEDGER_BUCKET_SIZE = 100;
+
 export interface LedgerInit {
   branch: string;
   terminal: string;
   businessDay: string;
   part: number;
   firstSeq: number;
+}
+
+/** A stored record that is not a readable record: bad JSON, or fields of the wrong type. */
+export class RecordFormatError extends Error {
+  override readonly name = "RecordFormatError";
+
+  constructor(
+    readonly recordId: string,
+    reason: string,
+  ) {
+    super(`Stored record ${recordId} is unreadable: ${reason}`);
+  }
 }
 
 /** Builds the initial value of a ledger document for one terminal, business day and part. */
@@ -43,78 +60,84 @@ export function initLedger(init: LedgerInit): LedgerDoc {
   };
 }
 
-function toRecordDoc(record: LedgerRecord): LedgerRecordDoc {
-  const stored: LedgerRecordDoc = {
-    id: imm(record.id),
-    kind: imm(record.kind),
-    branch: imm(record.branch),
-    terminal: imm(record.terminal),
-    seq: record.seq,
-    hlc: imm(record.hlc),
-    at: imm(record.at),
-    businessDay: imm(record.businessDay),
-    timeZone: imm(record.timeZone),
-    epoch: record.epoch,
-    offline: record.offline,
-    cashier: record.cashier === null ? null : imm(record.cashier),
-    requestId: record.requestId === null ? null : imm(record.requestId),
-    lines: record.lines.map((line) => ({
-      sku: imm(line.sku),
-      barcode: line.barcode === null ? null : imm(line.barcode),
-      name: imm(line.name),
-      qty: line.qty,
-      unitPrice: line.unitPrice,
-      taxCode: imm(line.taxCode),
-      taxRateBp: line.taxRateBp,
-      base: line.base,
-      tax: line.tax,
-      total: line.total,
-      stockBefore: line.stockBefore,
-      refLine: line.refLine,
-      soldQty: line.soldQty,
-    })),
-    tenders: record.tenders.map((tender) => ({ type: imm(tender.type), amount: tender.amount })),
-    total: record.total,
-    tax: record.tax,
-    cashRounding: record.cashRounding,
-    change: record.change,
-    stock: record.stock.map((line) => ({ sku: imm(line.sku), delta: line.delta })),
-    cashAmount: record.cashAmount,
-    reason: record.reason === null ? null : imm(record.reason),
-    refundOf: record.refundOf === null ? null : imm(record.refundOf),
-    authorizedBy: record.authorizedBy === null ? null : imm(record.authorizedBy),
-    deviceAt: record.deviceAt === null ? null : imm(record.deviceAt),
-    folio: record.folio === null ? null : imm(record.folio),
-    folioNumber: record.folioNumber,
-    provisionalFolio: record.provisionalFolio === null ? null : imm(record.provisionalFolio),
-    prevHash: imm(record.prevHash),
-    hash: imm(record.hash),
-    signature: imm(record.signature),
-  };
-  // Optional fields are stored only when present, so older records read back unchanged.
-  if (record.voidOf !== undefined) stored.voidOf = imm(record.voidOf);
-  if (record.transmitBy !== undefined) stored.transmitBy = imm(record.transmitBy);
-  return stored;
+/** Tells a version 1 ledger (records as nested objects) from a version 2 one. */
+export function isLedgerV1(doc: AnyLedgerDoc): doc is LedgerDocV1 {
+  return (doc.schema ?? 1) < SCHEMA_V2;
+}
+
+/** The bucket key of a sequence number in a version 2 ledger. */
+export function ledgerBucket(seq: number): string {
+  return String(Math.floor(seq / LEDGER_BUCKET_SIZE));
 }
 
 /**
- * Appends a record inside a `change()` callback. Records are keyed by id, so
- * the same record arriving twice is one record; a different record under an
- * existing id, or a record of another terminal, is rejected.
+ * Appends a record inside a `change()` callback, as one `ImmutableString`
+ * of its canonical JSON. Records are keyed by id, so the same record
+ * arriving twice is one record. A different record under an existing id,
+ * a record of another terminal and an append to a version 1 ledger are
+ * rejected. `json` is `canonicalJson(record)`, for a caller that already
+ * has it. Returns the stored JSON.
  */
-export function appendRecord(doc: LedgerDoc, record: LedgerRecord): void {
+export function appendRecord(doc: AnyLedgerDoc, record: LedgerRecord, json = canonicalJson(record)): string {
   if (record.terminal !== str(doc.terminal)) {
     throw new Error(
       `Record ${record.id} belongs to terminal ${record.terminal}, not to ledger owner ${str(doc.terminal)}`,
     );
   }
-  if (doc.records[record.id]) {
+  if (isLedgerV1(doc)) {
+    throw new Error(
+      `Ledger of ${str(doc.terminal)} for ${str(doc.businessDay)} has schema version ${doc.schema}, which is read-only; ` +
+        "append to a new ledger part",
+    );
+  }
+  const bucketKey = ledgerBucket(record.seq);
+  // Only the ledger's terminal writes it, so creating a bucket here never races another writer.
+  // Assigning a new map through the proxy returns the plain object, so the bucket is read back.
+  if (!doc.records[bucketKey]) doc.records[bucketKey] = {};
+  const bucket = doc.records[bucketKey]!;
+  if (bucket[record.id]) {
     throw new Error(`Ledger already holds a record with id ${record.id}; records are never edited`);
   }
-  doc.records[record.id] = toRecordDoc(record);
+  bucket[record.id] = imm(json);
+  return json;
 }
 
-/** Reads one stored record as a plain object. */
+/** Reads one stored record of either version as a plain object; throws `RecordFormatError` when it is unreadable. */
+export function readStoredRecord(id: string, stored: ImmutableString | LedgerRecordDoc | string): LedgerRecord {
+  if (typeof stored === "string" || stored instanceof ImmutableString) return parseRecordJson(id, str(stored));
+  return readRecord(stored);
+}
+
+/** The raw JSON of a stored version 2 record, or null for a version 1 record. */
+export function storedJson(stored: unknown): string | null {
+  if (typeof stored === "string") return stored;
+  return stored instanceof ImmutableString ? stored.val : null;
+}
+
+const STRING_FIELDS = ["id", "kind", "branch", "terminal", "hlc", "at", "businessDay", "timeZone", "prevHash", "hash", "signature"] as const;
+
+/** Parses the canonical JSON of a record, checking the fields every reader relies on. */
+export function parseRecordJson(id: string, json: string): LedgerRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new RecordFormatError(id, `not JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new RecordFormatError(id, "not a JSON object");
+  const record = value as Record<string, unknown>;
+  for (const field of STRING_FIELDS) {
+    if (typeof record[field] !== "string") throw new RecordFormatError(id, `field ${field} is not a string`);
+  }
+  if (!Number.isSafeInteger(record.seq)) throw new RecordFormatError(id, "field seq is not a whole number");
+  for (const field of ["lines", "tenders", "stock"]) {
+    if (!Array.isArray(record[field])) throw new RecordFormatError(id, `field ${field} is not a list`);
+  }
+  if (record.id !== id) throw new RecordFormatError(id, `it carries id ${String(record.id)}`);
+  return value as LedgerRecord;
+}
+
+/** Reads one version 1 stored record as a plain object. */
 export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
   const record: LedgerRecord = {
     id: str(stored.id),
@@ -171,29 +194,110 @@ export function readRecord(stored: LedgerRecordDoc): LedgerRecord {
   return record;
 }
 
-/** Lists a ledger's records in sequence order. */
-export function listRecords(doc: LedgerDoc): LedgerRecord[] {
-  return Object.values(doc.records)
-    .map(readRecord)
-    .sort((a, b) => a.seq - b.seq);
+/** A record as stored: its id and the stored value of either version. */
+export interface StoredRecordEntry {
+  id: string;
+  stored: ImmutableString | LedgerRecordDoc;
+}
+
+/** Lists the stored records of a ledger of either version, unread. */
+export function storedRecords(doc: AnyLedgerDoc): StoredRecordEntry[] {
+  if (!doc?.records) return [];
+  if (isLedgerV1(doc)) return Object.entries(doc.records).map(([id, stored]) => ({ id, stored }));
+  const out: StoredRecordEntry[] = [];
+  for (const bucket of Object.values(doc.records)) {
+    for (const [id, stored] of Object.entries(bucket ?? {})) out.push({ id, stored });
+  }
+  return out;
+}
+
+/** Finds a stored record by id, or null. */
+export function storedRecord(doc: AnyLedgerDoc, id: string): StoredRecordEntry | null {
+  if (!doc?.records) return null;
+  if (isLedgerV1(doc)) {
+    const stored = doc.records[id];
+    return stored ? { id, stored } : null;
+  }
+  const seq = seqOfRecordId(id);
+  const stored = seq === null ? undefined : doc.records[ledgerBucket(seq)]?.[id];
+  return stored ? { id, stored } : null;
+}
+
+/** Lists a ledger's records in sequence order; unreadable records are left out. */
+export function listRecords(doc: AnyLedgerDoc): LedgerRecord[] {
+  const out: LedgerRecord[] = [];
+  for (const { id, stored } of storedRecords(doc)) {
+    try {
+      out.push(readStoredRecord(id, stored));
+    } catch (error) {
+      if (!(error instanceof RecordFormatError)) throw error;
+    }
+  }
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /** Counts a ledger's records without reading them. */
-export function countRecords(doc: LedgerDoc | undefined): number {
-  return Object.keys(doc?.records ?? {}).length;
+export function countRecords(doc: AnyLedgerDoc | undefined): number {
+  if (!doc?.records) return 0;
+  if (isLedgerV1(doc)) return Object.keys(doc.records).length;
+  let count = 0;
+  for (const bucket of Object.values(doc.records)) count += Object.keys(bucket ?? {}).length;
+  return count;
 }
 
 /** Returns the highest sequence number in a ledger, or `firstSeq - 1` when it is empty. */
-export function maxSeq(doc: LedgerDoc | undefined): number {
+export function maxSeq(doc: AnyLedgerDoc | undefined): number {
   if (!doc?.records) return 0;
   let max = doc.firstSeq - 1;
-  for (const stored of Object.values(doc.records)) {
-    if (stored.seq > max) max = stored.seq;
+  if (isLedgerV1(doc)) {
+    for (const stored of Object.values(doc.records)) if (stored.seq > max) max = stored.seq;
+    return max;
+  }
+  const buckets = Object.keys(doc.records).map(Number).sort((a, b) => b - a);
+  for (const bucket of buckets) {
+    for (const id of Object.keys(doc.records[String(bucket)] ?? {})) {
+      const seq = seqOfRecordId(id);
+      if (seq !== null && seq > max) max = seq;
+    }
+    if (max >= doc.firstSeq) return max;
   }
   return max;
+}
+
+/**
+ * Lists the ids of the records a change touched, from its patches. In a
+ * version 2 ledger a patch names `["records", bucket, id]`, or a bucket the
+ * change created, whose records all count. In a version 1 ledger it names
+ * `["records", id, ...]`.
+ */
+export function touchedRecordIds(doc: AnyLedgerDoc, patches: readonly { path: readonly (string | number)[] }[]): Set<string> {
+  const out = new Set<string>();
+  const v1 = isLedgerV1(doc);
+  for (const patch of patches) {
+    if (patch.path[0] !== "records") continue;
+    if (v1) {
+      if (typeof patch.path[1] === "string") out.add(patch.path[1]);
+      continue;
+    }
+    const bucket = patch.path[1];
+    const id = patch.path[2];
+    if (typeof id === "string") out.add(id);
+    else if (typeof bucket === "string" && patch.path.length === 2) {
+      for (const key of Object.keys((doc as LedgerDoc).records[bucket] ?? {})) out.add(key);
+    } else if (patch.path.length === 1) {
+      for (const { id: key } of storedRecords(doc)) out.add(key);
+    }
+  }
+  return out;
 }
 
 /** Makes the id of a terminal's record: unique because a terminal never reuses a sequence number. */
 export function recordId(branch: string, terminal: string, seq: number): string {
   return `${branch}-${terminal}-${String(seq).padStart(8, "0")}`;
+}
+
+/** Reads the sequence number at the end of a record id, or null when the id has another form. */
+export function seqOfRecordId(id: string): number | null {
+  const match = /-(\d{8,})$/.exec(id);
+  return match ? Number(match[1]) : null;
 }

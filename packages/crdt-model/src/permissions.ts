@@ -112,7 +112,25 @@ export function readUser(doc: PermissionsDoc, id: string): (User & { pin: PinVer
 export function readSigningKeys(doc: PermissionsDoc, id: string): KeyObject[] {
   const signing = doc.users[id]?.signing;
   if (!signing) return [];
-  return [str(signing.publicKey), ...(signing.formerPublicKeys ?? []).map((k) => str(k))].map(decodePublicKey);
+  return [str(signing.publicKey), ...(signing.formerPublicKeys ?? []).map((k) => str(k))].map(decodeCachedKey);
+}
+
+/**
+ * Public keys decoded so far. Every record's check reads its signer's keys,
+ * and in a CPU profile of a terminal start, decoding them anew for each
+ * record took almost as long as the signature checks themselves.
+ */
+const decodedKeys = new Map<string, KeyObject>();
+const DECODED_KEYS_MAX = 1000;
+
+function decodeCachedKey(encoded: string): KeyObject {
+  let key = decodedKeys.get(encoded);
+  if (!key) {
+    key = decodePublicKey(encoded);
+    if (decodedKeys.size >= DECODED_KEYS_MAX) decodedKeys.clear();
+    decodedKeys.set(encoded, key);
+  }
+  return key;
 }
 
 /** Registers an activated device inside a `change()` callback of the relay. */

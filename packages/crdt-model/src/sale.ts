@@ -1,7 +1,7 @@
-import { findProduct, readPricingRules, readTax } from "./catalog.ts";
+import { catalogDocLookup } from "./catalog-index.ts";
+import type { CatalogLookup } from "./catalog-index.ts";
 import { ValidationError } from "./errors.ts";
 import { priceLines, settleTenders } from "./pricing.ts";
-import { str } from "./strings.ts";
 import type { CatalogDoc } from "./schema.ts";
 import type { SaleLine, StockLine, Tender, TenderType } from "./types.ts";
 
@@ -107,20 +107,22 @@ export function parseSaleRequest(body: unknown): SaleRequest {
 }
 
 /**
- * Prices a sale against the catalog: resolves every line by SKU or barcode,
+ * Prices a sale against the catalog (a document, or a `CatalogIndex`):
+ * resolves every line by SKU or barcode,
  * computes base and tax per line with the catalog's rules, settles the
  * tenders with the store's cash rounding, and derives the stock lines.
  * `stockOf` returns the available stock the terminal knows for a SKU,
  * recorded on each line for conflict review.
  */
 export function priceSale(
-  catalog: CatalogDoc,
+  catalogSource: CatalogDoc | CatalogLookup,
   request: SaleRequest,
   stockOf: (sku: string) => number,
   store: { cashRoundingIncrement: number },
 ): PricedSale {
+  const catalog = "findProduct" in catalogSource ? catalogSource : catalogDocLookup(catalogSource);
   const resolved = request.lines.map((line, index) => {
-    const product = findProduct(catalog, line.code);
+    const product = catalog.findProduct(line.code);
     if (!product) {
       throw new ValidationError(
         "SKU_UNKNOWN",
@@ -137,7 +139,7 @@ export function priceSale(
         line.code,
       );
     }
-    const tax = readTax(catalog, product.taxCode);
+    const tax = catalog.readTax(product.taxCode);
     if (!tax) {
       throw new ValidationError(
         "TAX_UNKNOWN",
@@ -150,7 +152,7 @@ export function priceSale(
   });
   const priced = priceLines(
     resolved.map(({ product, tax, qty }) => ({ unitPrice: product.price, qty, rateBp: tax.rateBp })),
-    readPricingRules(catalog),
+    catalog.pricingRules(),
   );
   const lines: SaleLine[] = resolved.map(({ product, tax, qty }, index) => ({
     sku: product.sku,
@@ -170,7 +172,7 @@ export function priceSale(
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const tax = lines.reduce((sum, line) => sum + line.tax, 0);
   const settlement = settleTenders(request.tenders, total, {
-    currency: str(catalog.currency),
+    currency: catalog.currency(),
     cashRoundingIncrement: store.cashRoundingIncrement,
   });
   const stock = new Map<string, number>();
@@ -186,17 +188,20 @@ export function priceSale(
   };
 }
 
+/** Day formatters per time zone, built once: constructing an `Intl.DateTimeFormat` is far slower than formatting with one. */
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+
 /**
  * Returns the business day (YYYY-MM-DD) of a UTC instant in the store's IANA
  * time zone.
  */
 export function businessDayOf(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-  }).formatToParts(instant);
+  let formatter = dayFormatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormatters.set(timeZone, formatter);
+  }
+  const parts = formatter.formatToParts(instant);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }

@@ -1,12 +1,22 @@
-import type { Counter, ImmutableString } from "@automerge/automerge";
+import type { ImmutableString } from "@automerge/automerge";
 
 /**
  * Stored shapes of every Mercora document. Every string that is an id, a SKU,
- * a name or a status is an `ImmutableString`; counters are Automerge
- * `Counter`s. Readers in this package turn these into the plain types of
- * `types.ts`, so callers rarely touch the stored shapes.
+ * a name or a status is an `ImmutableString`. Readers in this package turn
+ * these into the plain types of `types.ts`, so callers rarely touch the
+ * stored shapes.
+ *
+ * Version 2 stores each ledger record as one `ImmutableString` of its
+ * canonical JSON in buckets by sequence number, each directory ledger
+ * reference as one `ImmutableString` of JSON, and stock as a relay-written
+ * baseline plus the deltas of the records. Version 1 stored records and
+ * ledger references as nested objects and stock as one shared `Counter`
+ * per SKU; the ledger and directory readers still read version 1.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** The first schema version with bucketed JSON records and stock baselines. */
+export const SCHEMA_V2 = 2;
 
 export type Imm = ImmutableString;
 
@@ -77,8 +87,12 @@ export interface TerminalEntryDoc {
   name: Imm;
   /** Websocket URL where the terminal accepts LAN peers; written by that terminal. */
   lanUrl: Imm | null;
-  /** The terminal's ledger documents by document id; written by that terminal. */
-  ledgers: Record<string, LedgerRefDoc>;
+  /**
+   * The terminal's ledger documents by document id; written by that
+   * terminal. Version 2 stores each reference as the JSON of a
+   * `LedgerRefDoc` with plain strings, version 1 as the nested object.
+   */
+  ledgers: Record<string, Imm | LedgerRefDoc>;
   /**
    * The terminal's offline periods, published for the branch dashboards;
    * written by that terminal only, and absent until its first report.
@@ -112,6 +126,7 @@ export interface TerminalConnectivityDoc {
   months: Record<string, { offlineMs: number; periods: number }>;
 }
 
+/** A ledger reference of a version 1 directory. */
 export interface LedgerRefDoc {
   url: Imm;
   businessDay: Imm;
@@ -137,30 +152,40 @@ export interface DirectoryDoc {
   permissionsUrl: Imm;
   foliosUrl: Imm;
   ingestUrl: Imm;
-  /** Current inventory epoch document; written by the relay when it rolls the epoch. */
-  inventoryUrl: Imm;
+  /** Current stock baseline document; written by the relay when it rolls the baseline. */
+  baselineUrl: Imm;
   terminals: Record<string, TerminalEntryDoc>;
 }
 
 /**
- * Branch inventory for one epoch. `stock` holds one `Counter` per SKU,
- * created by the relay with the epoch's opening stock, and every terminal of
- * the branch increments them concurrently. `applied[writer]` is the highest
- * sequence number of that writer's records already counted here; it is
- * written in the same change as the counter increments, so a movement is
- * applied exactly once.
+ * Stock of a branch as the relay folded it, written by the relay only.
+ * Available stock on any replica is `stock` plus the deltas of every record
+ * it holds above `applied[record.terminal]`. The relay writes the new stock
+ * values and the new `applied` marks in one change, so a replica never sees
+ * a record counted twice or not at all. A baseline document is a full
+ * snapshot when it opens, and the relay opens a new one (a new epoch) at a
+ * new business day or when this one's history grows past a threshold.
  */
-export interface InventoryDoc {
+export interface StockBaselineDoc {
   schema: number;
   type: Imm;
   branch: Imm;
   epoch: number;
   previousUrl: Imm | null;
   openedAt: Imm;
-  stock: Record<string, Counter>;
+  /** Business day of the branch when this document opened. */
+  businessDay: Imm;
+  /** Units per SKU, in buckets keyed by `stockBucket(sku)`, so a change copies only the buckets it touches. */
+  stock: Record<string, Record<string, number>>;
+  /** Per terminal, the highest contiguous sequence number folded into `stock`. */
   applied: Record<string, number>;
-  /** `applied` as it was when the epoch opened; records above it were counted here. */
-  openingApplied: Record<string, number>;
+  /**
+   * Per terminal, the sequence number after which sales count for oversell
+   * detection: the `applied` marks at the start of the previous business day.
+   */
+  windowApplied: Record<string, number>;
+  /** The `applied` marks when the branch's current business day began. */
+  dayStartApplied: Record<string, number>;
 }
 
 export interface SaleLineDoc {
@@ -192,7 +217,7 @@ export interface StockLineDoc {
   delta: number;
 }
 
-/** One record of a terminal's ledger. Records are written once and never edited. */
+/** One record of a version 1 ledger, as a nested object. Records are written once and never edited. */
 export interface LedgerRecordDoc {
   id: Imm;
   kind: Imm;
@@ -204,7 +229,7 @@ export interface LedgerRecordDoc {
   at: Imm;
   businessDay: Imm;
   timeZone: Imm;
-  /** Inventory epoch the stock lines were applied to. */
+  /** Stock baseline epoch the terminal knew when it recorded the record. */
   epoch: number;
   offline: boolean;
   cashier: Imm | null;
@@ -233,8 +258,25 @@ export interface LedgerRecordDoc {
   signature: Imm;
 }
 
-/** One terminal's records for one business day, capped at `LEDGER_PART_CAP` records. */
+/**
+ * One terminal's records for one business day, capped at `LEDGER_PART_CAP`
+ * records. `records[bucket][id]` is the record's canonical JSON, hash and
+ * signature included, where `bucket` is `ledgerBucket(seq)`: no map holds
+ * more than `LEDGER_BUCKET_SIZE` records, so appending stays cheap.
+ */
 export interface LedgerDoc {
+  schema: number;
+  type: Imm;
+  branch: Imm;
+  terminal: Imm;
+  businessDay: Imm;
+  part: number;
+  firstSeq: number;
+  records: Record<string, Record<string, Imm>>;
+}
+
+/** A version 1 ledger: `records[id]` is the record as a nested object. */
+export interface LedgerDocV1 {
   schema: number;
   type: Imm;
   branch: Imm;
@@ -244,6 +286,9 @@ export interface LedgerDoc {
   firstSeq: number;
   records: Record<string, LedgerRecordDoc>;
 }
+
+/** A ledger of either schema version. */
+export type AnyLedgerDoc = LedgerDoc | LedgerDocV1;
 
 export interface IngestDayDoc {
   tickets: number;

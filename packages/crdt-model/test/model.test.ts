@@ -4,19 +4,22 @@ import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import { expect } from "chai";
 import {
+  AvailableStock,
   DurableFileStorageAdapter,
   HybridLogicalClock,
+  StockFold,
   ValidationError,
-  applyStockMovement,
   businessDayOf,
   settleTenders,
   compareHlc,
   divideRoundHalfUp,
-  initInventoryEpoch,
-  readStock,
+  initStockBaseline,
+  readBaselineStock,
   splitTaxIncluded,
+  stockBucket,
+  writeBaselineStock,
 } from "../src/index.ts";
-import type { InventoryDoc } from "../src/index.ts";
+import type { StockBaselineDoc } from "../src/index.ts";
 
 describe("money", function () {
   it("rounds half up exactly", function () {
@@ -77,41 +80,91 @@ function fromValue<T>(value: T): A.Doc<T> {
   return A.from(value as Record<string, unknown>) as unknown as A.Doc<T>;
 }
 
-describe("inventory counters", function () {
+describe("stock baseline and deltas", function () {
   const init = () =>
-    initInventoryEpoch({ branch: "A", epoch: 1, previousUrl: null, openedAt: "2026-12-04T00:00:00Z", opening: { "779": 1 }, applied: { T1: 0, T2: 0 } });
+    initStockBaseline({
+      branch: "A",
+      epoch: 1,
+      previousUrl: null,
+      openedAt: "2026-12-04T00:00:00Z",
+      businessDay: "2026-12-04",
+      stock: { "779": 1, "780": 5 },
+      applied: { T1: 0, T2: 0 },
+      windowApplied: { T1: 0, T2: 0 },
+      dayStartApplied: { T1: 0, T2: 0 },
+    });
+  const saleOf = (terminal: string, seq: number, sku = "779", delta = -1) => ({ terminal, seq, stock: [{ sku, delta }] });
 
   it("merges concurrent sales of the last unit", function () {
-    const base = fromValue(init());
-    let t1 = A.clone(base);
-    let t2 = A.clone(base);
-    t1 = A.change(t1, (doc) => void applyStockMovement(doc, "T1", 1, [{ sku: "779", delta: -1 }]));
-    t2 = A.change(t2, (doc) => void applyStockMovement(doc, "T2", 1, [{ sku: "779", delta: -1 }]));
-    const merged = A.merge(t1, t2);
-    expect(readStock(merged, "779")).to.equal(-1);
+    // T1 and T2 each record a sale in their own ledger; a replica holding both counts both.
+    const replica = new AvailableStock();
+    replica.loadBaseline(init());
+    replica.addRecord(saleOf("T1", 1));
+    replica.addRecord(saleOf("T2", 1));
+    expect(replica.stockOf("779")).to.equal(-1);
+    expect(replica.negative()).to.deep.equal({ "779": -1 });
   });
 
   it("loses a sale when stock is a plain number", function () {
-    // The same two sales on a last-writer-wins number end at 0 and hide the oversell.
+    // The same two sales on a last-writer-wins number end at 0 and hide the oversell,
+    // which is why terminals never write stock, only deltas in their own ledgers.
     const base = A.from<{ stock: Record<string, number> }>({ stock: { "779": 1 } });
     const t1 = A.change(A.clone(base), (doc) => void (doc.stock["779"] = doc.stock["779"]! - 1));
     const t2 = A.change(A.clone(base), (doc) => void (doc.stock["779"] = doc.stock["779"]! - 1));
     expect(A.merge(t1, t2).stock["779"]).to.equal(0);
   });
 
-  it("applies a record's movement once", function () {
-    let doc = fromValue(init());
-    doc = A.change(doc, (d) => void applyStockMovement(d, "T1", 1, [{ sku: "779", delta: -1 }]));
-    let applied = true;
-    doc = A.change(doc, (d) => void (applied = applyStockMovement(d, "T1", 1, [{ sku: "779", delta: -1 }])));
-    expect(applied).to.equal(false);
-    expect(readStock(doc, "779")).to.equal(0);
+  it("counts a record once", function () {
+    const fold = new StockFold({ "779": 1 }, { T1: 0 });
+    expect(fold.fold(saleOf("T1", 1))).to.equal(true);
+    expect(fold.fold(saleOf("T1", 1))).to.equal(false);
+    expect(fold.fold(saleOf("T1", 3))).to.equal(false);
+    expect(fold.stockOf("779")).to.equal(0);
+    const replica = new AvailableStock();
+    replica.loadBaseline(init());
+    replica.addRecord(saleOf("T1", 1));
+    replica.addRecord(saleOf("T1", 1));
+    expect(replica.stockOf("779")).to.equal(0);
   });
 
-  it("rejects an unknown writer or SKU", function () {
-    const doc = fromValue(init());
-    expect(() => A.change(doc, (d) => void applyStockMovement(d, "T9", 1, []))).to.throw(/no entry for writer T9/);
-    expect(() => A.change(doc, (d) => void applyStockMovement(d, "T1", 1, [{ sku: "000", delta: -1 }]))).to.throw(/no counter for SKU 000/);
+  it("keeps totals when the relay publishes", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    const replica = new AvailableStock();
+    replica.loadBaseline(doc);
+    const records = [saleOf("T1", 1), saleOf("T2", 1), saleOf("T2", 2, "780", -2)];
+    for (const record of records) replica.addRecord(record);
+    expect(replica.stockOf("779")).to.equal(-1);
+    expect(replica.stockOf("780")).to.equal(3);
+    // The relay folds T1's sale and T2's first only, and publishes them with the marks in one change.
+    const fold = new StockFold({ "779": 1, "780": 5 }, { T1: 0, T2: 0 });
+    fold.fold(records[0]!);
+    fold.fold(records[1]!);
+    const changes = fold.takeChanges()!;
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => writeBaselineStock(d, changes.units, changes.applied));
+    replica.applyBaselinePatches(doc, A.diff(doc, before, A.getHeads(doc)));
+    expect(readBaselineStock(doc, "779")).to.equal(-1);
+    expect(replica.applied("T2")).to.equal(1);
+    expect(replica.stockOf("779")).to.equal(-1);
+    expect(replica.stockOf("780")).to.equal(3);
+  });
+
+  it("publishes into a missing bucket", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    const bucket = stockBucket("779");
+    doc = A.change(doc, (d) => void delete d.stock[bucket]);
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 7]]), { T1: 3 }));
+    expect(readBaselineStock(doc, "779")).to.equal(7);
+    expect(doc.applied["T1"]).to.equal(3);
+  });
+
+  it("reads a SKU no baseline names as its deltas", function () {
+    const replica = new AvailableStock();
+    replica.loadBaseline(init());
+    expect(replica.stockOf("999")).to.equal(null);
+    replica.addRecord({ terminal: "T1", seq: 1, stock: [{ sku: "999", delta: 4 }] });
+    replica.addRecord({ terminal: "T1", seq: 2, stock: [{ sku: "999", delta: -4 }] });
+    expect(replica.stockOf("999")).to.equal(0);
   });
 });
 

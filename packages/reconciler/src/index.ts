@@ -1,5 +1,5 @@
 /**
- * @mercora/reconciler: turns merged inventory counters and ledgers into
+ * @mercora/reconciler: turns merged available stock and ledgers into
  * conflicts a manager reviews. Pure functions over plain data; the terminal
  * and the relay feed them what they hold and write the returned detections
  * into the branch's conflicts document.

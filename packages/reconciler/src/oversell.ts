@@ -8,11 +8,13 @@ export interface OversellInput {
   /** Timestamp for new or changed detections (an HLC string). */
   now: string;
   /**
-   * Applied marks the inventory epoch opened with, per writer: only sales
-   * above them were counted in `stock`, so only they can explain it.
+   * Per terminal, the sequence number after which sales count: the stock
+   * baseline's `windowApplied`, the marks at the start of the previous
+   * business day. Earlier sales claimed units of an older stock count, so
+   * their claims cannot be compared with today's.
    */
-  openingApplied: Record<string, number>;
-  /** Merged stock per SKU from the inventory counters. */
+  windowApplied: Record<string, number>;
+  /** Available stock per SKU that is below zero: the baseline plus the deltas of the records above it. */
   stock: Record<string, number>;
   /** Records of the branch that this replica holds (any order). */
   records: LedgerRecord[];
@@ -66,7 +68,7 @@ export function involvedTickets(sales: SaleOfSku[]): string[] {
 /**
  * Falls back to the latest sales, in HLC order, whose quantities cover the
  * shortfall. Used when no unit was claimed twice, for example when the
- * epoch opened with stock that terminals had not seen yet.
+ * sales that explain the shortfall fell before the window.
  */
 function latestCovering(sales: SaleOfSku[], shortfall: number): string[] {
   const sorted = [...sales].sort((a, b) => compareHlc(a.record.hlc, b.record.hlc));
@@ -81,12 +83,12 @@ function latestCovering(sales: SaleOfSku[], shortfall: number): string[] {
 
 function salesBySku(
   records: LedgerRecord[],
-  openingApplied: Record<string, number>,
+  windowApplied: Record<string, number>,
 ): Map<string, SaleOfSku[]> {
   const out = new Map<string, SaleOfSku[]>();
   for (const record of records) {
     if (record.kind !== "sale") continue;
-    if (record.seq <= (openingApplied[record.terminal] ?? 0)) continue;
+    if (record.seq <= (windowApplied[record.terminal] ?? 0)) continue;
     const perSku = new Map<string, SaleOfSku>();
     for (const line of record.lines) {
       const entry = perSku.get(line.sku);
@@ -123,7 +125,9 @@ export function sameDetection(a: Detection, b: Detection): boolean {
  * state returns nothing.
  */
 export function reconcileOversells(input: OversellInput): Detection[] {
-  const bySku = salesBySku(input.records, input.openingApplied);
+  // Grouping every sale by SKU is the costly step, and most runs find no SKU below zero.
+  if (!Object.values(input.stock).some((units) => units < 0)) return [];
+  const bySku = salesBySku(input.records, input.windowApplied);
   const mergedById = new Map(input.merged.map((conflict) => [conflict.id, conflict]));
   const writes: Detection[] = [];
   for (const sku of Object.keys(input.stock).sort()) {
@@ -134,7 +138,7 @@ export function reconcileOversells(input: OversellInput): Detection[] {
     let computed = involvedTickets(sales);
     if (computed.length === 0) computed = latestCovering(sales, -stock);
     // Tickets another replica already named stay named, even when this
-    // replica no longer holds their records.
+    // replica no longer holds their records or they fell before the window.
     const known = mergedById.get(baseId)?.tickets ?? [];
     const tickets = [...computed, ...known.filter((ticket) => !computed.includes(ticket))];
     // A resolved oversell stays resolved, so tickets it did not cover go to a new conflict of the SKU.

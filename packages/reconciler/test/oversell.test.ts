@@ -60,7 +60,7 @@ describe("oversell reconciler", function () {
     const writes = reconcileOversells({
       replica: "relay",
       now: "0000000000009000.0000.relay",
-      openingApplied: { T1: 0, T2: 0, T3: 0 },
+      windowApplied: { T1: 0, T2: 0, T3: 0 },
       stock: { "779": -2 },
       records: [a, b, c],
       own: new Map(),
@@ -75,7 +75,7 @@ describe("oversell reconciler", function () {
     const input = {
       replica: "relay",
       now: "0000000000009000.0000.relay",
-      openingApplied: { T1: 0, T2: 0, T3: 0 },
+      windowApplied: { T1: 0, T2: 0, T3: 0 },
       stock: { "779": -2 },
       records: [a, b, c],
       merged: [],
@@ -85,11 +85,11 @@ describe("oversell reconciler", function () {
     expect(again).to.deep.equal([]);
   });
 
-  it("ignores sales counted before the epoch", function () {
+  it("ignores sales before the window", function () {
     const writes = reconcileOversells({
       replica: "relay",
       now: "0000000000009000.0000.relay",
-      openingApplied: { T1: 1, T2: 1, T3: 0 },
+      windowApplied: { T1: 1, T2: 1, T3: 0 },
       stock: { "779": -1 },
       records: [a, b, c],
       own: new Map(),

@@ -76,7 +76,7 @@ describe("resolved conflicts stay resolved", function () {
   const a = record("A-T1-00000001", "0000000000001000.0000.T1", {});
   const b = record("A-T2-00000001", "0000000000002000.0000.T2", {});
   const later = record("A-T1-00000002", "0000000000006000.0000.T1", { lines: [{ ...a.lines[0]!, stockBefore: -1 }] });
-  const input = { replica: "relay", now: "0000000000009000.0000.relay", openingApplied: {}, own: new Map<string, Detection>() };
+  const input = { replica: "relay", now: "0000000000009000.0000.relay", windowApplied: {}, own: new Map<string, Detection>() };
   const first = reconcileOversells({ ...input, stock: { "779": -1 }, records: [a, b], merged: [] })[0]!;
 
   it("writes nothing for covered tickets", function () {

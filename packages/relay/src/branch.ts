@@ -8,18 +8,20 @@ import {
   readPricingRules,
   roundToIncrement,
   findDocument,
-  ingestRecord,
-  initInventoryEpoch,
+  ingestRecords,
   listConflicts,
   listTerminals,
   readAcked,
-  readAllStock,
   readDays,
   readDetections,
   readDirectoryUrls,
-  readOpeningApplied,
-  readRecord,
   readSigningKeys,
+  readStoredRecord,
+  storedJson,
+  storedRecord,
+  storedRecords,
+  touchedRecordIds,
+  RecordFormatError,
   recordId,
   genesisHash,
   canonicalJson,
@@ -33,7 +35,6 @@ import {
   formatRangeFolio,
   folioNumbersLeft,
   highestBlockFolio,
-  setInventoryUrl,
   str,
 } from "@mercora/crdt-model";
 import type {
@@ -46,14 +47,14 @@ import type {
   Detection,
   DirectoryDoc,
   IngestDoc,
-  InventoryDoc,
-  LedgerDoc,
+  AnyLedgerDoc,
   LedgerRecord,
 } from "@mercora/crdt-model";
 import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOversells, reconcileVoids } from "@mercora/reconciler";
 import type { ConflictReview } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { fiscalSummary, voidedFolios } from "./fiscal.ts";
+import { StockPublisher } from "./stock-publisher.ts";
 
 export const RELAY_REPLICA = "relay";
 
@@ -135,13 +136,15 @@ export class RelayBranch {
   directory!: DocHandle<DirectoryDoc>;
   conflicts!: DocHandle<ConflictsDoc>;
   ingest!: DocHandle<IngestDoc>;
-  inventory!: DocHandle<InventoryDoc>;
+  stockPublisher!: StockPublisher;
   permissions!: DocHandle<PermissionsDoc>;
   folios!: DocHandle<FoliosDoc>;
   /** Conflict review at HQ, set by the relay before `open()`; the reconciler reads resolutions through it. */
   review: ConflictReview | null = null;
-  readonly ledgers = new Map<string, DocHandle<LedgerDoc>>();
+  readonly ledgers = new Map<string, DocHandle<AnyLedgerDoc>>();
   readonly #records = new Map<string, LedgerRecord>();
+  /** Stored JSON of each version 2 record as first seen, to tell an edit from a repeat. */
+  readonly #storedJson = new Map<string, string>();
   /** Final folio to the record that carries it. */
   readonly #folioOwners = new Map<string, string>();
   #poolAlerted = 0;
@@ -169,14 +172,21 @@ export class RelayBranch {
     this.directory = await findDocument<DirectoryDoc>(this.repo, this.urls.directoryUrl as DocumentId, { timeoutMs });
     this.conflicts = await findDocument<ConflictsDoc>(this.repo, this.urls.conflictsUrl as DocumentId, { timeoutMs });
     this.ingest = await findDocument<IngestDoc>(this.repo, this.urls.ingestUrl as DocumentId, { timeoutMs });
-    const { inventoryUrl, permissionsUrl, foliosUrl } = readDirectoryUrls(this.directory.doc());
-    this.inventory = await findDocument<InventoryDoc>(this.repo, inventoryUrl as DocumentId, { timeoutMs });
+    const { baselineUrl, permissionsUrl, foliosUrl } = readDirectoryUrls(this.directory.doc());
+    this.stockPublisher = new StockPublisher({
+      branch: this.id,
+      repo: this.repo,
+      log: this.log,
+      directory: () => this.directory,
+      onDocument: (documentId) => this.onDocument(documentId, this.id),
+      onPublished: () => this.schedule(),
+    });
+    await this.stockPublisher.open(baselineUrl);
     this.permissions = await findDocument<PermissionsDoc>(this.repo, permissionsUrl as DocumentId, { timeoutMs });
     this.folios = await findDocument<FoliosDoc>(this.repo, foliosUrl as DocumentId, { timeoutMs });
-    for (const handle of [this.directory, this.conflicts, this.ingest, this.inventory, this.permissions, this.folios]) {
+    for (const handle of [this.directory, this.conflicts, this.ingest, this.permissions, this.folios]) {
       this.onDocument(handle.documentId, this.id);
     }
-    this.inventory.on("change", () => this.schedule());
     this.directory.on("change", () => void this.#followDirectory());
     await this.#followDirectory();
     this.schedule();
@@ -185,6 +195,7 @@ export class RelayBranch {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.stockPublisher?.close();
   }
 
   async #followDirectory(): Promise<void> {
@@ -192,12 +203,12 @@ export class RelayBranch {
       for (const ref of terminal.ledgers) {
         if (this.ledgers.has(ref.documentId)) continue;
         this.onDocument(ref.documentId, this.id);
-        this.ledgers.set(ref.documentId, null as unknown as DocHandle<LedgerDoc>);
-        findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 3_600_000, retryMs: 1000 })
+        this.ledgers.set(ref.documentId, null as unknown as DocHandle<AnyLedgerDoc>);
+        findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 3_600_000, retryMs: 1000 })
           .then((handle) => {
             this.ledgers.set(ref.documentId, handle);
-            this.#index(handle, terminal.id);
-            handle.on("change", ({ patches }) => this.#index(handle, terminal.id, touchedRecords(patches)));
+            this.#index(handle, terminal.id, null);
+            handle.on("change", ({ doc, patches }) => this.#index(handle, terminal.id, touchedRecordIds(doc, patches)));
           })
           .catch((error) => {
             this.ledgers.delete(ref.documentId);
@@ -207,30 +218,45 @@ export class RelayBranch {
     }
   }
 
-  #index(handle: DocHandle<LedgerDoc>, owner: string, touched: Set<string> | null = null): void {
+  /**
+   * Indexes the records a change touched, or every record of the ledger
+   * when `touched` is null (when the ledger is first opened). A record seen
+   * before whose stored form changed is raised as an edit.
+   */
+  #index(handle: DocHandle<AnyLedgerDoc>, owner: string, touched: Set<string> | null): void {
     const doc = handle.doc();
     if (!doc?.records) return;
     const acked = readAcked(this.ingest.doc(), owner);
+    const entries = touched === null ? storedRecords(doc) : [...touched].map((id) => storedRecord(doc, id)).filter((e) => e !== null);
     let added = false;
-    for (const id of touched ?? []) {
+    for (const { id, stored } of entries) {
       const original = this.#records.get(id);
-      const stored = doc.records[id];
-      if (!original || !stored) continue;
-      const current = readRecord(stored);
-      if (canonicalJson(current) !== canonicalJson(original)) void this.#flagEdit(original, current);
-    }
-    for (const [id, stored] of Object.entries(doc.records)) {
-      if (this.#records.has(id)) continue;
-      const record = readRecord(stored);
+      const json = storedJson(stored);
+      if (original && json !== null && json === this.#storedJson.get(id)) continue;
+      let record: LedgerRecord;
+      try {
+        record = readStoredRecord(id, stored);
+      } catch (error) {
+        if (!(error instanceof RecordFormatError)) throw error;
+        if (original) void this.#flagEdit(original, null, error.message);
+        else this.log.error({ record: id, ledger: handle.documentId, err: error }, "unreadable record");
+        continue;
+      }
+      if (original) {
+        if (canonicalJson(record) !== canonicalJson(original)) void this.#flagEdit(original, record);
+        continue;
+      }
       this.#records.set(id, record);
+      if (json !== null) this.#storedJson.set(id, json);
       this.clock.observe(record.hlc);
+      this.stockPublisher.hold(record);
       if (record.provisionalFolio) this.#lastProvisionalAt = Date.now();
       if (record.seq > acked) {
         const waiting = this.#waiting.get(owner) ?? new Map<number, LedgerRecord>();
         waiting.set(record.seq, record);
         this.#waiting.set(owner, waiting);
-        added = true;
       }
+      if (record.seq > this.stockPublisher.applied(owner)) added = true;
     }
     if (added) this.schedule();
   }
@@ -247,8 +273,9 @@ export class RelayBranch {
   }
 
   /** Waits for the ingest run in progress, if any. */
-  idle(): Promise<void> {
-    return this.#running;
+  async idle(): Promise<void> {
+    await this.#running;
+    await this.stockPublisher.idle();
   }
 
   async #process(): Promise<void> {
@@ -279,10 +306,10 @@ export class RelayBranch {
     if (batch.length > 0) {
       const failures: Detection[] = [];
       this.ingest.change((doc) => {
-        for (const { record, failure, terminal } of batch) {
-          // A record that fails verification is acknowledged, so the queue
-          // drains, but is kept out of the totals and raised as a conflict.
-          ingestRecord(doc, record, { countTotals: failure === null, writer: terminal });
+        // A record that fails verification is acknowledged, so the queue
+        // drains, but is kept out of the totals and raised as a conflict.
+        ingestRecords(doc, batch.map(({ record, failure, terminal }) => ({ record, countTotals: failure === null, writer: terminal })));
+        for (const { record, failure } of batch) {
           if (failure) {
             const now = this.clock.now();
             failures.push({
@@ -313,6 +340,7 @@ export class RelayBranch {
       await this.repo.flush([this.ingest.documentId, this.conflicts.documentId]);
       this.log.info({ branch: this.id, records: batch.length }, "ingested records");
     }
+    this.#foldIngested();
     await this.#reconcile();
     await this.topUpFolioBlocks();
   }
@@ -438,7 +466,7 @@ export class RelayBranch {
     const previous = record.seq === 1 ? null : this.#records.get(recordId(this.id, record.terminal, record.seq - 1));
     const expected = record.seq === 1 ? genesisHash(this.id, record.terminal) : (previous?.hash ?? null);
     const signer = record.cashier ? readSigningKeys(this.permissions.doc(), record.cashier) : [];
-    return verifyRecordIntegrity(record, expected, signer);
+    return verifyRecordIntegrity(record, expected, signer, this.#storedJson.get(record.id) ?? null);
   }
 
   /**
@@ -446,8 +474,8 @@ export class RelayBranch {
    * after it was first seen. The first-seen version stays in memory and its
    * values go into the conflict, where they still verify against the hash.
    */
-  async #flagEdit(original: LedgerRecord, edited: LedgerRecord): Promise<void> {
-    const changes = describeRecordEdit(original, edited);
+  async #flagEdit(original: LedgerRecord, edited: LedgerRecord | null, unreadable = ""): Promise<void> {
+    const changes = edited ? describeRecordEdit(original, edited) : [unreadable];
     const id = `integrity:${original.id}`;
     if (readDetections(this.conflicts.doc(), RELAY_REPLICA).has(id)) return;
     const now = this.clock.now();
@@ -493,17 +521,26 @@ export class RelayBranch {
     this.log.warn({ terminal }, "revoked device tried to connect");
   }
 
+  /** Folds every ingested record into the branch's stock, in each terminal's sequence order. */
+  #foldIngested(): void {
+    const ingest = this.ingest.doc();
+    const terminals = listTerminals(this.directory.doc()).map((t) => t.id);
+    this.stockPublisher.foldIngested(
+      terminals,
+      (terminal) => readAcked(ingest, terminal),
+      (terminal, seq) => this.#records.get(recordId(this.id, terminal, seq)),
+    );
+  }
+
   async #reconcile(): Promise<void> {
-    const inventory = this.inventory.doc();
-    const stock: Record<string, number> = {};
-    for (const [sku, counter] of Object.entries(inventory.stock)) if (counter.value < 0) stock[sku] = counter.value;
+    const stock = this.stockPublisher.negative();
     const conflicts = this.conflicts.doc();
     const records = [...this.#records.values()];
     const own = readDetections(conflicts, RELAY_REPLICA);
     const merged = this.review?.review().conflicts ?? listConflicts(conflicts);
     const now = this.clock.now();
     const writes = [
-      ...reconcileOversells({ replica: RELAY_REPLICA, now, openingApplied: readOpeningApplied(inventory), stock, records, own, merged }),
+      ...reconcileOversells({ replica: RELAY_REPLICA, now, windowApplied: this.stockPublisher.windowApplied(), stock, records, own, merged }),
       ...reconcileDoubleRefunds({ replica: RELAY_REPLICA, now, records, own, merged }),
       ...reconcileDuplicateProvisionals({ replica: RELAY_REPLICA, now, records, own, merged }),
       ...reconcileVoids({ replica: RELAY_REPLICA, now, records, own, merged }),
@@ -522,32 +559,9 @@ export class RelayBranch {
     }
   }
 
-  /**
-   * Opens a new inventory epoch whose counters start at the current merged
-   * stock, and points the directory at it. Terminals switch when they see
-   * the new URL and re-apply any record the snapshot did not include, so
-   * every movement is counted exactly once in the new epoch.
-   */
-  async rollInventory(): Promise<{ epoch: number; url: string }> {
-    const current = this.inventory.doc();
-    const next = this.repo.create<InventoryDoc>(
-      initInventoryEpoch({
-        branch: this.id,
-        epoch: current.epoch + 1,
-        previousUrl: this.inventory.url,
-        openedAt: new Date().toISOString(),
-        opening: readAllStock(current),
-        applied: { ...current.applied },
-      }),
-    );
-    this.onDocument(next.documentId, this.id);
-    await this.repo.flush([next.documentId]);
-    this.directory.change((doc) => setInventoryUrl(doc, next.url));
-    await this.repo.flush([this.directory.documentId]);
-    this.inventory = next;
-    this.inventory.on("change", () => this.schedule());
-    this.log.info({ branch: this.id, epoch: current.epoch + 1 }, "opened inventory epoch");
-    return { epoch: current.epoch + 1, url: next.url };
+  /** Opens a new stock baseline document now, as HQ asks; see `StockPublisher.roll`. */
+  rollInventory(): Promise<{ epoch: number; url: string }> {
+    return this.stockPublisher.rollNow();
   }
 
   /** Branch summary for HQ. */
@@ -559,7 +573,7 @@ export class RelayBranch {
       branch: this.id,
       name: urls.name,
       timeZone: urls.timeZone,
-      inventoryEpoch: this.inventory.doc().epoch,
+      inventoryEpoch: this.stockPublisher.epoch,
       terminals: listTerminals(directory).filter((t) => t.id !== RELAY_REPLICA).map((terminal) => {
         const contact = contacts.get(`terminal:${this.id}:${terminal.id}`);
         const lastRecordAt = ingest.lastRecordAt[terminal.id];
@@ -586,15 +600,15 @@ export class RelayBranch {
     return buildZReport([...this.#records.values()], businessDay);
   }
 
-  /** Merged stock per SKU in the current epoch. */
+  /** Stock per SKU as the relay folded it, plus the records it holds that wait to be folded. */
   stock(): Record<string, number> {
-    return readAllStock(this.inventory.doc());
+    return this.stockPublisher.stock();
   }
 
   /** Heads of every branch document the relay holds. */
   heads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const handle of [this.directory, this.inventory, this.conflicts, this.ingest, this.permissions, this.folios]) {
+    for (const handle of [this.directory, this.stockPublisher.handle, this.conflicts, this.ingest, this.permissions, this.folios]) {
       out[handle.documentId] = handle.heads();
     }
     for (const handle of this.ledgers.values()) if (handle) out[handle.documentId] = handle.heads();
@@ -616,16 +630,6 @@ export class RelayBranch {
     return [...this.#records.values()].sort((a, b) => compareHlc(a.hlc, b.hlc));
   }
 }
-
-/** Ids of the ledger records a change touched, from its patches. */
-export function touchedRecords(patches: { path: (string | number)[] }[]): Set<string> {
-  const out = new Set<string>();
-  for (const patch of patches) {
-    if (patch.path[0] === "records" && typeof patch.path[1] === "string") out.add(patch.path[1]);
-  }
-  return out;
-}
-
 
 /**
  * Takes `count` consecutive numbers from the pool of a folios document

@@ -61,8 +61,9 @@ export async function attachBranchReview(branch: RelayBranch, options: BranchRev
 /**
  * Creates what conflict review needs in a branch's documents, for branches
  * created before it existed: a resolution map per replica in the conflicts
- * document, and the relay's entry in the directory, the ingest marks and
- * the inventory's applied marks. Only the relay creates these containers,
+ * document, and the relay's entry in the directory and the ingest marks.
+ * (The stock baseline needs none: the relay writes its mark when it first
+ * folds a record of its own.) Only the relay creates these containers,
  * so adding them late is safe; a terminal cannot record an action until
  * it has synced them.
  */
@@ -84,13 +85,7 @@ export async function addReviewContainers(branch: RelayBranch, repo: Repo, log: 
     });
     added.push("the relay's ingest mark");
   }
-  if (branch.inventory.doc().applied[RELAY_REPLICA] === undefined) {
-    branch.inventory.change((doc) => {
-      doc.applied[RELAY_REPLICA] = 0;
-    });
-    added.push("the relay's applied mark");
-  }
   if (added.length === 0) return;
-  await repo.flush([branch.conflicts, branch.directory, branch.ingest, branch.inventory].map((h) => h.documentId));
+  await repo.flush([branch.conflicts, branch.directory, branch.ingest].map((h) => h.documentId));
   log.info({ branch: branch.id, added }, "conflict review containers added");
 }

@@ -8,6 +8,8 @@
 export { Relay, DEFAULT_COUNTRY, catalogSettings } from "./relay.ts";
 export type { RelayOptions, CreateBranchInput, UserInput } from "./relay.ts";
 export { RelayBranch, RELAY_REPLICA, verifyRecord } from "./branch.ts";
+export { StockPublisher, BASELINE_ROLL_CHANGES, STOCK_PUBLISH_MAX_DELAY_MS, STOCK_PUBLISH_QUIET_MS } from "./stock-publisher.ts";
+export type { StockPublisherContext } from "./stock-publisher.ts";
 export { buildRelayApi } from "./http.ts";
 export { runRelayCli, RELAY_USAGE } from "./cli.ts";
 export { CatalogEditor } from "./catalog-editor.ts";

@@ -2,17 +2,16 @@ import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import {
   LEDGER_PART_CAP,
   appendRecord,
-  applyStockMovement,
   businessDayOf,
   countRecords,
   findDocument,
   genesisHash,
   initLedger,
   isFiscal,
+  isLedgerV1,
   listRecords,
   listTerminals,
   nextFolio,
-  readApplied,
   recordId,
   registerLedger,
   sealRecord,
@@ -20,14 +19,14 @@ import {
   taxProfile,
   transmissionDeadline,
 } from "@mercora/crdt-model";
-import type { CatalogDoc, HybridLogicalClock, LedgerDoc, LedgerRecord, RecordKind } from "@mercora/crdt-model";
+import type { AnyLedgerDoc, CatalogDoc, HybridLogicalClock, LedgerDoc, LedgerRecord, RecordKind } from "@mercora/crdt-model";
 import type { RecordWriter, Signer } from "@mercora/terminal";
 import type { Logger } from "pino";
 import type { RelayBranch } from "./branch.ts";
 import { RELAY_REPLICA } from "./branch.ts";
 
 interface OwnLedger {
-  handle: DocHandle<LedgerDoc>;
+  handle: DocHandle<AnyLedgerDoc>;
   businessDay: string;
   part: number;
 }
@@ -38,7 +37,7 @@ interface OwnLedger {
  * the branch like a terminal, under the id "relay". Its records are
  * numbered, hash-chained and signed by the manager who acted. They are
  * listed in the directory and ingested like any terminal's, and their
- * stock goes into the inventory epoch under the relay's applied mark.
+ * stock deltas are folded into the stock baseline like any terminal's.
  */
 export class RelayLedger {
   #own: OwnLedger[] = [];
@@ -54,16 +53,15 @@ export class RelayLedger {
     private readonly catalog: () => DocHandle<CatalogDoc> | null,
   ) {}
 
-  /** Loads the relay's ledgers of the branch and applies stock a crash left unapplied. */
+  /** Loads the relay's ledgers of the branch. */
   async open(): Promise<void> {
     const entry = listTerminals(this.branch.directory.doc()).find((t) => t.id === RELAY_REPLICA);
     for (const ref of entry?.ledgers ?? []) {
-      const handle = await findDocument<LedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 30_000 });
+      const handle = await findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 30_000 });
       this.onDocument(handle.documentId);
       this.#own.push({ handle, businessDay: ref.businessDay, part: ref.part });
       for (const record of listRecords(handle.doc())) this.#records.set(record.seq, record);
     }
-    await this.#repairInventory();
   }
 
   get #seq(): number {
@@ -98,7 +96,7 @@ export class RelayLedger {
       at: now.toISOString(),
       businessDay,
       timeZone,
-      epoch: this.branch.inventory.doc().epoch,
+      epoch: this.branch.stockPublisher.epoch,
       offline: false,
       requestId: null,
       lines: [],
@@ -127,7 +125,6 @@ export class RelayLedger {
     ledger.handle.change((doc) => appendRecord(doc, record));
     this.#records.set(seq, record);
     await this.repo.flush([ledger.handle.documentId]);
-    await this.#apply([record]);
     this.log.info({ record: record.id, kind, folio: record.folio ?? record.provisionalFolio }, "relay record written");
     return record;
   }
@@ -137,30 +134,11 @@ export class RelayLedger {
     return catalog ? str(catalog.doc().country) : null;
   }
 
-  /** Applies records' stock lines to the current epoch and moves the relay's applied mark, in one change. */
-  async #apply(records: LedgerRecord[]): Promise<void> {
-    const inventory = this.branch.inventory;
-    inventory.change((doc) => {
-      for (const record of records) {
-        if (record.stock.length > 0) applyStockMovement(doc, RELAY_REPLICA, record.seq, record.stock);
-        else if ((doc.applied[RELAY_REPLICA] ?? 0) < record.seq) doc.applied[RELAY_REPLICA] = record.seq;
-      }
-    });
-    await this.repo.flush([inventory.documentId]);
-  }
-
-  /** Applies the records written just before a crash, whose stock the epoch does not count yet. */
-  async #repairInventory(): Promise<void> {
-    const applied = readApplied(this.branch.inventory.doc(), RELAY_REPLICA) ?? 0;
-    const missing = this.records().filter((record) => record.seq > applied);
-    if (missing.length === 0) return;
-    await this.#apply(missing);
-    this.log.warn({ branch: this.branch.id, repaired: missing.map((r) => r.id) }, "relay records applied to inventory after a restart");
-  }
-
   async #ledgerFor(businessDay: string): Promise<OwnLedger> {
     const current = this.#own.at(-1);
-    if (current && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) return current;
+    // A version 1 ledger is read-only, so a relay upgraded mid-day starts a new part.
+    const writable = current && !isLedgerV1(current.handle.doc());
+    if (current && writable && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) return current;
     const part = current && current.businessDay === businessDay ? current.part + 1 : 1;
     const firstSeq = this.#seq + 1;
     const handle = this.repo.create<LedgerDoc>(initLedger({ branch: this.branch.id, terminal: RELAY_REPLICA, businessDay, part, firstSeq }));
@@ -170,7 +148,7 @@ export class RelayLedger {
       registerLedger(doc, RELAY_REPLICA, { documentId: handle.documentId, url: handle.url, businessDay, part, firstSeq }),
     );
     await this.repo.flush([this.branch.directory.documentId]);
-    const ledger = { handle, businessDay, part };
+    const ledger = { handle: handle as DocHandle<AnyLedgerDoc>, businessDay, part };
     this.#own.push(ledger);
     return ledger;
   }

@@ -1,5 +1,5 @@
 import type { DocHandle } from "@automerge/automerge-repo";
-import { ValidationError, readProduct, readStock, str } from "@mercora/crdt-model";
+import { ValidationError, readProduct, str } from "@mercora/crdt-model";
 import type { CatalogDoc } from "@mercora/crdt-model";
 import type { RelayBranch } from "./branch.ts";
 
@@ -61,7 +61,7 @@ export class StockSearch {
     const items = page.map((product) => {
       const full = readProduct(handle.doc(), product.sku);
       const stock: Record<string, number | null> = {};
-      for (const branch of this.#branches()) stock[branch.id] = readStock(branch.inventory.doc(), product.sku);
+      for (const branch of this.#branches()) stock[branch.id] = branch.stockPublisher.stockOf(product.sku);
       return { sku: product.sku, barcode: product.barcode, name: product.name, price: full?.price ?? null, stockBuffer: full?.stockBuffer ?? 0, stock };
     });
     return { total: matches.length, offset, limit, branches, items };

@@ -1,6 +1,6 @@
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
-import { ValidationError, buildBranchDashboard, findDocument, listTerminals, listUsers, readCurrency, readDirectoryUrls } from "@mercora/crdt-model";
-import type { CatalogDoc, DirectoryDoc, IngestDoc, PermissionsDoc } from "@mercora/crdt-model";
+import { ValidationError, buildBranchDashboard, findDocument, listTerminals, listUsers, readDirectoryUrls } from "@mercora/crdt-model";
+import type { DirectoryDoc, IngestDoc, PermissionsDoc } from "@mercora/crdt-model";
 import { quoteRefund, quoteSale } from "./quotes.ts";
 import type { Terminal } from "./terminal.ts";
 
@@ -14,24 +14,31 @@ export class BranchView {
   readonly #terminal: Terminal;
   #directory!: DocHandle<DirectoryDoc>;
   #ingest!: DocHandle<IngestDoc>;
-  #catalog!: DocHandle<CatalogDoc>;
   #permissions!: DocHandle<PermissionsDoc>;
 
   constructor(terminal: Terminal) {
     this.#terminal = terminal;
   }
 
-  /** Opens the branch documents; the terminal has them in storage once started. */
+  /**
+   * Opens the branch documents; the terminal has them in storage once
+   * started. The catalog comes from the terminal, whose snapshot serves it
+   * before the catalog document has loaded.
+   */
   async open(): Promise<void> {
     const repo = this.#terminal.repo;
     const timeoutMs = 10_000;
     this.#directory = await findDocument<DirectoryDoc>(repo, this.#terminal.options.activated.directoryUrl as DocumentId, { timeoutMs });
     const urls = readDirectoryUrls(this.#directory.doc());
-    [this.#ingest, this.#catalog, this.#permissions] = await Promise.all([
+    [this.#ingest, this.#permissions] = await Promise.all([
       findDocument<IngestDoc>(repo, urls.ingestUrl as DocumentId, { timeoutMs }),
-      findDocument<CatalogDoc>(repo, urls.catalogUrl as DocumentId, { timeoutMs }),
       findDocument<PermissionsDoc>(repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
     ]);
+  }
+
+  #currency(): { currency: string; minorUnitDigits: number } {
+    const catalog = this.#terminal.catalog;
+    return { currency: catalog.currency(), minorUnitDigits: catalog.minorUnitDigits };
   }
 
   /** Store settings the screens format amounts and times with. */
@@ -45,7 +52,7 @@ export class BranchView {
       terminalName: entry?.name ?? this.#terminal.terminalId,
       timeZone: urls.timeZone,
       cashRoundingIncrement: urls.cashRoundingIncrement,
-      ...readCurrency(this.#catalog.doc()),
+      ...this.#currency(),
     };
   }
 
@@ -58,7 +65,7 @@ export class BranchView {
 
   /** The branch dashboard from what this terminal holds. */
   dashboard() {
-    const { currency, minorUnitDigits } = readCurrency(this.#catalog.doc());
+    const { currency, minorUnitDigits } = this.#currency();
     return buildBranchDashboard({
       directory: this.#directory.doc(),
       ingest: this.#ingest.doc(),
@@ -71,7 +78,7 @@ export class BranchView {
 
   quoteSale(body: unknown) {
     const increment = readDirectoryUrls(this.#directory.doc()).cashRoundingIncrement;
-    return quoteSale(this.#catalog.doc(), body, (sku) => this.#terminal.stockOf(sku) ?? 0, increment);
+    return quoteSale(this.#terminal.catalog, body, (sku) => this.#terminal.stockOf(sku) ?? 0, increment);
   }
 
   async quoteRefund(body: unknown) {
@@ -86,7 +93,7 @@ export class BranchView {
     }
     const prior = this.#terminal.branchRecords().filter((r) => r.kind === "refund" && r.refundOf === original.id);
     const urls = readDirectoryUrls(this.#directory.doc());
-    const { currency } = readCurrency(this.#catalog.doc());
+    const { currency } = this.#currency();
     return quoteRefund(original, prior, input, { currency, cashRoundingIncrement: urls.cashRoundingIncrement });
   }
 }

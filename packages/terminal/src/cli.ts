@@ -11,7 +11,7 @@ import { Terminal } from "./terminal.ts";
 export const TERMINAL_USAGE = `Usage: mercora terminal --data DIR --branch ID --terminal ID [options]
 
 Options:
-  --data DIR            folder for this terminal's encrypted documents, keystore and journal (required)
+  --data DIR            folder for this terminal's encrypted documents, keystore and write-ahead log (required)
   --branch ID           branch this terminal belongs to (required)
   --terminal ID         terminal id within the branch, e.g. T1 (required)
   --relay URL           relay base URL, e.g. http://127.0.0.1:7000 (default: none, LAN-only)

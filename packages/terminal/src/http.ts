@@ -98,7 +98,7 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get<{ Params: { id: string } }>("/records/:id", async (request, reply) => {
-    const record = terminal.record(request.params.id);
+    const record = await terminal.findRecord(request.params.id);
     if (!record) {
       return reply.code(404).send({
         error: "RECORD_UNKNOWN",
@@ -109,7 +109,7 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.get<{ Params: { id: string }; Querystring: { copy?: string } }>("/records/:id/receipt", async (request, reply) => {
-    const record = terminal.record(request.params.id);
+    const record = await terminal.findRecord(request.params.id);
     if (!record) {
       return reply.code(404).send({
         error: "RECORD_UNKNOWN",
@@ -120,7 +120,7 @@ export function buildTerminalApi(terminal: Terminal) {
   });
 
   app.post<{ Params: { id: string } }>("/records/:id/reprint", async (request, reply) => {
-    const record = terminal.record(request.params.id);
+    const record = await terminal.findRecord(request.params.id);
     if (!record) {
       return reply.code(404).send({ error: "RECORD_UNKNOWN", message: `No record ${request.params.id} on this terminal` } satisfies ApiError);
     }
@@ -160,18 +160,18 @@ export function buildTerminalApi(terminal: Terminal) {
 
   app.get<{ Querystring: { day?: string; scope?: string } }>("/reports/z", async (request) => {
     const day = parseBusinessDay(request.query.day);
-    return terminal.zReport(day, parseScope(request.query.scope));
+    return await terminal.zReport(day, parseScope(request.query.scope));
   });
 
   app.get<{ Querystring: { day?: string; scope?: string } }>("/reports/z/receipt", async (request, reply) => {
     const day = parseBusinessDay(request.query.day);
-    const report = terminal.zReport(day, parseScope(request.query.scope));
+    const report = await terminal.zReport(day, parseScope(request.query.scope));
     return reply.type("text/plain; charset=utf-8").send(terminal.receipts.renderZReport(report));
   });
 
   app.post<{ Querystring: { day?: string; scope?: string } }>("/reports/z/print", async (request, reply) => {
     const day = parseBusinessDay(request.query.day);
-    const report = terminal.zReport(day, parseScope(request.query.scope));
+    const report = await terminal.zReport(day, parseScope(request.query.scope));
     try {
       await terminal.receipts.printZReport(report);
     } catch (error) {

@@ -7,7 +7,7 @@ import {
   refundedQuantities,
   roundToIncrement,
 } from "@mercora/crdt-model";
-import type { CatalogDoc, LedgerRecord, Tender } from "@mercora/crdt-model";
+import type { CatalogDoc, CatalogLookup, LedgerRecord, Tender } from "@mercora/crdt-model";
 
 /** Where the tenders of a cart stand against its total. */
 export interface PaymentQuote {
@@ -53,7 +53,7 @@ export function quotePayment(tenders: Tender[], total: number, cashRoundingIncre
  * are rejected with the same errors as `POST /sales`.
  */
 export function quoteSale(
-  catalog: CatalogDoc,
+  catalog: CatalogDoc | CatalogLookup,
   body: unknown,
   stockOf: (sku: string) => number,
   cashRoundingIncrement: number,

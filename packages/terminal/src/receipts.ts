@@ -193,7 +193,10 @@ export class ReceiptSpooler {
     }
     if (this.settings.target === "none") return;
     this.#queue.push({ record, copy });
-    if (!this.#running) void this.#drain();
+    if (this.#running) return;
+    // Rendering starts on the next turn, so it never adds to the sale's acknowledgement.
+    this.#running = true;
+    setImmediate(() => void this.#drain());
   }
 
   /** Renders a receipt as text without printing it. */

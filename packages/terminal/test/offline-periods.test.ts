@@ -20,7 +20,7 @@ function directory(): A.Doc<DirectoryDoc> {
       permissionsUrl: "automerge:permissions",
       foliosUrl: "automerge:folios",
       ingestUrl: "automerge:ingest",
-      inventoryUrl: "automerge:inventory",
+      baselineUrl: "automerge:baseline",
       terminals: [
         { id: "T1", name: "Caja 1" },
         { id: "T2", name: "Caja 2" },

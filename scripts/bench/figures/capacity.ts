@@ -6,7 +6,7 @@ import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
 // TODO: packages/relay/src/relay.ts and branch.ts keep every branch's documents loaded, with a
-// catalog-sized inventory per branch. The relay's CPU and memory per store at the measured
+// catalog-sized stock baseline per branch. The relay's CPU and memory per store at the measured
 // count are in docs/benchmarks.md.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
@@ -81,7 +81,7 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
     id: "capacity",
     title: "Relay capacity",
     method: [
-      `Data: a relay with ${stores} branches of 4 terminals each and the real catalog (so each branch has an inventory document with 12,513 counters), ` +
+      `Data: a relay with ${stores} branches of 4 terminals each and the real catalog (so each branch has a stock baseline of 12,513 SKUs), ` +
         "created through the HQ API by a generator process and copied fresh. Every terminal has an Ed25519 device key, activated with `POST /api/activate` and HQ's one-time code.",
       "Mercora: a `mercora relay` process; 4 load-generator processes (scripts/bench/capacity-load.ts) share the stores. " +
         "Every simulated terminal is its own automerge-repo `Repo` with in-memory storage, its own websocket to `/sync`, a real terminal's peer id " +
@@ -90,8 +90,8 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
         "one 3-line ticket a minute to it, spread evenly over the minute across terminals. Each ticket is priced, chained to the terminal's previous one, " +
         "signed with the cashier's key (unlocked with the PIN from the permissions document) and carries a self-numbered folio, so the relay verifies it " +
         "as it verifies a real terminal's. Lag runs from the write until the ingest document synced back shows `ackedSeq` covering it.",
-      "NOTE: simulated terminals do not sync the catalog and the inventory, and write no stock movements, so the relay applies no inventory changes: " +
-        "real terminals also send one inventory change per ticket, so this capacity is an upper bound.",
+      "NOTE: simulated terminals do not sync the catalog and the stock baseline, so the relay sends them no baseline publishes: " +
+        "real terminals receive one publish after each burst of sales, so this capacity is an upper bound.",
       "Keeping up means every ticket acknowledged within 30 s after the soak and a p99 lag of at most 5 s in the last report interval. " +
         "RSS and CPU of the relay come from /proc every 10 s.",
       "PouchDB: a `pouchdb-server` process with one database; simulated terminals push each ticket with `POST /cloud/_bulk_docs` at the same rate, " +

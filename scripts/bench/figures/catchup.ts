@@ -10,10 +10,6 @@ import type { CatchupResult } from "../catchup.ts";
 
 const GENERATE_MS = 60 * 60_000;
 
-// TODO: packages/relay/src/branch.ts. During catch-up about half of the relay's samples are in
-// automerge-repo's per-message sync path (DocSynchronizer.receiveSyncMessage, and DocHandle.update
-// with its diff for every change event). That path runs for the ledgers and for the catalog-sized
-// inventory, which each terminal sends as many small sync messages. The profile is in docs/benchmarks.md.
 
 /** Median JSON size in bytes of the records the bench terminals write. */
 function recordJsonBytes(): number {

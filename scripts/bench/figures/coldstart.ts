@@ -6,11 +6,6 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { ColdStartResult } from "../coldstart.ts";
 
-// TODO: packages/terminal/src/terminal.ts start() opens and indexes every own ledger listed in
-// terminal.json and the directory (#openOwnLedgers), so start-up grows with the days of history.
-// A terminal needs only the ledgers of the open business days and its highest sequence number.
-// Most of the start's CPU is automerge-repo's loadDoc, which replays each document's chunks
-// with A.loadIncremental and materializes it, the catalog and inventory (12,513 entries each) included.
 
 const GENERATE_MS = 90 * 60_000;
 
@@ -88,19 +83,20 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
     title: "Terminal cold start to first sale",
     method: [
       "Mercora: the clock starts when the bench spawns `bin/mercora.js terminal --data T1 ...` (LAN-only, no relay, as after a power cut with the uplink down) " +
-        "and stops at the 201 of its first `POST /sales`, a 3-line ticket, sent once `POST /sessions` has signed the cashier in with their PIN. " +
+        "and stops at the 201 of its first `POST /sales`, a 3-line ticket (its body built before the clock starts), sent once `POST /sessions` has signed the cashier in with their PIN. " +
         "The RSS column is that terminal process.",
       "History in T1's encrypted storage, written by a generator process through the product's document functions " +
-        "(`initLedger`, `appendRecord` once per ticket, `applyStockMovement`, `registerLedger`): T1's own ledger for every day, " +
-        "the other three terminals' ledgers of the last two days, every ledger of the four terminals listed in the branch directory, " +
-        "and every ticket's stock movement in the one inventory document (the product rolls inventory epochs only when HQ asks). " +
+        "(`initLedger`, `appendRecord` once per ticket, `registerLedger`): T1's own ledger for every day, " +
+        "the other three terminals' ledgers of yesterday, every ledger of the four terminals listed in the branch directory, " +
+        "every ticket folded into the stock baseline (`StockFold`, `writeBaselineStock`) and acknowledged in the ingest document, as the relay leaves them after a sync, " +
+        "and T1's checkpoint (`DurableWrites`) with its issue counters. " +
         "Each ticket is priced, hash-chained, signed with the cashier's key (`sealRecord`) and carries its self-numbered folio (`nextFolio`), " +
-        "so T1 verifies it at start as it verifies a record it synced.",
-      "NOTE: the generator applies each terminal-day's 300 stock movements in one inventory change, where a terminal makes one change per ticket, " +
-        "because writing a year through `Terminal.recordSale` takes hours on this machine. The inventory history is smaller than real, " +
-        "so the long-history figure is a lower bound for Mercora.",
+        "so T1 verifies it at start as it verifies a record it synced. The generator then starts and stops T1 once, so it holds the catalog " +
+        "and stock snapshots that a terminal which ran before keeps.",
+      "NOTE: the generator folds a year into the first stock baseline in one change; the relay rolls a fresh baseline every business day, " +
+        "so a real baseline holds about as much history.",
       "PouchDB: one pouchdb-node database holding the same history as documents (4 terminals' tickets, as a replicated terminal would hold them); " +
-        "the clock runs from spawning a process that opens it, calls `db.info()` and makes one durable `db.put`, until it prints that the sale is stored.",
+        "the clock runs from spawning a process that opens it, calls `db.info()` and makes one durable `db.put` of a sale priced before the clock starts, until it prints that the sale is stored.",
       "Limit: the time to start Node.js with tsx and print `mercora terminal --help`, which every cold start pays first.",
       long === 365 ? "This run compares 1 week with 1 year." : `This run compares 1 week with ${long} days; the goal is stated for 1 year (365 days).`,
     ],

@@ -7,9 +7,6 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { LanResult } from "../lan.ts";
 
-// TODO: packages/crdt-model/src/inventory.ts (see figures/sale-ack.ts). The receiving terminal
-// applies each sale's inventory change by copying the materialized map of 12,513 counters. The
-// sender pays the same before its sync message leaves, so both ends add that cost to the LAN delay.
 
 /** Measures how soon a sale on one terminal shows in another terminal's stock over the LAN. */
 export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {

@@ -1,0 +1,132 @@
+import type { StockBaselineDoc } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { imm, optStr, str } from "./strings.ts";
+
+/**
+ * Buckets of a baseline's stock map. With the 12,513 SKUs of the bundled
+ * catalog a bucket holds about 100 SKUs, so a publish that moves a few
+ * dozen SKUs copies a few thousand entries, not the whole map.
+ */
+export const STOCK_BUCKETS = 128;
+
+export interface StockBaselineInit {
+  branch: string;
+  epoch: number;
+  previousUrl: string | null;
+  openedAt: string;
+  businessDay: string;
+  /** Units per SKU. */
+  stock: Record<string, number>;
+  /** Highest contiguous sequence number folded into `stock`, per terminal. */
+  applied: Record<string, number>;
+  /** Where oversell detection starts, per terminal; see `StockBaselineDoc.windowApplied`. */
+  windowApplied: Record<string, number>;
+  /** The `applied` marks when the current business day began. */
+  dayStartApplied: Record<string, number>;
+}
+
+/** The bucket of a SKU in a baseline's stock map: FNV-1a of the SKU, modulo `STOCK_BUCKETS`, in hex. */
+export function stockBucket(sku: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sku.length; i++) {
+    hash ^= sku.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash % STOCK_BUCKETS).toString(16).padStart(2, "0");
+}
+
+/**
+ * Builds the value of a stock baseline document, a full snapshot. Every
+ * bucket and every terminal's marks are created here by the relay, the
+ * document's only writer.
+ */
+export function initStockBaseline(init: StockBaselineInit): StockBaselineDoc {
+  const stock: Record<string, Record<string, number>> = {};
+  for (let bucket = 0; bucket < STOCK_BUCKETS; bucket++) stock[bucket.toString(16).padStart(2, "0")] = {};
+  for (const [sku, units] of Object.entries(init.stock)) {
+    if (!Number.isSafeInteger(units)) throw new Error(`Stock for SKU ${sku} must be a whole number of units, got ${units}`);
+    stock[stockBucket(sku)]![sku] = units;
+  }
+  return {
+    schema: SCHEMA_VERSION,
+    type: imm("stock-baseline"),
+    branch: imm(init.branch),
+    epoch: init.epoch,
+    previousUrl: init.previousUrl === null ? null : imm(init.previousUrl),
+    openedAt: imm(init.openedAt),
+    businessDay: imm(init.businessDay),
+    stock,
+    applied: { ...init.applied },
+    windowApplied: { ...init.windowApplied },
+    dayStartApplied: { ...init.dayStartApplied },
+  };
+}
+
+/**
+ * Writes folded stock inside a `change()` callback of the relay: the new
+ * units of every SKU that moved and the new `applied` marks, in one change,
+ * so no replica ever sees stock and marks that disagree.
+ */
+export function writeBaselineStock(
+  doc: StockBaselineDoc,
+  units: ReadonlyMap<string, number>,
+  applied: Readonly<Record<string, number>>,
+): void {
+  // Each read through the change's proxy is a call into Automerge, so SKUs
+  // are grouped by bucket, each bucket is read once, and values are written
+  // without reading them first.
+  const byBucket = new Map<string, [string, number][]>();
+  for (const [sku, value] of units) {
+    const bucket = stockBucket(sku);
+    const list = byBucket.get(bucket) ?? [];
+    list.push([sku, value]);
+    byBucket.set(bucket, list);
+  }
+  for (const [bucket, entries] of byBucket) {
+    // The relay is the only writer and created every bucket, but a document of another build may lack one.
+    if (!doc.stock[bucket]) doc.stock[bucket] = {};
+    const target = doc.stock[bucket]!;
+    for (const [sku, value] of entries) target[sku] = value;
+  }
+  for (const [terminal, seq] of Object.entries(applied)) {
+    if ((doc.applied[terminal] ?? 0) < seq) doc.applied[terminal] = seq;
+  }
+}
+
+/** Reads the units of one SKU, or null when the baseline has no entry for it. */
+export function readBaselineStock(doc: StockBaselineDoc, sku: string): number | null {
+  return doc.stock[stockBucket(sku)]?.[sku] ?? null;
+}
+
+/** Reads the units of every SKU. */
+export function readAllBaselineStock(doc: StockBaselineDoc): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const bucket of Object.values(doc.stock)) Object.assign(out, bucket);
+  return out;
+}
+
+/** The fields of a baseline other than its stock. */
+export interface BaselineInfo {
+  branch: string;
+  epoch: number;
+  previousUrl: string | null;
+  openedAt: string;
+  businessDay: string;
+  applied: Record<string, number>;
+  windowApplied: Record<string, number>;
+  dayStartApplied: Record<string, number>;
+}
+
+/** Reads a baseline's marks and identity. */
+export function readBaselineInfo(doc: StockBaselineDoc): BaselineInfo {
+  return {
+    branch: str(doc.branch),
+    epoch: doc.epoch,
+    previousUrl: optStr(doc.previousUrl),
+    openedAt: str(doc.openedAt),
+    businessDay: str(doc.businessDay),
+    applied: { ...doc.applied },
+    windowApplied: { ...doc.windowApplied },
+    dayStartApplied: { ...doc.dayStartApplied },
+  };
+}

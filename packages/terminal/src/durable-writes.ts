@@ -1,0 +1,196 @@
+import { join } from "node:path";
+import * as A from "@automerge/automerge";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import { readJsonFile, writeJsonDurable } from "@mercora/crdt-model";
+import type { Logger } from "pino";
+import type { IssueCountersState } from "./issue-counters.ts";
+import type { LogFrame, LogProblem } from "./write-ahead-log.ts";
+import { WriteAheadLog } from "./write-ahead-log.ts";
+
+/**
+ * Bytes of the write-ahead log after which the terminal checkpoints: about
+ * 600 sales of 3 lines. Replaying a segment at start costs about as much
+ * as loading the changes it holds.
+ */
+export const CHECKPOINT_BYTES = 1024 * 1024;
+
+/** The durable state a checkpoint leaves: the heads storage must hold, and the counters of the next record. */
+export interface Checkpoint {
+  version: 1;
+  at: string;
+  /** Heads (hex) of every document whose changes the log covered, as saved by `repo.flush`. */
+  heads: Record<string, string[]>;
+  counters: IssueCountersState;
+}
+
+/** The state the terminal reads back at start: the last checkpoint and the frames written after it. */
+export interface DurableState {
+  checkpoint: Checkpoint | null;
+  frames: LogFrame[];
+  problems: LogProblem[];
+}
+
+/**
+ * The terminal's acknowledgement path and its recovery: every acknowledged
+ * change goes to the write-ahead log before the response, automerge-repo
+ * saves the documents in the background, and a checkpoint now and then
+ * flushes the documents the log covers, records their heads and counters
+ * durably, and deletes the log segments it no longer needs.
+ */
+export class DurableWrites {
+  readonly log: WriteAheadLog;
+  readonly #checkpointPath: string;
+  readonly #key: Buffer;
+  readonly #logger: Logger;
+  #checkpoint: Checkpoint | null = null;
+  /** Documents with frames in segments no checkpoint has covered yet. */
+  readonly #uncovered = new Set<string>();
+  #running: Promise<void> = Promise.resolve();
+  #checkpointing = false;
+
+  constructor(dataDir: string, key: Buffer, logger: Logger) {
+    this.log = new WriteAheadLog(join(dataDir, "wal"), key);
+    this.#checkpointPath = join(dataDir, "wal", "checkpoint.json");
+    this.#key = key;
+    this.#logger = logger;
+  }
+
+  /** Reads the last checkpoint and every frame of the log, and opens a new segment. */
+  async open(): Promise<DurableState> {
+    const { frames, problems } = await this.log.open();
+    this.#checkpoint = await readJsonFile<Checkpoint>(this.#checkpointPath, this.#key);
+    for (const frame of frames) this.#uncovered.add(frame.documentId);
+    for (const problem of problems) if (problem.documentId) this.#uncovered.add(problem.documentId);
+    return { checkpoint: this.#checkpoint, frames, problems };
+  }
+
+  /** Heads of every document the last checkpoint covered. */
+  get recordedHeads(): Readonly<Record<string, string[]>> {
+    return this.#checkpoint?.heads ?? {};
+  }
+
+  /**
+   * Appends the last local change of a document to the log and waits until
+   * it is on disk. Call it right after `handle.change`, before responding.
+   */
+  async acknowledge(handle: DocHandle<unknown>): Promise<void> {
+    const doc = handle.doc() as A.Doc<unknown>;
+    const change = A.getLastLocalChange(doc);
+    if (!change) throw new Error(`Document ${handle.documentId} has no local change to acknowledge`);
+    const heads = A.getHeads(doc);
+    // A local change has no successor yet, so it is a head; with several heads, decode it to tell which.
+    const hash = heads.length === 1 ? heads[0]! : A.decodeChange(change).hash;
+    await this.log.append(handle.documentId, hash, change);
+  }
+
+  /** True when the current segment is large enough for a checkpoint. */
+  get due(): boolean {
+    return this.log.segmentBytes >= CHECKPOINT_BYTES && !this.#checkpointing;
+  }
+
+  /**
+   * Starts a new segment, then in the background flushes the documents the
+   * older segments cover, records their heads and `counters`, and deletes
+   * those segments. Resolves once the new segment is open; `settled()`
+   * waits for the rest. A failure keeps the segments for the next attempt.
+   */
+  async checkpoint(repo: Repo, counters: IssueCountersState): Promise<void> {
+    if (this.#checkpointing) return;
+    this.#checkpointing = true;
+    let rotated: { segments: number[]; documents: Set<string> };
+    try {
+      rotated = await this.log.rotate();
+    } catch (error) {
+      this.#checkpointing = false;
+      throw error;
+    }
+    for (const documentId of rotated.documents) this.#uncovered.add(documentId);
+    const heads: Record<string, string[]> = {};
+    const unready: string[] = [];
+    for (const documentId of this.#uncovered) {
+      const handle = repo.handles[documentId as DocumentId];
+      if (handle?.isReady()) heads[documentId] = A.getHeads(handle.doc() as A.Doc<unknown>);
+      else unready.push(documentId);
+    }
+    // A segment with a change of a document that is not loaded (storage lost it) is the only copy of that change.
+    const removable = unready.length === 0 ? rotated.segments : [];
+    if (unready.length > 0) this.#logger.warn({ documents: unready }, "checkpoint keeps the log: documents with logged changes are not loaded");
+    this.#running = this.#running
+      .then(() => this.#finish(repo, removable, heads, counters))
+      .catch((error) => this.#logger.error({ err: error, segments: rotated.segments }, "checkpoint failed; keeping the log segments"))
+      .finally(() => {
+        this.#checkpointing = false;
+      });
+  }
+
+  /** Waits for the checkpoint in progress, if any. */
+  settled(): Promise<void> {
+    return this.#running;
+  }
+
+  async #finish(repo: Repo, segments: number[], heads: Record<string, string[]>, counters: IssueCountersState): Promise<void> {
+    const documents = Object.keys(heads);
+    await repo.flush(documents as DocumentId[]);
+    const checkpoint: Checkpoint = {
+      version: 1,
+      at: new Date().toISOString(),
+      heads: { ...this.#checkpoint?.heads, ...heads },
+      counters,
+    };
+    await writeJsonDurable(this.#checkpointPath, checkpoint, this.#key);
+    this.#checkpoint = checkpoint;
+    // Documents that changed since the rotation have frames in the new segment, which stays.
+    for (const documentId of documents) this.#uncovered.delete(documentId);
+    await this.log.remove(segments);
+    this.#logger.info({ segments, documents: documents.length }, "checkpoint written");
+  }
+
+  async close(): Promise<void> {
+    await this.#running;
+    await this.log.close();
+  }
+}
+
+/** The outcome of replaying the log into the documents. */
+export interface ReplayResult {
+  /** Changes storage lacked that the log supplied. */
+  applied: number;
+  /** Per document, logged changes still missing after the replay (their dependencies are missing too). */
+  missing: Map<string, string[]>;
+  /** Documents with logged changes that could not be opened at all. */
+  unavailable: string[];
+}
+
+/**
+ * Applies to each document every logged change it lacks, through its
+ * `DocHandle`, so automerge-repo saves and syncs the result like any other
+ * change. `open` returns the handle of a document, or null when neither
+ * storage nor a peer has it.
+ */
+export async function replayFrames(
+  frames: readonly LogFrame[],
+  open: (documentId: string) => Promise<DocHandle<unknown> | null>,
+): Promise<ReplayResult> {
+  const byDocument = new Map<string, LogFrame[]>();
+  for (const frame of frames) {
+    const list = byDocument.get(frame.documentId) ?? [];
+    list.push(frame);
+    byDocument.set(frame.documentId, list);
+  }
+  const result: ReplayResult = { applied: 0, missing: new Map(), unavailable: [] };
+  for (const [documentId, logged] of byDocument) {
+    const handle = await open(documentId);
+    if (!handle) {
+      result.unavailable.push(documentId);
+      continue;
+    }
+    const lacking = logged.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash]));
+    if (lacking.length > 0) {
+      handle.update((doc) => A.applyChanges(doc as A.Doc<unknown>, lacking.map((frame) => frame.change))[0]);
+      result.applied += lacking.length;
+    }
+    const still = logged.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash])).map((frame) => frame.hash);
+    if (still.length > 0) result.missing.set(documentId, still);
+  }
+  return result;
+}

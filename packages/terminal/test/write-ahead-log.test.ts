@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as A from "@automerge/automerge";
+import type { Repo as RepoClass } from "@automerge/automerge-repo";
+import { expect } from "chai";
+import { pino } from "pino";
+import { DurableWrites, WriteAheadLog, replayFrames } from "../src/index.ts";
+
+const KEY = randomBytes(32);
+
+/** Changes of one document, each adding one key, with their hashes. */
+function changes(count: number): { doc: A.Doc<Record<string, number>>; list: { change: Uint8Array; hash: string }[] } {
+  let doc = A.from<Record<string, number>>({});
+  const list: { change: Uint8Array; hash: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    doc = A.change(doc, (d) => void (d[`k${i}`] = i));
+    const change = A.getLastLocalChange(doc)!;
+    list.push({ change, hash: A.decodeChange(change).hash });
+  }
+  return { doc, list };
+}
+
+describe("write-ahead log", function () {
+  let dir: string;
+  let Repo: typeof RepoClass;
+
+  before(async function () {
+    // Mocha may load this file as CommonJS; automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
+    await import("@automerge/automerge");
+    ({ Repo } = await import("@automerge/automerge-repo"));
+  });
+
+  beforeEach(async function () {
+    dir = await mkdtemp(join(tmpdir(), "mercora-wal-"));
+  });
+
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function write(count: number): Promise<{ list: { change: Uint8Array; hash: string }[] }> {
+    const log = new WriteAheadLog(dir, KEY);
+    await log.open();
+    const { list } = changes(count);
+    for (const { change, hash } of list) await log.append("doc-1", hash, change);
+    await log.close();
+    return { list };
+  }
+
+  async function segmentFiles(): Promise<string[]> {
+    return (await readdir(dir)).filter((name) => name.endsWith(".wal")).sort();
+  }
+
+  it("reads back every appended frame", async function () {
+    const { list } = await write(3);
+    const log = new WriteAheadLog(dir, KEY);
+    const { frames, problems } = await log.open();
+    await log.close();
+    expect(problems).to.deep.equal([]);
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
+    expect(frames.map((f) => Buffer.from(f.change).equals(Buffer.from(list[frames.indexOf(f)]!.change)))).to.deep.equal([true, true, true]);
+  });
+
+  it("stores no change in clear", async function () {
+    let doc = A.from<{ name: string }>({ name: "" });
+    doc = A.change(doc, (d) => void (d.name = "Luis Cajero"));
+    const change = A.getLastLocalChange(doc)!;
+    const log = new WriteAheadLog(dir, KEY);
+    await log.open();
+    await log.append("doc-1", A.decodeChange(change).hash, change);
+    await log.close();
+    const [file] = await segmentFiles();
+    expect((await readFile(join(dir, file!))).includes(Buffer.from("Luis Cajero"))).to.equal(false);
+  });
+
+  it("reports a torn last frame and keeps the rest", async function () {
+    const { list } = await write(3);
+    const [file] = await segmentFiles();
+    const path = join(dir, file!);
+    await truncate(path, (await stat(path)).size - 7);
+    const log = new WriteAheadLog(dir, KEY);
+    const { frames, problems } = await log.open();
+    await log.close();
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
+    expect(problems).to.have.length(1);
+    expect(problems[0]!.torn).to.equal(true);
+    expect(problems[0]!.reason).to.include("cut short");
+  });
+
+  it("reports a damaged frame with its change hash", async function () {
+    const { list } = await write(3);
+    const [file] = await segmentFiles();
+    const path = join(dir, file!);
+    const bytes = await readFile(path);
+    // The first frame's last byte is inside its sealed change.
+    const firstLength = bytes.readUInt32BE(0);
+    const last = 4 + firstLength - 1;
+    bytes[last] = bytes[last]! ^ 0xff;
+    await writeFile(path, bytes);
+    const log = new WriteAheadLog(dir, KEY);
+    const { frames, problems } = await log.open();
+    await log.close();
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(1).map((c) => c.hash));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.include({ torn: false, documentId: "doc-1", hash: list[0]!.hash });
+    expect(problems[0]!.reason).to.include("authentication");
+  });
+
+  it("rejects frames sealed under another key", async function () {
+    await write(1);
+    const log = new WriteAheadLog(dir, randomBytes(32));
+    const { frames, problems } = await log.open();
+    await log.close();
+    expect(frames).to.deep.equal([]);
+    expect(problems).to.have.length(1);
+  });
+
+  it("replays only the changes a document lacks", async function () {
+    const { list } = await write(4);
+    const log = new WriteAheadLog(dir, KEY);
+    const { frames } = await log.open();
+    await log.close();
+    const repo = new Repo({ network: [] });
+    // Storage kept the first two changes; the log supplies the other two.
+    const saved = A.applyChanges(A.init<Record<string, number>>(), list.slice(0, 2).map((c) => c.change))[0];
+    const handle = repo.import<Record<string, number>>(A.save(saved));
+    const result = await replayFrames(frames, async () => handle);
+    expect(result.applied).to.equal(2);
+    expect(result.missing.size).to.equal(0);
+    expect(handle.doc()).to.deep.equal({ k0: 0, k1: 1, k2: 2, k3: 3 });
+    await repo.shutdown();
+  });
+
+  it("deletes covered segments at a checkpoint", async function () {
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<Record<string, number>>({});
+    const durable = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    const before = await durable.open();
+    expect(before.checkpoint).to.equal(null);
+    handle.change((d) => void (d.a = 1));
+    await durable.acknowledge(handle);
+    const counters = { lastSeq: 1, lastHash: "h", folios: { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 } };
+    await durable.checkpoint(repo, counters);
+    await durable.settled();
+    await durable.close();
+    const reopened = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    const state = await reopened.open();
+    await reopened.close();
+    expect(state.frames).to.deep.equal([]);
+    expect(state.checkpoint?.counters).to.deep.equal(counters);
+    expect(state.checkpoint?.heads[handle.documentId]).to.deep.equal(A.getHeads(handle.doc()));
+    await repo.shutdown();
+  });
+});
