@@ -44,6 +44,14 @@ describe("fiscal folios", function () {
           fiscal: { scheme: "authority-range", blockSize: 5, lowWater: 0 },
         },
         {
+          id: "L",
+          name: "Droguería La Loma",
+          timeZone: ZONE,
+          terminals: ["T1"],
+          openingStock: { default: 100 },
+          fiscal: { scheme: "authority-range", blockSize: 5, lowWater: 2 },
+        },
+        {
           id: "C",
           name: "Soda La Esquina",
           timeZone: "America/Costa_Rica",
@@ -196,6 +204,39 @@ describe("fiscal folios", function () {
     expect(duplicates).to.have.length(1);
     expect(duplicates[0]!.id).to.equal("duplicate-provisional:T2-P-000001");
     expect([...duplicates[0]!.tickets].sort()).to.deep.equal([provisional[2]!.id, appended.appended].sort());
+  });
+
+  it("tops up a block below the low-water mark and warns before numbers run out", async function () {
+    const { store } = fixture;
+    const http = store.terminal("L", "T1").http;
+    const validUntil = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const range = await api<{ alerts: string[]; poolLeft: number }>(store.relayUrl, "/api/hq/branches/L/folio-ranges", {
+      body: { prefix: "SETT", from: 1, to: 12, validUntil },
+    });
+    expect(range.status, JSON.stringify(range.body)).to.equal(201);
+    await waitFor("a first block of 5 numbers", async () => ((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft === 5 ? true : undefined));
+    const first = await api<{ folios: { poolLeft: number; alerts: string[] } }>(store.relayUrl, "/api/hq/branches/L");
+    expect(first.body.folios.poolLeft).to.equal(7);
+    expect(first.body.folios.alerts).to.have.length(1);
+    expect(first.body.folios.alerts[0]).to.match(/^range SETT1-12 expires in (9|10) days$/);
+
+    // Three sales leave 2 numbers, the low-water mark itself: no new block yet.
+    for (let i = 0; i < 3; i++) expect((await sell(http, product)).status).to.equal(201);
+    await store.waitForConvergence("L");
+    expect((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft).to.equal(2);
+
+    // The fourth leaves 1, below the mark: the relay hands the next block of 5 once it has ingested the sale.
+    const fourth = (await sell(http, product)).body.record as unknown as LedgerRecord;
+    expect(fourth.folio).to.equal("SETT00000004");
+    await waitFor("a second block", async () => ((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft === 6 ? true : undefined));
+    const low = await api<{ folios: { poolLeft: number; alerts: string[] } }>(store.relayUrl, "/api/hq/branches/L");
+    expect(low.body.folios.poolLeft).to.equal(2);
+    expect(low.body.folios.alerts).to.include("only 2 folio numbers left in the authorized ranges; load a new range");
+
+    // The terminal finishes its first block, then moves to the second with no gap.
+    const folios: string[] = [];
+    for (let i = 0; i < 2; i++) folios.push(((await sell(http, product)).body.record as unknown as LedgerRecord).folio!);
+    expect(folios).to.deep.equal(["SETT00000005", "SETT00000006"]);
   });
 
   it("numbers Costa Rican tickets offline", async function () {
