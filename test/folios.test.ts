@@ -206,7 +206,7 @@ describe("fiscal folios", function () {
     expect([...duplicates[0]!.tickets].sort()).to.deep.equal([provisional[2]!.id, appended.appended].sort());
   });
 
-  it("tops up a block below the low-water mark and warns before numbers run out", async function () {
+  it("tops up blocks and warns on low ranges", async function () {
     const { store } = fixture;
     const http = store.terminal("L", "T1").http;
     const validUntil = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
@@ -220,12 +220,12 @@ describe("fiscal folios", function () {
     expect(first.body.folios.alerts).to.have.length(1);
     expect(first.body.folios.alerts[0]).to.match(/^range SETT1-12 expires in (9|10) days$/);
 
-    // Three sales leave 2 numbers, the low-water mark itself: no new block yet.
+    // Three sales leave 2 numbers, equal to the low-water mark, so no new block yet.
     for (let i = 0; i < 3; i++) expect((await sell(http, product)).status).to.equal(201);
     await store.waitForConvergence("L");
     expect((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft).to.equal(2);
 
-    // The fourth leaves 1, below the mark: the relay hands the next block of 5 once it has ingested the sale.
+    // The fourth sale leaves 1, below the mark, so the relay hands a new block after ingesting it.
     const fourth = (await sell(http, product)).body.record as unknown as LedgerRecord;
     expect(fourth.folio).to.equal("SETT00000004");
     await waitFor("a second block", async () => ((await api<FolioStatus>(http, "/status")).body.folios.numbersLeft === 6 ? true : undefined));
