@@ -153,6 +153,9 @@ export class Relay {
   /** HQ's product edits, catalog-edit conflict detection and the managers' choices. */
   readonly catalogEdits: CatalogEdits;
   #state: RelayState = { catalogUrl: null, branches: {}, enrollments: [] };
+  #stateWrite: Promise<void> = Promise.resolve();
+  /** Ids of branches whose creation is under way. */
+  readonly #creating = new Set<string>();
   #hqToken = "";
   readonly #seenNonces = new Map<string, number>();
   /** Peer id each authenticated socket proved at the upgrade. */
@@ -430,8 +433,11 @@ export class Relay {
     return join(this.options.dataDir, "relay.json");
   }
 
+  /** Writes relay.json, one write after another, so an older state never lands after a newer one. */
   async #saveState(): Promise<void> {
-    await writeJsonDurable(this.#statePath, this.#state);
+    const write = this.#stateWrite.then(() => writeJsonDurable(this.#statePath, this.#state));
+    this.#stateWrite = write.catch(() => undefined);
+    await write;
   }
 
   /**
@@ -518,6 +524,20 @@ export class Relay {
    * catalog SKU created here, before any terminal writes.
    */
   async createBranch(input: CreateBranchInput) {
+    // A second request for an id still being created gets BRANCH_EXISTS, as it would once the first finished.
+    if (typeof input?.id === "string" && this.#creating.has(input.id)) {
+      throw new ValidationError("BRANCH_EXISTS", `Branch ${input.id} already exists`, "id", input.id);
+    }
+    const id = typeof input?.id === "string" ? input.id : null;
+    if (id) this.#creating.add(id);
+    try {
+      return await this.#createBranch(input);
+    } finally {
+      if (id) this.#creating.delete(id);
+    }
+  }
+
+  async #createBranch(input: CreateBranchInput) {
     if (!this.#catalog) {
       throw new ValidationError("CATALOG_MISSING", "Import a catalog before creating branches", null);
     }

@@ -159,7 +159,8 @@ export async function buildBranch(root: string, terminals: string[], branches: s
     const http = relay.ready.http;
     const imported = await api(http, "/api/hq/catalog", { rawBody: catalogCsv(), contentType: "text/csv", timeoutMs: 300_000 });
     if (imported.status !== 200) throw new Error(`Catalog import failed with HTTP ${imported.status}: ${JSON.stringify(imported.body)}`);
-    for (const id of branches) {
+    // Four requests at a time keep both cores busy, because PIN hashing (scrypt) runs on libuv's thread pool while the relay builds documents.
+    await eachLimited(branches, 4, async (id) => {
       const created = await api(http, "/api/hq/branches", {
         body: {
           id,
@@ -172,7 +173,7 @@ export async function buildBranch(root: string, terminals: string[], branches: s
         timeoutMs: 300_000,
       });
       if (created.status !== 201) throw new Error(`Branch ${id} not created, HTTP ${created.status}: ${JSON.stringify(created.body)}`);
-    }
+    });
     if (branches.length === 1) await activateTerminalProcesses(root, http, branches[0]!, terminals);
     else await writeJsonDurable(devicesPath(root), await activateDeviceKeys(http, branches, terminals));
   } finally {
@@ -234,7 +235,7 @@ export type DeviceKeys = Record<string, Record<string, string>>;
 /** Activates a new Ed25519 device key for every terminal of every branch, as `openOrActivate` does for a real terminal. */
 async function activateDeviceKeys(relayUrl: string, branches: string[], terminals: string[]): Promise<DeviceKeys> {
   const devices: DeviceKeys = {};
-  for (const branch of branches) {
+  await eachLimited(branches, 4, async (branch) => {
     devices[branch] = {};
     for (const terminal of terminals) {
       const code = await enroll(relayUrl, branch, terminal);
@@ -243,10 +244,22 @@ async function activateDeviceKeys(relayUrl: string, branches: string[], terminal
       if (activated.status !== 200) {
         throw new Error(`Activation of ${branch}/${terminal} failed with HTTP ${activated.status}: ${JSON.stringify(activated.body)}`);
       }
-      devices[branch][terminal] = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      devices[branch]![terminal] = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     }
-  }
+  });
   return devices;
+}
+
+/** Runs `task` on every item, at most `limit` at a time, and rejects with the first failure. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Path of the device keys that `buildBranch` writes for several branches under `root`. */
