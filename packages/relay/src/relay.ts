@@ -54,7 +54,7 @@ import type {
   TaxRounding,
 } from "@mercora/crdt-model";
 import { createHash, randomBytes } from "node:crypto";
-import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
+import { AuthenticatedWebSocketServerAdapter, SYNC_DEFLATE } from "@mercora/terminal";
 import type { ActionHandler } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
@@ -169,7 +169,7 @@ export class Relay {
     this.storage.on("damaged", (chunk) =>
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside"),
     );
-    this.wss = new WebSocketServer({ noServer: true });
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: SYNC_DEFLATE });
     this.wss.on("connection", (socket) => {
       socket.on("error", (error) => this.log.debug({ err: error }, "sync socket error"));
     });
