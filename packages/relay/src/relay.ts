@@ -176,10 +176,9 @@ export class Relay {
     this.repo = new Repo({
       storage: this.storage,
       network: [
-        // TODO: catching up 2,000 tickets takes 11.5 to 22 s in the quick bench (PouchDB 2 to 3 s). Every terminal's
-        // socket dropped about 9 s in: this adapter's 5 s keepalive ends a socket that misses a ping, and the terminals
-        // were busy loading documents such as the 12,513-product catalog. Most of the relay's own time is in
-        // automerge-repo's sync path (a DocHandle update with a patch diff per sync message) and Ed25519 checks.
+        // TODO: catching up 2,000 tickets takes about 8 s in the quick bench (PouchDB 2.5 to 3.7 s); most relay time is sync
+        // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks. This
+        // adapter's 5 s keepalive also ends the socket of a terminal whose event loop is blocked that long, and sync restarts.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
