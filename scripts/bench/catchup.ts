@@ -70,8 +70,8 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     await store.startTerminals();
     const expected = new Map<string, number>();
     for (const [id, process] of store.terminals) {
-      const status = await api<{ lastSeq: number }>(process.ready.http, "/status");
-      expected.set(id, status.body.lastSeq);
+      const status = await waitForDocuments(id, process.ready.http, deadline);
+      expected.set(id, status.lastSeq);
     }
     store.resetWanBytes();
     const t0 = nowMs();
@@ -92,6 +92,22 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
   } finally {
     await store.stop();
+  }
+}
+
+/**
+ * Waits until a terminal has loaded the catalog and stock baseline
+ * documents it defers after start, and returns its status. The figure is
+ * terminals that sold through an outage and reconnect, which finished
+ * starting long before; the PouchDB terminals also open their database
+ * before the clock starts.
+ */
+async function waitForDocuments(id: string, http: string, deadline: number): Promise<{ lastSeq: number }> {
+  for (;;) {
+    const status = await api<{ lastSeq: number; documentsLoaded: boolean }>(http, "/status");
+    if (status.body.documentsLoaded) return status.body;
+    if (Date.now() > deadline) throw new Error(`terminal ${id} did not load its catalog and stock baseline documents in time`);
+    await sleep(200);
   }
 }
 

@@ -17,10 +17,13 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 
 /**
  * Splits one direction of a websocket connection into frames: first the
- * HTTP upgrade headers, passed as they are, then RFC 6455 frames. Each
+ * HTTP upgrade headers, then RFC 6455 frames. Each
  * whole frame goes to `decide`, and is forwarded unless it returns "drop".
  * Fragmented and compressed frames are passed without decoding, as type
- * "unknown"; the relay and terminals send neither.
+ * "unknown". The relay and terminals compress sync messages when the client
+ * offers permessage-deflate, so the splitter removes that offer from the
+ * upgrade request: every frame stays readable, and dropping one does not
+ * break a compression context.
  */
 export class FrameSplitter {
   #buffer: Buffer = Buffer.alloc(0);
@@ -37,7 +40,8 @@ export class FrameSplitter {
     if (this.#inHeaders) {
       const end = this.#buffer.indexOf(HEADER_END);
       if (end < 0) return;
-      this.forward(this.#buffer.subarray(0, end + HEADER_END.length));
+      const headers = this.#buffer.subarray(0, end + HEADER_END.length);
+      this.forward(this.direction === "up" ? withoutExtensions(headers) : headers);
       this.#buffer = this.#buffer.subarray(end + HEADER_END.length);
       this.#inHeaders = false;
     }
@@ -96,4 +100,11 @@ function describe(frame: Frame): { type: string; documentId: string | null } {
   } catch {
     return { type: "unknown", documentId: null };
   }
+}
+
+/** Removes the Sec-WebSocket-Extensions lines of an HTTP upgrade request, so no extension is negotiated. */
+function withoutExtensions(headers: Buffer): Buffer {
+  const text = headers.toString("latin1");
+  const kept = text.split("\r\n").filter((line) => !/^sec-websocket-extensions\s*:/i.test(line));
+  return Buffer.from(kept.join("\r\n"), "latin1");
 }

@@ -54,7 +54,7 @@ import type {
   TaxRounding,
 } from "@mercora/crdt-model";
 import { createHash, randomBytes } from "node:crypto";
-import { AuthenticatedWebSocketServerAdapter } from "@mercora/terminal";
+import { AuthenticatedWebSocketServerAdapter, SYNC_DEFLATE } from "@mercora/terminal";
 import type { ActionHandler } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
@@ -172,17 +172,16 @@ export class Relay {
     this.storage.on("damaged", (chunk) =>
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside"),
     );
-    this.wss = new WebSocketServer({ noServer: true });
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: SYNC_DEFLATE });
     this.wss.on("connection", (socket) => {
       socket.on("error", (error) => this.log.debug({ err: error }, "sync socket error"));
     });
     this.repo = new Repo({
       storage: this.storage,
       network: [
-        // TODO: catching up 2,000 tickets takes 11.5 to 22 s in the quick bench (PouchDB 2 to 3 s). Every terminal's
-        // socket dropped about 9 s in: this adapter's 5 s keepalive ends a socket that misses a ping, and the terminals
-        // were busy loading documents such as the 12,513-product catalog. Most of the relay's own time is in
-        // automerge-repo's sync path (a DocHandle update with a patch diff per sync message) and Ed25519 checks.
+        // TODO: catching up 2,000 tickets takes about 8 s in the quick bench (PouchDB 2.5 to 3.7 s); most relay time is sync
+        // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks. This
+        // adapter's 5 s keepalive also ends the socket of a terminal whose event loop is blocked that long, and sync restarts.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,

@@ -14,7 +14,7 @@ export { openOrActivate } from "./activation.ts";
 export type { ActivatedState } from "./activation.ts";
 export { Connectivity, DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 export type { ConnectivityOptions } from "./connectivity.ts";
-export { AuthenticatedWebSocketServerAdapter, ListeningWebSocketServerAdapter, ResilientWebSocketClientAdapter } from "./network.ts";
+export { AuthenticatedWebSocketServerAdapter, ListeningWebSocketServerAdapter, ResilientWebSocketClientAdapter, SYNC_DEFLATE } from "./network.ts";
 export { WriteAheadLog } from "./write-ahead-log.ts";
 export type { LogFrame, LogProblem } from "./write-ahead-log.ts";
 export { DurableWrites, CHECKPOINT_BYTES, replayFrames } from "./durable-writes.ts";

@@ -1,7 +1,7 @@
 import type { Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import { AuthenticatedWebSocketServerAdapter, ResilientWebSocketClientAdapter } from "./network.ts";
+import { AuthenticatedWebSocketServerAdapter, ResilientWebSocketClientAdapter, SYNC_DEFLATE } from "./network.ts";
 
 /** The peer id in a device token of a URL, read without checking it again. */
 function peerIdFromUrl(url: string): string | null {
@@ -63,6 +63,7 @@ export class LanNetwork {
     const server = new WebSocketServer({
       host: address.host,
       port: address.port,
+      perMessageDeflate: SYNC_DEFLATE,
       verifyClient: (info, done) => {
         const result = this.verify(new URL(info.req.url ?? "/", "ws://lan"));
         if ("reason" in result) {

@@ -1,6 +1,25 @@
 import { cbor } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter, WebSocketServerAdapter } from "@automerge/automerge-repo-network-websocket";
 import type { Logger } from "pino";
+import type { PerMessageDeflateOptions } from "ws";
+
+/**
+ * Compression settings (permessage-deflate) for the sync websocket servers:
+ * the relay's and a terminal's LAN server. The ws client that automerge-repo
+ * uses offers the extension by default. Sync messages carry record text
+ * (hex hashes and signatures, SKUs, names) that deflate shrinks, and
+ * messages under the threshold (heads only) are sent as they are.
+ * The relay keeps thousands of sockets open, so each socket's zlib state
+ * stays small: 4 KiB windows both ways and memLevel 5 put its deflate near
+ * 32 KiB and its inflate near 11 KiB, against about 256 KiB and 39 KiB with
+ * zlib's defaults (estimates from zlib's memory formula).
+ */
+export const SYNC_DEFLATE: PerMessageDeflateOptions = {
+  threshold: 512,
+  serverMaxWindowBits: 12,
+  clientMaxWindowBits: 12,
+  zlibDeflateOptions: { level: 6, memLevel: 5 },
+};
 
 /**
  * A websocket client adapter that treats every socket error as a lost

@@ -1272,6 +1272,8 @@ export class Terminal {
       online: this.connectivity.online,
       manualOffline: this.connectivity.manualOffline,
       relayConnected: this.#peers.has(RELAY_PEER),
+      // False until the catalog and stock baseline documents are loaded (deferred after start when snapshots serve sales).
+      documentsLoaded: this.#catalog !== null && this.#baseline.handle !== null,
       lanPeers,
       lastSeq: this.#counters.lastSeq,
       ackedSeq: acked,
