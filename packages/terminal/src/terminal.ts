@@ -925,6 +925,7 @@ export class Terminal {
   }
 
   async #write(kind: RecordKind, fields: Partial<LedgerRecord>, signer?: Signer): Promise<LedgerRecord> {
+    this.#records.busy();
     const blocked = this.#writesBlocked;
     if (blocked) {
       throw new RuleError(
