@@ -280,8 +280,8 @@ export class Terminal {
     });
   }
 
-  // TODO: the quick bench measures 1.4 to 1.7 s from spawn to the first sale (goal 1 s), of which starting Node.js
-  // with tsx takes 0.7 s, the terminal's first log line to "terminal ready" about 0.55 s, and sign-in 0.15 s.
+  // TODO: from the bundle, a 1-week cold start profiles at about 0.2 s loading dependencies (fastify, pino, ws) and
+  // 0.25 s in loadDoc of the live ledgers (other terminals' yesterday too); defer the ledgers no stock depends on.
   /**
    * Starts networking, loads or fetches the branch documents, replays the
    * write-ahead log, and opens this terminal's live ledgers.
@@ -1020,7 +1020,9 @@ export class Terminal {
     const current = this.#own.at(-1);
     // A version 1 ledger is read-only, so a terminal upgraded mid-day starts a new part.
     const writable = current && !isLedgerV1(current.handle.doc());
-    if (current && writable && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) {
+    // The own records of the newest part are the sequence numbers since its first, so no walk of its buckets per sale.
+    const held = current ? this.#counters.lastSeq - current.firstSeq + 1 : 0;
+    if (current && writable && current.businessDay === businessDay && held < LEDGER_PART_CAP) {
       return current;
     }
     const part = current && current.businessDay === businessDay ? current.part + 1 : 1;
