@@ -27,7 +27,7 @@ export const VERIFY_SLICE_MS = 2;
 export const VERIFY_QUIET_MS = 50;
 
 /**
- * Longest time pending checks wait for quiet, in milliseconds; after it
+ * Maximum time pending checks wait for quiet, in milliseconds; after it
  * one slice runs anyway. The first checks also wait this long after the
  * index is created, so a cold start serves its first sale first.
  */

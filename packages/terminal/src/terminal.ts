@@ -462,6 +462,8 @@ export class Terminal {
    * `DEFERRED_LOAD_MAX_MS` after it: loading them blocks the event loop for
    * hundreds of milliseconds, and the snapshots serve sales until then.
    */
+  // TODO: loading the catalog document (about 137,000 operations) and its first sync with a LAN peer block each
+  // terminal's event loop for seconds after start; the LAN bench's first sales then take about 100 ms (its p99).
   #scheduleDeferredLoads(): void {
     if (this.#catalog && this.#baseline.handle) return;
     const latest = Date.now() + DEFERRED_LOAD_MAX_MS;
@@ -980,8 +982,8 @@ export class Terminal {
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     const json = canonicalJson(record);
-    // TODO: the quick bench measures 1.2 to 2.0 ms p50 and 5 to 20 ms p99 per acknowledgement (goals 1 and 2.5 ms);
-    // DocHandle.change with automerge-repo's patch diff is the largest part, and background work makes the p99.
+    // TODO: the quick bench measures 1.2 to 2.0 ms p50 and 5 to 20 ms p99 per acknowledgement (goals 1 and 2.5 ms). A profile
+    // splits a sale into DocHandle.change (A.change, xstate, the diff for "change") 40%, the log append 35%, sealRecord 10%.
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);
     try {
