@@ -1,14 +1,15 @@
 /**
  * Bundles the `mercora` command (scripts/cli.ts and the workspace packages it
  * imports) into one JavaScript file, so a terminal starts without tsx
- * transpiling TypeScript first. Dependencies under node_modules stay
- * external. `npm start` and `npm test` run it first (prestart, pretest) when
+ * transpiling TypeScript first, with its dependencies except `EXTERNAL`.
+ * `npm start` and `npm test` run it first (prestart, pretest) when
  * the bundle is missing or older than a source; pass --force to build anyway.
  *
- * bin/mercora.js runs the bundle only when every source it was built from is
- * older than it (see bin/cli-bundle.js), and runs the sources through tsx
+ * bin/mercora.js runs the bundle only when every source it was built from
+ * (bundled dependencies included) is older than it (see bin/cli-bundle.js), and runs the sources through tsx
  * otherwise, so a stale bundle never runs.
  */
+import { existsSync } from "node:fs";
 import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,17 +20,24 @@ const ROOT = join(fileURLToPath(import.meta.url), "..", "..");
 const RESOLVING = Symbol("resolving an external dependency");
 
 /**
- * Keeps every bare import except the workspace packages out of the bundle.
- * A dependency installed in the root node_modules keeps its name; one that
- * only a package's own node_modules holds is imported by its path from the
- * bundle, as Node.js would not find it from dist/.
+ * Dependencies left out of the bundle: Automerge reads its WebAssembly file
+ * from its own folder, and pino starts transports from files in worker
+ * threads. Every other dependency is bundled, which spares Node.js resolving
+ * and reading hundreds of files at each start.
+ */
+const EXTERNAL = /^(@automerge\/|pino(-[a-z-]+)?(\/|$)|thread-stream|sonic-boom|vite(\/|$)|playwright)/;
+
+/**
+ * Keeps the `EXTERNAL` dependencies out of the bundle. One installed in the
+ * root node_modules keeps its name, and one that only a package's own
+ * node_modules contains is imported by its path from the bundle, as Node.js
+ * would not find it from dist/.
  */
 const externalDependencies: Plugin = {
   name: "external-dependencies",
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.path.startsWith("@mercora/") || args.pluginData === RESOLVING) return undefined;
-      if (args.path.startsWith("node:")) return { path: args.path, external: true };
+      if (!EXTERNAL.test(args.path) || args.pluginData === RESOLVING) return undefined;
       const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: RESOLVING });
       if (found.errors.length > 0 || found.path.startsWith(join(ROOT, "node_modules") + sep)) return { path: args.path, external: true };
       return { path: relative(BUNDLE_DIR, found.path).split(sep).join("/"), external: true };
@@ -59,7 +67,10 @@ const sourceRelativeMeta: Plugin = {
   },
 };
 
+// `require` for the bundled CommonJS dependencies that load Node.js built-ins.
 const BANNER = [
+  'import { createRequire as __mercoraCreateRequire } from "node:module";',
+  "const require = __mercoraCreateRequire(import.meta.url);",
   'import { dirname as __mercoraDirnameOf } from "node:path";',
   'import { fileURLToPath as __mercoraPathOf } from "node:url";',
   "const __mercoraDirname = (url) => __mercoraDirnameOf(__mercoraPathOf(url));",
@@ -85,6 +96,10 @@ export async function buildCli(options: { force?: boolean } = {}): Promise<boole
     plugins: [externalDependencies, sourceRelativeMeta],
   });
   const inputs = Object.keys(result.metafile.inputs).map((input) => join(process.cwd(), input));
+  // A dependency installed with old file dates (from a restored cache, say) still marks the bundle
+  // stale, because npm rewrites this lockfile at every install.
+  const installed = join(ROOT, "node_modules", ".package-lock.json");
+  if (existsSync(installed)) inputs.push(installed);
   await writeFile(INPUTS_FILE, `${JSON.stringify(inputs.map((input) => relative(BUNDLE_DIR, input)), null, 1)}\n`);
 
   // Dated when the build started, so a source saved during the build marks it stale.
