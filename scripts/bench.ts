@@ -12,6 +12,7 @@ import type { BenchContext, FigureResult } from "./bench/lib/context.ts";
 import { mergeReport, renderTable } from "./bench/lib/report.ts";
 import type { BenchReport } from "./bench/lib/report.ts";
 import { ROOT, gitState, machineInfo, packageVersions } from "./bench/lib/stats.ts";
+import { buildCli } from "./build-cli.ts";
 import { capacityFigure } from "./bench/figures/capacity.ts";
 import { catchupFigure } from "./bench/figures/catchup.ts";
 import { coldStartFigure } from "./bench/figures/coldstart.ts";
@@ -162,6 +163,9 @@ async function main(): Promise<void> {
   if (!settings) return;
   const { ctx } = settings;
   await mkdir(ctx.logDir, { recursive: true });
+
+  // The terminals the bench spawns run the bundled command, as `npm start` does.
+  await buildCli();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
   ctx.log(`${command}: ${ctx.runs} runs per figure; logs in ${ctx.logDir}`);
   const report: BenchReport = {

@@ -14,7 +14,8 @@
  *   the cashier in.
  * - `pouch-generate` / `pouch`: the same history as documents in one
  *   pouchdb-node database, timed from spawn to the first durable `db.put`.
- * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js with tsx.
+ * - `baseline`: times `mercora terminal --help`, the cost of starting Node.js
+ *   and loading the bundled command with its dependencies.
  */
 import { spawn } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";

@@ -20,6 +20,19 @@ import type { AnyLedgerDoc, LedgerRecord } from "@mercora/crdt-model";
  */
 export const VERIFY_SLICE_MS = 2;
 
+/**
+ * Quiet time after a write before record checks run, in milliseconds, so a
+ * slice of checks does not delay the next sale of a busy cashier.
+ */
+export const VERIFY_QUIET_MS = 50;
+
+/**
+ * Maximum time pending checks wait for quiet, in milliseconds; after it
+ * one slice runs anyway. The first checks also wait this long after the
+ * index is created, so a cold start serves its first sale first.
+ */
+export const VERIFY_MAX_WAIT_MS = 1000;
+
 export interface RecordIndexOptions {
   /** This terminal's id: its own records go to the request index. */
   terminal: string;
@@ -50,9 +63,20 @@ export class RecordIndex {
   /** True when records were added to `#unverified` since it was last sorted. */
   #unsorted = false;
   #verifying = false;
+  /** `performance.now()` from which checks may run without delaying a write. */
+  #quietFrom: number;
+  /** `performance.now()` of the last slice of checks (the index's creation before the first). */
+  #lastSlice: number;
 
   constructor(options: RecordIndexOptions) {
     this.#options = options;
+    this.#lastSlice = performance.now();
+    this.#quietFrom = this.#lastSlice + VERIFY_MAX_WAIT_MS;
+  }
+
+  /** Notes a write in progress: pending checks wait for `VERIFY_QUIET_MS` of quiet after it. */
+  busy(): void {
+    this.#quietFrom = Math.max(this.#quietFrom, performance.now() + VERIFY_QUIET_MS);
   }
 
   get(id: string): LedgerRecord | undefined {
@@ -177,11 +201,18 @@ export class RecordIndex {
   }
 
   #verifyBatch(): void {
+    const now = performance.now();
+    if (now < this.#quietFrom && now - this.#lastSlice < VERIFY_MAX_WAIT_MS) {
+      const wait = Math.min(this.#quietFrom - now, this.#lastSlice + VERIFY_MAX_WAIT_MS - now);
+      setTimeout(() => this.#verifyBatch(), Math.ceil(wait)).unref();
+      return;
+    }
+    this.#lastSlice = now;
+
     // Sorted oldest last, so `pop` takes the oldest record first.
     if (this.#unsorted) this.#unverified.sort((a, b) => b.seq - a.seq);
     this.#unsorted = false;
-    const started = performance.now();
-    while (this.#unverified.length > 0 && performance.now() - started < VERIFY_SLICE_MS) {
+    while (this.#unverified.length > 0 && performance.now() - now < VERIFY_SLICE_MS) {
       const record = this.#unverified.pop()!;
       const previous = record.seq === 1 ? null : this.#records.get(recordId(record.branch, record.terminal, record.seq - 1));
       const expected = record.seq === 1 ? genesisHash(record.branch, record.terminal) : (previous?.hash ?? null);

@@ -280,8 +280,8 @@ export class Terminal {
     });
   }
 
-  // TODO: the quick bench measures 1.4 to 1.7 s from spawn to the first sale (goal 1 s), of which starting Node.js
-  // with tsx takes 0.7 s, the terminal's first log line to "terminal ready" about 0.55 s, and sign-in 0.15 s.
+  // TODO: from the bundle, a 1-week cold start profiles at about 0.2 s loading dependencies (fastify, pino, ws) and
+  // 0.25 s in loadDoc of the live ledgers (other terminals' yesterday too); defer the ledgers no stock depends on.
   /**
    * Starts networking, loads or fetches the branch documents, replays the
    * write-ahead log, and opens this terminal's live ledgers.
@@ -462,6 +462,8 @@ export class Terminal {
    * `DEFERRED_LOAD_MAX_MS` after it: loading them blocks the event loop for
    * hundreds of milliseconds, and the snapshots serve sales until then.
    */
+  // TODO: loading the catalog document (about 137,000 operations) and its first sync with a LAN peer block each
+  // terminal's event loop for seconds after start; the LAN bench's first sales then take about 100 ms (its p99).
   #scheduleDeferredLoads(): void {
     if (this.#catalog && this.#baseline.handle) return;
     const latest = Date.now() + DEFERRED_LOAD_MAX_MS;
@@ -925,6 +927,7 @@ export class Terminal {
   }
 
   async #write(kind: RecordKind, fields: Partial<LedgerRecord>, signer?: Signer): Promise<LedgerRecord> {
+    this.#records.busy();
     const blocked = this.#writesBlocked;
     if (blocked) {
       throw new RuleError(
@@ -979,8 +982,8 @@ export class Terminal {
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     const json = canonicalJson(record);
-    // TODO: the quick bench measures 1.2 to 2.0 ms p50 and 5 to 20 ms p99 per acknowledgement (goals 1 and 2.5 ms);
-    // DocHandle.change with automerge-repo's patch diff is the largest part, and background work makes the p99.
+    // TODO: the quick bench measures 1.2 to 2.0 ms p50 and 5 to 20 ms p99 per acknowledgement (goals 1 and 2.5 ms). A profile
+    // splits a sale into DocHandle.change (A.change, xstate, the diff for "change") 40%, the log append 35%, sealRecord 10%.
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);
     try {
@@ -1019,7 +1022,9 @@ export class Terminal {
     const current = this.#own.at(-1);
     // A version 1 ledger is read-only, so a terminal upgraded mid-day starts a new part.
     const writable = current && !isLedgerV1(current.handle.doc());
-    if (current && writable && current.businessDay === businessDay && countRecords(current.handle.doc()) < LEDGER_PART_CAP) {
+    // The own records of the newest part are the sequence numbers since its first, so no walk of its buckets per sale.
+    const held = current ? this.#counters.lastSeq - current.firstSeq + 1 : 0;
+    if (current && writable && current.businessDay === businessDay && held < LEDGER_PART_CAP) {
       return current;
     }
     const part = current && current.businessDay === businessDay ? current.part + 1 : 1;
