@@ -26,6 +26,7 @@ export * from "./sale.ts";
 export * from "./catalog-csv.ts";
 export * from "./storage.ts";
 export * from "./repo-helpers.ts";
+export * from "./sync-timeouts.ts";
 export * from "./tax-profiles.ts";
 export * from "./pricing.ts";
 export * from "./permissions.ts";

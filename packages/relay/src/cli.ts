@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { keepRunningOnLoadTimeouts } from "@mercora/crdt-model";
 import { buildRelayApi } from "./http.ts";
 import { Relay } from "./relay.ts";
 
@@ -31,6 +32,7 @@ export async function runRelayCli(argv: string[]): Promise<void> {
   const match = /^(.+):(\d+)$/.exec(listen);
   if (!match) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
   const log = pino({ level: values["log-level"] ?? "info", base: { component: "relay" } });
+  keepRunningOnLoadTimeouts(log);
   const keystore = await Relay.openKeystore(values.data);
   const relay = new Relay({ dataDir: values.data, log, keystore, storageKey: keystore.storageKey });
   await relay.start();

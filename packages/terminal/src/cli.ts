@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { keepRunningOnLoadTimeouts } from "@mercora/crdt-model";
 import { openOrActivate } from "./activation.ts";
 import { DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 import { buildTerminalApi } from "./http.ts";
@@ -119,6 +120,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
     codePage: values["printer-code-page"],
   });
   const log = pino({ level: values["log-level"] ?? "info", base: { terminal: values.terminal, branch: values.branch } });
+  keepRunningOnLoadTimeouts(log);
   const { keystore, state } = await openOrActivate({
     dataDir: values.data!,
     branch: values.branch!,
