@@ -74,6 +74,8 @@ export interface DurableStorageEvents {
  * is moved to `quarantine/` and reported once through the `damaged` event
  * and `damagedChunks`. Nothing is cached in memory.
  */
+// TODO: saves are not limited in number: a relay with 400 stores (1,600 terminals) syncing at once
+// failed with EMFILE (limit 20,000) while saving sync states. Cap the files open at a time here.
 export class DurableFileStorageAdapter
   extends EventEmitter<DurableStorageEvents>
   implements StorageAdapterInterface
