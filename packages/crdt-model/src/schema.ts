@@ -276,14 +276,7 @@ export interface LedgerDoc {
 }
 
 /** A version 1 ledger: `records[id]` is the record as a nested object. */
-export interface LedgerDocV1 {
-  schema: number;
-  type: Imm;
-  branch: Imm;
-  terminal: Imm;
-  businessDay: Imm;
-  part: number;
-  firstSeq: number;
+export interface LedgerDocV1 extends Omit<LedgerDoc, "records"> {
   records: Record<string, LedgerRecordDoc>;
 }
 
