@@ -1,7 +1,7 @@
-// Where scripts/build-cli.ts writes the bundled `mercora` command, and
-// whether that bundle may run: it must exist and be newer than every source
-// it was built from (listed next to it by the build). Plain JavaScript, so
-// bin/mercora.js can check it before anything is transpiled.
+// Location of the bundled `mercora` command that scripts/build-cli.ts
+// writes, and the check that it may run. The bundle must exist and be newer
+// than every source it was built from, which the build lists next to it.
+// Plain JavaScript, so bin/mercora.js can check it before transpiling anything.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -66,7 +66,7 @@ describe("terminal durability", function () {
     const before = await stockAt(t2.http, product.sku);
     await t2.process.stop();
     // Start T2 with the fault that kills it once the sale's change is in the
-    // write-ahead log, before it answers and before automerge-repo saves the ledger.
+    // write-ahead log, before it responds and before automerge-repo saves the ledger.
     const args = (t2.process.child.spawnargs as string[]).slice(2);
     const faulty = await (async () => {
       process.env.MERCORA_FAULT = "crash-after-log";

@@ -2,7 +2,7 @@ import type { StockBaselineDoc } from "./schema.ts";
 import { readBaselineInfo } from "./stock-baseline.ts";
 import type { StockLine } from "./types.ts";
 
-/** What `AvailableStock` needs of a record: whose it is, its sequence number and its stock deltas. */
+/** The part of a record that `AvailableStock` reads: its terminal, its sequence number and its stock deltas. */
 export interface StockMovement {
   terminal: string;
   seq: number;
@@ -87,12 +87,12 @@ export class AvailableStock {
     if (movement.seq > this.applied(movement.terminal)) this.#addPending(lines, -1);
   }
 
-  /** The highest sequence number of a terminal folded into the baseline. */
+  /** Returns the highest sequence number of a terminal folded into the baseline. */
   applied(terminal: string): number {
     return this.#applied.get(terminal) ?? 0;
   }
 
-  /** Every applied mark. */
+  /** Returns every terminal's applied mark. */
   appliedMarks(): Record<string, number> {
     return Object.fromEntries(this.#applied);
   }

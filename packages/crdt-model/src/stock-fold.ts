@@ -24,12 +24,12 @@ export class StockFold {
     this.#applied = new Map(Object.entries(applied));
   }
 
-  /** The highest sequence number of a terminal folded so far. */
+  /** Returns the highest sequence number of a terminal folded so far. */
   applied(terminal: string): number {
     return this.#applied.get(terminal) ?? 0;
   }
 
-  /** Every terminal's mark. */
+  /** Returns every terminal's applied mark. */
   appliedMarks(): Record<string, number> {
     return Object.fromEntries(this.#applied);
   }

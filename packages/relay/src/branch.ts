@@ -559,7 +559,7 @@ export class RelayBranch {
     }
   }
 
-  /** Opens a new stock baseline document now, as HQ asks; see `StockPublisher.roll`. */
+  /** Opens a new stock baseline document now, on HQ's request (see `StockPublisher.roll`). */
   rollInventory(): Promise<{ epoch: number; url: string }> {
     return this.stockPublisher.rollNow();
   }

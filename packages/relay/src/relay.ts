@@ -179,7 +179,7 @@ export class Relay {
     this.repo = new Repo({
       storage: this.storage,
       network: [
-        // TODO: catching up 2,000 tickets takes about 8 s in the quick bench (PouchDB 2.5 to 3.7 s); most relay time is sync
+        // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
         // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks. This
         // adapter's 5 s keepalive also ends the socket of a terminal whose event loop is blocked that long, and sync restarts.
         new AuthenticatedWebSocketServerAdapter(

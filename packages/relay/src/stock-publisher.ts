@@ -233,7 +233,7 @@ export class StockPublisher {
     return { epoch: current.epoch + 1, url: next.url };
   }
 
-  /** Rolls now, as HQ asks with `POST /api/hq/branches/:branch/inventory/roll`, after the publish in progress. */
+  /** Rolls the baseline after the publish in progress, on HQ's request through `POST /api/hq/branches/:branch/inventory/roll`. */
   async rollNow(): Promise<{ epoch: number; url: string }> {
     const rolled = this.#publishing.then(() => this.roll("requested by HQ"));
     this.#publishing = rolled.then(

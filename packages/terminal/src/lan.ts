@@ -20,8 +20,6 @@ export interface LanPeer {
   url: string;
 }
 
-// TODO: a sale reaches a LAN peer's stock in 10 ms p50 but about 100 ms p99 in the quick bench; the cause is not
-// pinned down (automerge-repo sends a document's sync messages at most once per 100 ms, syncDebounceRate).
 /**
  * The terminal's side of the store LAN: a websocket server for peers that
  * dial in, and one client per peer this terminal dials. Each pair of

