@@ -1,5 +1,5 @@
 import type { StockBaselineDoc } from "./schema.ts";
-import { readBaselineInfo } from "./stock-baseline.ts";
+import { readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
 import type { StockLine } from "./types.ts";
 
 /** The part of a record that `AvailableStock` reads: its terminal, its sequence number and its stock deltas. */
@@ -31,14 +31,15 @@ export class AvailableStock {
     this.#baseline.clear();
     this.#negative.clear();
     for (const bucket of Object.values(doc.stock ?? {})) {
-      for (const [sku, units] of Object.entries(bucket ?? {})) this.#setBaselineValue(sku, units);
+      for (const [sku, units] of Object.entries(readStockBucket(bucket))) this.#setBaselineValue(sku, units);
     }
     this.#setApplied(readBaselineInfo(doc).applied, true);
   }
 
   /**
-   * Applies a change of the baseline document from its patches: values at
-   * `["stock", bucket, sku]`, new buckets and marks at `["applied", terminal]`.
+   * Applies a change of the baseline document from its patches: rewritten
+   * buckets at `["stock", bucket]`, values of map buckets at
+   * `["stock", bucket, sku]`, and marks at `["applied", terminal]`.
    * Any other patch of the stock or the marks reloads the whole baseline.
    */
   applyBaselinePatches(doc: StockBaselineDoc, patches: readonly { path: readonly (string | number)[] }[]): void {
@@ -46,10 +47,10 @@ export class AvailableStock {
     for (const patch of patches) {
       const [root, key, sku] = patch.path;
       if (root === "stock" && typeof key === "string" && typeof sku === "string" && patch.path.length === 3) {
-        const units = doc.stock[key]?.[sku];
+        const units = readStockBucket(doc.stock[key])[sku];
         if (typeof units === "number") this.#setBaselineValue(sku, units);
       } else if (root === "stock" && typeof key === "string" && patch.path.length === 2) {
-        for (const [entry, units] of Object.entries(doc.stock[key] ?? {})) this.#setBaselineValue(entry, units);
+        for (const [entry, units] of Object.entries(readStockBucket(doc.stock[key]))) this.#setBaselineValue(entry, units);
       } else if (root === "applied" && typeof key === "string" && patch.path.length === 2) {
         marks[key] = doc.applied[key] ?? 0;
       } else if (root === "stock" || root === "applied") {

@@ -166,6 +166,13 @@ export interface DirectoryDoc {
  * snapshot when it opens, and the relay opens a new one (a new epoch) at a
  * new business day or when this one's history grows past a threshold.
  */
+/**
+ * One bucket of a baseline's stock: an `ImmutableString` of the JSON object
+ * of units per SKU, or, in baselines written before, a map of units per SKU.
+ * Read it with `readStockBucket`.
+ */
+export type StockBucketDoc = Imm | Record<string, number>;
+
 export interface StockBaselineDoc {
   schema: number;
   type: Imm;
@@ -175,8 +182,8 @@ export interface StockBaselineDoc {
   openedAt: Imm;
   /** Business day of the branch when this document opened. */
   businessDay: Imm;
-  /** Units per SKU, in buckets keyed by `stockBucket(sku)`, so a change copies only the buckets it touches. */
-  stock: Record<string, Record<string, number>>;
+  /** Units per SKU, in buckets keyed by `stockBucket(sku)`, so a change rewrites only the buckets it touches. */
+  stock: Record<string, StockBucketDoc>;
   /** Per terminal, the highest contiguous sequence number folded into `stock`. */
   applied: Record<string, number>;
   /**

@@ -1,13 +1,38 @@
-import type { StockBaselineDoc } from "./schema.ts";
+import { isImmutableString } from "@automerge/automerge";
+import type { ImmutableString } from "@automerge/automerge";
+import type { StockBaselineDoc, StockBucketDoc } from "./schema.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, optStr, str } from "./strings.ts";
 
 /**
  * Buckets of a baseline's stock map. With the 12,513 SKUs of the bundled
  * catalog a bucket holds about 100 SKUs, so a publish that moves a few
- * dozen SKUs copies a few thousand entries, not the whole map.
+ * dozen SKUs rewrites a few dozen short strings, not the whole map.
  */
 export const STOCK_BUCKETS = 128;
+
+/**
+ * Reads one bucket of a baseline's stock: the JSON string the relay writes
+ * now, or the map of units per SKU of older baselines. A map costs one
+ * Automerge operation per SKU (an estimated 8 MB of memory for the bundled
+ * catalog's baseline), a string one operation per bucket.
+ */
+export function readStockBucket(value: StockBucketDoc | undefined): Record<string, number> {
+  if (value === undefined || value === null) return {};
+  if (isImmutableString(value) || typeof value === "string") {
+    const text = str(value);
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new Error(`Stock bucket ${JSON.stringify(text.slice(0, 40))} is invalid: expected a JSON object of units per SKU. The baseline document is damaged.`);
+    }
+    return parsed as Record<string, number>;
+  }
+  return value;
+}
+
+function writeStockBucket(units: Record<string, number>): ImmutableString {
+  return imm(JSON.stringify(units));
+}
 
 export interface StockBaselineInit {
   branch: string;
@@ -41,12 +66,14 @@ export function stockBucket(sku: string): string {
  * document's only writer.
  */
 export function initStockBaseline(init: StockBaselineInit): StockBaselineDoc {
-  const stock: Record<string, Record<string, number>> = {};
-  for (let bucket = 0; bucket < STOCK_BUCKETS; bucket++) stock[bucket.toString(16).padStart(2, "0")] = {};
+  const buckets: Record<string, Record<string, number>> = {};
+  for (let bucket = 0; bucket < STOCK_BUCKETS; bucket++) buckets[bucket.toString(16).padStart(2, "0")] = {};
   for (const [sku, units] of Object.entries(init.stock)) {
     if (!Number.isSafeInteger(units)) throw new Error(`Stock for SKU ${sku} must be a whole number of units, got ${units}`);
-    stock[stockBucket(sku)]![sku] = units;
+    buckets[stockBucket(sku)]![sku] = units;
   }
+  const stock: Record<string, StockBucketDoc> = {};
+  for (const [bucket, units] of Object.entries(buckets)) stock[bucket] = writeStockBucket(units);
   return {
     schema: SCHEMA_VERSION,
     type: imm("stock-baseline"),
@@ -72,9 +99,6 @@ export function writeBaselineStock(
   units: ReadonlyMap<string, number>,
   applied: Readonly<Record<string, number>>,
 ): void {
-  // Each read through the change's proxy is a call into Automerge, so SKUs
-  // are grouped by bucket, each bucket is read once, and values are written
-  // without reading them first.
   const byBucket = new Map<string, [string, number][]>();
   for (const [sku, value] of units) {
     const bucket = stockBucket(sku);
@@ -83,10 +107,17 @@ export function writeBaselineStock(
     byBucket.set(bucket, list);
   }
   for (const [bucket, entries] of byBucket) {
-    // The relay is the only writer and created every bucket, but a document of another build may lack one.
-    if (!doc.stock[bucket]) doc.stock[bucket] = {};
-    const target = doc.stock[bucket]!;
-    for (const [sku, value] of entries) target[sku] = value;
+    const current = doc.stock[bucket];
+    if (current !== undefined && current !== null && !isImmutableString(current) && typeof current !== "string") {
+      // An older baseline keeps its map buckets. Each read through the change's
+      // proxy is a call into Automerge, so values are written without reading them first.
+      for (const [sku, value] of entries) current[sku] = value;
+      continue;
+    }
+    // The relay is the only writer, so rewriting the whole bucket loses no concurrent write.
+    const next = readStockBucket(current);
+    for (const [sku, value] of entries) next[sku] = value;
+    doc.stock[bucket] = writeStockBucket(next);
   }
   for (const [terminal, seq] of Object.entries(applied)) {
     if ((doc.applied[terminal] ?? 0) < seq) doc.applied[terminal] = seq;
@@ -95,13 +126,13 @@ export function writeBaselineStock(
 
 /** Reads the units of one SKU, or null when the baseline has no entry for it. */
 export function readBaselineStock(doc: StockBaselineDoc, sku: string): number | null {
-  return doc.stock[stockBucket(sku)]?.[sku] ?? null;
+  return readStockBucket(doc.stock[stockBucket(sku)])[sku] ?? null;
 }
 
 /** Reads the units of every SKU. */
 export function readAllBaselineStock(doc: StockBaselineDoc): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const bucket of Object.values(doc.stock)) Object.assign(out, bucket);
+  for (const bucket of Object.values(doc.stock)) Object.assign(out, readStockBucket(bucket));
   return out;
 }
 

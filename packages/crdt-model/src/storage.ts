@@ -72,10 +72,11 @@ export interface DurableStorageEvents {
  * over the chunk and fsyncs the folder, so a chunk is either whole or absent.
  * Loads verify each chunk's checksum; a chunk that fails is never returned,
  * is moved to `quarantine/` and reported once through the `damaged` event
- * and `damagedChunks`. Nothing is cached in memory.
+ * and `damagedChunks`. Nothing is cached in memory. At most
+ * `STORAGE_CONCURRENCY` operations touch files at a time, the others wait
+ * their turn: a relay with 400 stores (1,600 terminals) connecting at once
+ * saved enough sync states in parallel to run out of file descriptors.
  */
-// TODO: saves are not limited in number: a relay with 400 stores (1,600 terminals) syncing at once
-// failed with EMFILE (limit 20,000) while saving sync states. Cap the files open at a time here.
 export class DurableFileStorageAdapter
   extends EventEmitter<DurableStorageEvents>
   implements StorageAdapterInterface
@@ -85,6 +86,7 @@ export class DurableFileStorageAdapter
   #ready: Promise<void> | null = null;
 
   readonly #key: Buffer | null;
+  readonly #slots = new Slots(STORAGE_CONCURRENCY);
 
   /** With a 32-byte `key`, every chunk is encrypted and authenticated with AES-256-GCM. */
   constructor(root: string, key: Buffer | null = null) {
@@ -99,7 +101,27 @@ export class DurableFileStorageAdapter
     return this.#damaged;
   }
 
-  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+  load(key: StorageKey): Promise<Uint8Array | undefined> {
+    return this.#slots.run(() => this.#load(key));
+  }
+
+  save(key: StorageKey, data: Uint8Array): Promise<void> {
+    return this.#slots.run(() => this.#save(key, data));
+  }
+
+  remove(key: StorageKey): Promise<void> {
+    return this.#slots.run(() => this.#remove(key));
+  }
+
+  loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    return this.#slots.run(() => this.#loadRange(keyPrefix));
+  }
+
+  removeRange(keyPrefix: StorageKey): Promise<void> {
+    return this.#slots.run(() => this.#removeRange(keyPrefix));
+  }
+
+  async #load(key: StorageKey): Promise<Uint8Array | undefined> {
     const file = this.#fileOf(key);
     let bytes: Buffer;
     try {
@@ -111,7 +133,7 @@ export class DurableFileStorageAdapter
     return this.#verify(key, file, bytes);
   }
 
-  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+  async #save(key: StorageKey, data: Uint8Array): Promise<void> {
     await this.#ensureRoot();
     const file = this.#fileOf(key);
     const dir = join(file, "..");
@@ -131,13 +153,13 @@ export class DurableFileStorageAdapter
     await fsyncDir(dir);
   }
 
-  async remove(key: StorageKey): Promise<void> {
+  async #remove(key: StorageKey): Promise<void> {
     const file = this.#fileOf(key);
     await rm(file, { force: true });
     await fsyncDir(join(file, "..")).catch(() => undefined);
   }
 
-  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+  async #loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     const dir = this.#dirOf(keyPrefix);
     const files = await listChunkFiles(dir);
     const chunks: Chunk[] = [];
@@ -156,7 +178,7 @@ export class DurableFileStorageAdapter
     return chunks;
   }
 
-  async removeRange(keyPrefix: StorageKey): Promise<void> {
+  async #removeRange(keyPrefix: StorageKey): Promise<void> {
     const dir = this.#dirOf(keyPrefix);
     for (const file of await listChunkFiles(dir)) await rm(file, { force: true });
     await fsyncDir(dir).catch(() => undefined);
@@ -220,6 +242,35 @@ export class DurableFileStorageAdapter
     const segments = rel.split(sep);
     const last = segments.pop()!;
     return [...segments, last.slice(0, -CHUNK_SUFFIX.length)];
+  }
+}
+
+/**
+ * Storage operations that may touch files at once. Each holds at most two
+ * descriptors (a chunk and its folder), far below the usual limits.
+ */
+export const STORAGE_CONCURRENCY = 64;
+
+/** A counting semaphore: at most `limit` tasks run at once, the others start in arrival order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free -= 1;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.#waiting.shift();
+      // The slot passes straight to the next task, so the count never drops below zero.
+      if (next) next();
+      else this.#free += 1;
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { ImmutableString } from "@automerge/automerge";
+import { ImmutableString, isImmutableString } from "@automerge/automerge";
 
 /**
  * Wraps a string as an Automerge `ImmutableString`. Ids, SKUs, names and
@@ -10,9 +10,13 @@ export function imm(value: string): ImmutableString {
   return new ImmutableString(value);
 }
 
-/** Reads a stored string, whether it is an `ImmutableString` or plain text. */
+/**
+ * Reads a stored string, whether it is an `ImmutableString` or plain text.
+ * `isImmutableString` also knows one made by another copy of the Automerge
+ * module, which `instanceof` does not.
+ */
 export function str(value: unknown): string {
-  if (value instanceof ImmutableString) return value.val;
+  if (isImmutableString(value)) return (value as ImmutableString).val;
   if (typeof value === "string") return value;
   if (value === null || value === undefined) return "";
   return String(value);

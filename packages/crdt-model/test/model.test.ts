@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,9 +14,15 @@ import {
   settleTenders,
   compareHlc,
   divideRoundHalfUp,
+  STOCK_BUCKETS,
+  STORAGE_CONCURRENCY,
+  imm,
   initStockBaseline,
+  readAllBaselineStock,
   readBaselineStock,
+  readStockBucket,
   splitTaxIncluded,
+  str,
   stockBucket,
   writeBaselineStock,
 } from "../src/index.ts";
@@ -158,6 +165,37 @@ describe("stock baseline and deltas", function () {
     expect(doc.applied["T1"]).to.equal(3);
   });
 
+  it("rewrites only the moved bucket", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    expect(Object.keys(doc.stock)).to.have.length(STOCK_BUCKETS);
+    expect(str(doc.stock[stockBucket("779")])).to.equal('{"779":1}');
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 0]]), { T1: 1 }));
+    const touched = A.diff(doc, before, A.getHeads(doc)).filter((patch) => patch.path[0] === "stock");
+    expect(touched.map((patch) => patch.path)).to.deep.equal([["stock", stockBucket("779")]]);
+    expect(readAllBaselineStock(doc)).to.deep.equal({ "779": 0, "780": 5 });
+  });
+
+  it("publishes into older map buckets", function () {
+    // Baselines written before buckets were strings hold a map of units per SKU in each bucket.
+    const value = init() as unknown as { stock: Record<string, unknown> };
+    value.stock = Object.fromEntries(Object.entries(value.stock).map(([bucket, text]) => [bucket, JSON.parse(str(text))]));
+    let doc = A.from(value as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    const replica = new AvailableStock();
+    replica.loadBaseline(doc);
+    expect(replica.stockOf("780")).to.equal(5);
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["780", 4]]), { T1: 1 }));
+    replica.applyBaselinePatches(doc, A.diff(doc, before, A.getHeads(doc)));
+    expect(doc.stock[stockBucket("780")]).to.deep.equal({ "780": 4 });
+    expect(readBaselineStock(doc, "780")).to.equal(4);
+    expect(replica.stockOf("780")).to.equal(4);
+  });
+
+  it("names a damaged bucket", function () {
+    expect(() => readStockBucket(imm("[1,2]"))).to.throw(/Stock bucket "\[1,2\]" is invalid/);
+  });
+
   it("reads a SKU no baseline names as its deltas", function () {
     const replica = new AvailableStock();
     replica.loadBaseline(init());
@@ -190,6 +228,30 @@ describe("durable file storage", function () {
     await storage.removeRange(["doc1", "incremental"]);
     expect(await storage.load(["doc1", "incremental", "a"])).to.equal(undefined);
     expect(await storage.load(["doc2", "incremental", "c"])).to.not.equal(undefined);
+  });
+
+  it("bounds open files under 1,000 saves", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    // Warm up: the first save creates the root and docs folders.
+    await storage.save(["warm", "sync-state", "x"], new Uint8Array([0]));
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    let peak = before;
+    let saving = true;
+    const watch = (async () => {
+      while (saving) {
+        peak = Math.max(peak, openFiles());
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const keys = Array.from({ length: 1000 }, (_, i) => [`doc${i % 50}`, "sync-state", `peer${i}`]);
+    await Promise.all(keys.map((key, i) => storage.save(key, new Uint8Array([i % 256, 1]))));
+    saving = false;
+    await watch;
+    // Each operation holds at most a chunk and its folder open.
+    expect(peak - before).to.be.at.most(2 * STORAGE_CONCURRENCY);
+    const loaded = await Promise.all(keys.map((key) => storage.load(key)));
+    expect(loaded.every((bytes, i) => bytes !== undefined && bytes[0] === i % 256)).to.equal(true);
   });
 
   it("quarantines a flipped byte once", async function () {

@@ -89,6 +89,20 @@ export class CatalogConflictDetector {
     }, 50);
   }
 
+  /**
+   * Runs detection on the whole catalog for one branch only, after any run
+   * in progress: what a branch the relay just opened needs. The other
+   * branches' detections are up to date, and examining them all at every
+   * open made creating n branches cost n² reads.
+   */
+  examineBranch(branch: Pick<RelayBranch, "id" | "conflicts">): Promise<void> {
+    if (this.#closed) return this.#running;
+    this.#running = this.#running
+      .then(() => this.#detect("all", [branch]))
+      .catch((error) => this.log.error({ err: error, branch: branch.id }, "catalog conflict detection failed"));
+    return this.#running;
+  }
+
   /** Runs detection now on what is pending plus `scope`, after any run in progress. */
   refresh(scope: Scope | null = null): Promise<void> {
     const run = mergeScopes(this.#pending, scope ?? new Set());
@@ -120,7 +134,7 @@ export class CatalogConflictDetector {
     await this.#running;
   }
 
-  async #detect(scope: Scope): Promise<void> {
+  async #detect(scope: Scope, branches: Iterable<Pick<RelayBranch, "id" | "conflicts">> = this.branches()): Promise<void> {
     const catalog = this.#catalog;
     if (!catalog || this.#closed) return;
     const doc = catalog.doc();
@@ -130,7 +144,7 @@ export class CatalogConflictDetector {
     if (scope === "all") this.#open.clear();
     else for (const sku of scope) this.#open.delete(sku);
     for (const conflict of found) this.#open.add(conflict.sku);
-    for (const branch of this.branches()) await this.#write(branch, detections, scope);
+    for (const branch of branches) await this.#write(branch, detections, scope);
   }
 
   /**

@@ -466,7 +466,7 @@ export class Relay {
     await ledger.open();
     this.branches.set(id, branch);
     this.repo.shareConfigChanged();
-    this.catalogEdits.detector.schedule("all");
+    void this.catalogEdits.detector.examineBranch(branch);
     return branch;
   }
 

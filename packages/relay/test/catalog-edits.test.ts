@@ -133,4 +133,21 @@ describe("relay catalog edits", function () {
     expect(found.map((c) => c.subject)).to.deep.equal(["price"]);
     expect(found[0]!.candidates!.map((c) => c.value)).to.have.members(["17000", "19000"]);
   });
+
+  it("gives a branch opened later the open conflicts", async function () {
+    const { repo, catalog, conflicts, start } = relaySide();
+    const edits = start();
+    await edits.follow(catalog);
+    const copy = A.clone(catalog.doc());
+    await edits.edit(SKU, { user: "bruno", price: 18000 });
+    mergeEditorEdit(catalog, copy, 17500);
+    await edits.detector.idle();
+    const heads = conflicts.heads();
+    const later = { id: "B", conflicts: repo.create<ConflictsDoc>(initConflicts("B", ["T1", "relay"])) };
+
+    await edits.detector.examineBranch(later);
+
+    expect(listConflicts(later.conflicts.doc()).map((c) => c.subject)).to.deep.equal(["price"]);
+    expect(conflicts.heads(), "the branch that already had it is not written again").to.deep.equal(heads);
+  });
 });
