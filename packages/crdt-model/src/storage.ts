@@ -70,6 +70,8 @@ export interface DurableStorageEvents {
  * An automerge-repo storage adapter that survives `kill -9` and power loss:
  * every save writes a uniquely named temporary file, fsyncs it, renames it
  * over the chunk and fsyncs the folder, so a chunk is either whole or absent.
+ * Sync states, which automerge-repo can rebuild, are renamed into place
+ * without the two fsyncs.
  * Loads verify each chunk's checksum; a chunk that fails is never returned,
  * is moved to `quarantine/` and reported once through the `damaged` event
  * and `damagedChunks`. Nothing is cached in memory. At most
@@ -142,15 +144,18 @@ export class DurableFileStorageAdapter
       ? sealBytes(this.#key, data, key.join("/"))
       : Buffer.concat([MAGIC, createHash("sha256").update(data).digest(), data]);
     const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    // A sync state only saves a round trip at the next connection: one lost
+    // or cut short by a power loss fails its checksum and sync starts over.
+    const durable = key[1] !== SYNC_STATE_KEY;
     const handle = await open(temp, "w");
     try {
       await handle.writeFile(bytes);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
     await rename(temp, file);
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
   }
 
   async #remove(key: StorageKey): Promise<void> {
@@ -244,6 +249,9 @@ export class DurableFileStorageAdapter
     return [...segments, last.slice(0, -CHUNK_SUFFIX.length)];
   }
 }
+
+/** Second segment of the keys automerge-repo saves a peer's sync state under: `[documentId, "sync-state", storageId]`. */
+const SYNC_STATE_KEY = "sync-state";
 
 /**
  * Storage operations that may touch files at once. Each holds at most two
