@@ -58,11 +58,15 @@ interface SimulatedTerminal {
   written: Map<number, number>;
 }
 
+/** How long a simulated terminal waits for each branch document before it counts as failed to connect. */
+const CONNECT_TIMEOUT_MS = 600_000;
+
 const input = JSON.parse(process.argv[2] ?? "{}") as Input;
+// A terminal that never connects waits CONNECT_TIMEOUT_MS before the soak starts, so the limit includes it.
 const hardStop = setTimeout(() => {
   process.stderr.write("load generator ran past its time limit\n");
   process.exit(2);
-}, input.rampMs + input.durationMs + 10 * 60_000);
+}, input.rampMs + CONNECT_TIMEOUT_MS + input.durationMs + 10 * 60_000);
 hardStop.unref();
 
 // automerge-repo 2.5.6 leaves a DocHandle.whenReady timeout pending after a find it abandoned.
@@ -115,7 +119,7 @@ async function connect(branch: Input["branches"][number], terminal: string, devi
   });
   const sim: SimulatedTerminal = { branch: branch.id, terminal, repo, ledger: null, chain: null, seq: 0, acked: 0, written: new Map() };
 
-  const find = <T>(url: string) => findDocument<T>(repo, url as DocumentId, { timeoutMs: 600_000, retryMs: 2000 });
+  const find = <T>(url: string) => findDocument<T>(repo, url as DocumentId, { timeoutMs: CONNECT_TIMEOUT_MS, retryMs: 2000 });
   const directory = await find<DirectoryDoc>(branch.directoryUrl);
   const urls = readDirectoryUrls(directory.doc());
   for (const url of [urls.permissionsUrl, urls.foliosUrl]) wanted.add(url.replace(/^automerge:/, ""));

@@ -1,6 +1,7 @@
 import type { StockBaselineDoc } from "./schema.ts";
 import { readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
 import type { StockLine } from "./types.ts";
+import { SkuUnits } from "./sku-units.ts";
 
 /** The part of a record that `AvailableStock` reads: its terminal, its sequence number and its stock deltas. */
 export interface StockMovement {
@@ -17,7 +18,7 @@ export interface StockMovement {
  * moves their deltas from the pending sum into the baseline values.
  */
 export class AvailableStock {
-  readonly #baseline = new Map<string, number>();
+  readonly #baseline = new SkuUnits();
   readonly #applied = new Map<string, number>();
   /** Stock lines of every record held, by terminal and sequence number. */
   readonly #held = new Map<string, Map<number, readonly StockLine[]>>();
@@ -108,7 +109,7 @@ export class AvailableStock {
 
   /** Available units of every SKU the baseline or a held record names. */
   all(): Record<string, number> {
-    const out: Record<string, number> = Object.fromEntries(this.#baseline);
+    const out: Record<string, number> = Object.fromEntries(this.#baseline.entries());
     for (const [sku, delta] of this.#pending) out[sku] = (out[sku] ?? 0) + delta;
     return out;
   }

@@ -15,6 +15,7 @@ export * from "./catalog-index.ts";
 export * from "./stock-baseline.ts";
 export * from "./available-stock.ts";
 export * from "./stock-fold.ts";
+export { SkuUnits } from "./sku-units.ts";
 export * from "./catalog-edit.ts";
 export * from "./catalog-conflicts.ts";
 export * from "./ledger.ts";

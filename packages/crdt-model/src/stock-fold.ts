@@ -1,4 +1,5 @@
 import type { StockMovement } from "./available-stock.ts";
+import { SkuUnits } from "./sku-units.ts";
 
 /** Changes folded since the last `takeChanges`: new units of the SKUs that moved, and every terminal's mark. */
 export interface FoldedChanges {
@@ -14,13 +15,13 @@ export interface FoldedChanges {
  * baseline document.
  */
 export class StockFold {
-  readonly #stock: Map<string, number>;
+  readonly #stock: SkuUnits;
   readonly #applied: Map<string, number>;
   readonly #changedUnits = new Map<string, number>();
   #marksChanged = false;
 
   constructor(stock: Readonly<Record<string, number>>, applied: Readonly<Record<string, number>>) {
-    this.#stock = new Map(Object.entries(stock));
+    this.#stock = new SkuUnits(Object.entries(stock));
     this.#applied = new Map(Object.entries(applied));
   }
 
@@ -55,7 +56,7 @@ export class StockFold {
 
   /** Units of every SKU. */
   all(): Record<string, number> {
-    return Object.fromEntries(this.#stock);
+    return Object.fromEntries(this.#stock.entries());
   }
 
   /** True when something was folded since the last `takeChanges`. */

@@ -37,7 +37,8 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
   const pouch = await worker<CapacityResult>(ctx, "capacity-pouch", { dir: pouchDir, stores, durationMs, sampleMs: 10_000, reportMs }, "capacity-pouch", timeoutMs);
 
   const last = (r: CapacityResult) => r.intervals.at(-1);
-  const keepsUp = (r: CapacityResult) => r.outstanding === 0 && (last(r)?.p99 ?? Number.POSITIVE_INFINITY) <= 5000;
+  // A terminal that never connected wrote nothing, so a run with any keeps up only for the others.
+  const keepsUp = (r: CapacityResult) => r.connectFailures === 0 && r.outstanding === 0 && (last(r)?.p99 ?? Number.POSITIVE_INFINITY) <= 5000;
   // Memory growth from the first sample after every terminal connected to the last sample.
   const growth = (r: CapacityResult) => {
     const samples = r.rss.filter((s) => Number.isFinite(s.rss));
@@ -58,7 +59,8 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
       peakRss: { mercora: spread([mercora.peakRss]), pouch: spread([pouch.peakRss]) },
       notes: [
         `Mercora: ${mercora.written} tickets written, ${mercora.acknowledged} acknowledged, ${mercora.outstanding} still unacknowledged 30 s after the soak; ` +
-          `relay ready after ${(mercora.relayStartMs / 1000).toFixed(1)} s, all terminals synced after ${(mercora.connectMs / 1000).toFixed(1)} s, ` +
+          `relay ready after ${(mercora.relayStartMs / 1000).toFixed(1)} s, ${mercora.terminals} of ${stores * 4} terminals synced ` +
+          `(${mercora.connectFailures} failed to within 10 minutes) after ${(mercora.connectMs / 1000).toFixed(1)} s, ` +
           `relay CPU median ${spread(cpu).median.toFixed(0)}% of one core (max ${spread(cpu).max.toFixed(0)}%); keeping up: ${keepsUp(mercora) ? "yes" : "no"}`,
         `PouchDB: ${pouch.written} tickets pushed, ${pouch.acknowledged} verified, ${pouch.outstanding} outstanding; keeping up: ${keepsUp(pouch) ? "yes" : "no"}`,
       ],
@@ -95,7 +97,7 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
         "as it verifies a real terminal's. Lag runs from the write until the ingest document synced back shows `ackedSeq` covering it.",
       "NOTE: simulated terminals do not sync the catalog and the stock baseline, so the relay sends them no baseline publishes: " +
         "real terminals receive one publish after each burst of sales, so this capacity is an upper bound.",
-      "Keeping up means every ticket acknowledged within 30 s after the soak and a p99 lag of at most 5 s in the last report interval. " +
+      "Keeping up means every terminal connected, every ticket acknowledged within 30 s after the soak and a p99 lag of at most 5 s in the last report interval. " +
         "RSS and CPU of the relay come from /proc every 10 s.",
       "PouchDB: a `pouchdb-server` process with one database; simulated terminals push each ticket with `POST /cloud/_bulk_docs` at the same rate, " +
         "and a consumer of the changes feed verifies each ticket; lag runs from the push until the consumer has it.",
