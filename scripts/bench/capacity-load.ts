@@ -58,7 +58,7 @@ interface SimulatedTerminal {
   written: Map<number, number>;
 }
 
-/** How long a simulated terminal waits for each branch document before it counts as failed to connect. */
+/** How long a simulated terminal waits for its branch documents before it counts as failed to connect. */
 const CONNECT_TIMEOUT_MS = 600_000;
 
 const input = JSON.parse(process.argv[2] ?? "{}") as Input;
@@ -119,7 +119,9 @@ async function connect(branch: Input["branches"][number], terminal: string, devi
   });
   const sim: SimulatedTerminal = { branch: branch.id, terminal, repo, ledger: null, chain: null, seq: 0, acked: 0, written: new Map() };
 
-  const find = <T>(url: string) => findDocument<T>(repo, url as DocumentId, { timeoutMs: CONNECT_TIMEOUT_MS, retryMs: 2000 });
+  // One deadline for the four documents, so a terminal the relay never serves gives up after CONNECT_TIMEOUT_MS in all.
+  const deadline = nowMs() + CONNECT_TIMEOUT_MS;
+  const find = <T>(url: string) => findDocument<T>(repo, url as DocumentId, { timeoutMs: Math.max(1, deadline - nowMs()), retryMs: 2000 });
   const directory = await find<DirectoryDoc>(branch.directoryUrl);
   const urls = readDirectoryUrls(directory.doc());
   for (const url of [urls.permissionsUrl, urls.foliosUrl]) wanted.add(url.replace(/^automerge:/, ""));

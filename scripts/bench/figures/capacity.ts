@@ -5,12 +5,10 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
-// TODO: packages/relay/src/relay.ts and branch.ts keep every branch's documents loaded, with a
-// catalog-sized stock baseline per branch, about 10 MB of relay memory per store. Building that
-// 12,513-SKU baseline (Automerge.from) and collecting the growing heap take most of the time when
-// 1,000 stores are generated: past 400 stores each takes over 2 s, against 0.6 s at first. The
-// relay also opens every branch before it listens (6.6 minutes for 400 stores). Loading a branch's
-// documents on first use and keeping stock in a compact form would lift both limits.
+// TODO: the relay does not keep up with 1,000 stores: 3,758 of 4,000 simulated terminals did not finish
+// their first sync within 10 minutes, and of 1,210 tickets the others wrote, 113 were acknowledged. The
+// relay used 40 to 80% of one core, so it mostly waits, most likely on storage (see the TODO above the
+// storage adapter's Slots). The relay also opens every branch before it listens: 6 minutes for 1,000 stores.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
@@ -71,8 +69,9 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
       unit: "%",
       mercora: spread([growth(mercora)]),
       pouch: spread([growth(pouch)]),
-      goal: "flat (<= 10%)",
-      met: growth(mercora) <= 10,
+      // With terminals that never connected, the relay carried less than the figure's load, so flatness is not decided.
+      goal: mercora.connectFailures === 0 ? "flat (<= 10%)" : `flat (<= 10%) (not decided: ${mercora.connectFailures} terminals never connected)`,
+      met: mercora.connectFailures === 0 ? growth(mercora) <= 10 : null,
       peakRss: { mercora: spread([mercora.peakRss]), pouch: spread([pouch.peakRss]) },
       notes: [
         `Mercora relay RSS samples (MiB, every 10 s): ${mercora.rss
