@@ -254,7 +254,7 @@ export class DurableFileStorageAdapter
 const SYNC_STATE_KEY = "sync-state";
 
 /**
- * Storage operations that may touch files at once. Each holds at most two
+ * Storage operations that may touch files at once. Each keeps at most two
  * descriptors (a chunk and its folder), far below the usual limits.
  */
 export const STORAGE_CONCURRENCY = 64;

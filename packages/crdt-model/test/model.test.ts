@@ -248,7 +248,7 @@ describe("durable file storage", function () {
     await Promise.all(keys.map((key, i) => storage.save(key, new Uint8Array([i % 256, 1]))));
     saving = false;
     await watch;
-    // Each operation holds at most a chunk and its folder open.
+    // Each operation keeps at most a chunk and its folder open.
     expect(peak - before).to.be.at.most(2 * STORAGE_CONCURRENCY);
     const loaded = await Promise.all(keys.map((key) => storage.load(key)));
     expect(loaded.every((bytes, i) => bytes !== undefined && bytes[0] === i % 256)).to.equal(true);
