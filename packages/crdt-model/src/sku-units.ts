@@ -3,6 +3,7 @@
  * of a relay share one catalog, so a thousand branches share one table of
  * 12,513 SKUs instead of keeping a thousand maps keyed by the same strings.
  */
+// NOTE: the table never shrinks, so every distinct SKU a process reads, even one no catalog has, keeps its slot.
 const slots = new Map<string, number>();
 const skus: string[] = [];
 
@@ -74,10 +75,8 @@ export class SkuUnits {
     }
   }
 
-  keys(): IterableIterator<string> {
-    return (function* (entries) {
-      for (const [sku] of entries) yield sku;
-    })(this.entries());
+  *keys(): IterableIterator<string> {
+    for (const [sku] of this.entries()) yield sku;
   }
 
   [Symbol.iterator](): IterableIterator<[string, number]> {

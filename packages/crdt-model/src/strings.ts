@@ -12,8 +12,8 @@ export function imm(value: string): ImmutableString {
 
 /**
  * Reads a stored string, whether it is an `ImmutableString` or plain text.
- * `isImmutableString` also knows one made by another copy of the Automerge
- * module, which `instanceof` does not.
+ * `isImmutableString` also recognizes one made by another copy of the
+ * Automerge module, which `instanceof` does not.
  */
 export function str(value: unknown): string {
   if (isImmutableString(value)) return (value as ImmutableString).val;

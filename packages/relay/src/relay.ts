@@ -189,9 +189,9 @@ export class Relay {
         ),
       ],
       peerId: RELAY_REPLICA as PeerId,
-      // TODO: automerge-repo asks this policy about every document for each peer that connects
-      // (CollectionSynchronizer.addPeer), so connecting all terminals of n stores costs n² calls: about 28
-      // million (estimated) for 1,000 stores. Index documents by branch, or run one Repo per group of branches.
+      // TODO: automerge-repo calls this policy for every document each time a peer connects
+      // (CollectionSynchronizer.addPeer), so connecting the terminals of n stores costs n² calls, an estimated
+      // 28 million for 1,000 stores. Index documents by branch, or run one Repo per group of branches.
       shareConfig: {
         // Offer a terminal only its own branch's documents and the catalog.
         announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),

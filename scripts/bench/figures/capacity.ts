@@ -7,7 +7,7 @@ import type { CapacityResult } from "../capacity.ts";
 
 // TODO: the relay does not keep up with 1,000 stores: 3,758 of 4,000 simulated terminals did not finish
 // their first sync within 10 minutes, and of 1,210 tickets the others wrote, 113 were acknowledged. The
-// relay used 40 to 80% of one core, so it mostly waits, most likely on storage (see the TODO above the
+// relay used a median 43% of one core, so it mostly waits, most likely on storage (see the TODO above the
 // storage adapter's Slots). The relay also opens every branch before it listens: 6 minutes for 1,000 stores.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
