@@ -65,7 +65,11 @@ export function verifyDeviceToken(
   if (windowMs !== null && Math.abs(now - claims.issuedAt) > windowMs) {
     return { reason: `token time is more than ${windowMs / 60_000} min from the verifier's clock`, claims };
   }
-  for (const [nonce, at] of seen) if (now - at > 2 * TOKEN_WINDOW_MS) seen.delete(nonce);
+  // Nonces are kept in the order they were seen, so pruning stops at the first one still in the window.
+  for (const [nonce, at] of seen) {
+    if (now - at <= 2 * TOKEN_WINDOW_MS) break;
+    seen.delete(nonce);
+  }
   if (seen.has(claims.nonce)) return { reason: "token was already used", claims };
   seen.set(claims.nonce, now);
   return { claims };

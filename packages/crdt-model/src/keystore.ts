@@ -84,9 +84,20 @@ export function encodePublicKey(key: KeyObject): string {
   return publicKey.export({ type: "spki", format: "der" }).toString("base64");
 }
 
+/** Keys decoded before, by their base64 form: the relay checks a device key at every connection. */
+const decodedKeys = new Map<string, KeyObject>();
+/** More keys than a relay has devices; past it the cache starts over. */
+const DECODED_KEYS_LIMIT = 100_000;
+
 /** Decodes a base64 SPKI DER public key. */
 export function decodePublicKey(encoded: string): KeyObject {
-  return createPublicKey({ key: Buffer.from(encoded, "base64"), format: "der", type: "spki" });
+  let key = decodedKeys.get(encoded);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.from(encoded, "base64"), format: "der", type: "spki" });
+    if (decodedKeys.size >= DECODED_KEYS_LIMIT) decodedKeys.clear();
+    decodedKeys.set(encoded, key);
+  }
+  return key;
 }
 
 /** Signs bytes with an Ed25519 private key; returns base64. */

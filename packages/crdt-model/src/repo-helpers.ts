@@ -14,15 +14,21 @@ export async function findDocument<T>(
   id: AnyDocumentId,
   options: { timeoutMs: number; retryMs?: number; signal?: AbortSignal },
 ): Promise<DocHandle<T>> {
+  if (!(options.timeoutMs > 0) || !Number.isFinite(options.timeoutMs)) {
+    throw new RangeError(`findDocument: timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+  }
   const deadline = Date.now() + options.timeoutMs;
   const retryMs = options.retryMs ?? 250;
   let lastError: unknown = null;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     options.signal?.throwIfAborted();
     try {
-      const remaining = Math.max(1, deadline - Date.now());
+      // AbortSignal.timeout takes whole milliseconds and throws on a fraction.
+      const remaining = Math.max(1, Math.ceil(deadline - Date.now()));
       return await repo.find<T>(id, { signal: AbortSignal.timeout(remaining) });
     } catch (error) {
+      // A bad argument fails the same way on every attempt, so it is not retried.
+      if (error instanceof TypeError || error instanceof RangeError) throw error;
       lastError = error;
     }
     await new Promise((resolve) => setTimeout(resolve, retryMs));

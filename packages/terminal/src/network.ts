@@ -21,24 +21,40 @@ export const SYNC_DEFLATE: PerMessageDeflateOptions = {
   zlibDeflateOptions: { level: 6, memLevel: 5 },
 };
 
+/** How long a websocket handshake may go on before a retry closes it and starts another. */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/** `readyState` of a websocket whose handshake has not finished. */
+const CONNECTING = 0;
+
 /**
  * A websocket client adapter that treats every socket error as a lost
  * connection. The stock client adapter rethrows any error other than
  * ECONNREFUSED from its event listener, which ends the process on an
  * ordinary outage (ECONNRESET, ETIMEDOUT, EHOSTUNREACH).
+ * It also lets a slow handshake finish. The stock adapter starts a new
+ * socket every retry interval until one opens, and leaves the one still
+ * connecting open with no listeners: on a link or a relay slower than the
+ * interval, each retry left one more socket open at the relay for good.
  */
 export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
+  #attemptStartedAt = 0;
+  readonly #handshakeTimeoutMs: number;
+
   /**
    * `makeUrl`, when given, is called before every connection attempt, so a
-   * short-lived device token in the URL is fresh each time.
+   * short-lived device token in the URL is fresh each time. A handshake
+   * still going on at a retry is left to finish until `handshakeTimeoutMs`.
    */
   constructor(
     url: string,
     retryIntervalMs: number,
     private readonly log: Logger,
     private readonly makeUrl?: () => string,
+    options: { handshakeTimeoutMs?: number } = {},
   ) {
     super(url, retryIntervalMs);
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const self = this as unknown as { onError: (event: unknown) => void };
     let lastCode: string | null = null;
     self.onError = (event: unknown) => {
@@ -68,6 +84,15 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
   }
 
   override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {
+    const previous = this.socket as { readyState: number; close(): void } | undefined;
+    if (previous?.readyState === CONNECTING) {
+      if (Date.now() - this.#attemptStartedAt < this.#handshakeTimeoutMs) return;
+      this.log.debug({ url: this.url, afterMs: Date.now() - this.#attemptStartedAt }, "websocket handshake timed out; connecting again");
+      // Closing a socket that is still connecting aborts its handshake. Its
+      // listeners are removed below before the close event fires.
+      previous.close();
+    }
+    this.#attemptStartedAt = Date.now();
     if (this.makeUrl) (this as { url: string }).url = this.makeUrl();
     super.connect(...args);
     // The stock adapter drops its listeners from a socket it replaces on
