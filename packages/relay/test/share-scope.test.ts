@@ -1,0 +1,79 @@
+import type { AddressInfo } from "node:net";
+import type { DocumentId, PeerId, Repo as RepoClass } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { expect } from "chai";
+import { WebSocketServer } from "ws";
+import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
+
+/** automerge-repo does not export the type of its `shareConfig` option. */
+type ShareConfig = NonNullable<NonNullable<ConstructorParameters<typeof RepoClass>[0]>["shareConfig"]>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The relay relies on the share-config hooks that patches/@automerge+automerge-repo+2.5.6.patch adds.
+// If `npm install` did not apply the patch, automerge-repo ignores them and these tests fail.
+describe("automerge-repo share scope hooks (patched)", function () {
+  this.timeout(20_000);
+  let Repo: typeof RepoClass;
+  const stops: (() => Promise<unknown>)[] = [];
+
+  before(async function () {
+    // Mocha may load this file as CommonJS; automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
+    ({ Repo } = await import("@automerge/automerge-repo"));
+  });
+
+  afterEach(async function () {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  /**
+   * A server repo whose policies accept every peer and document, plus the
+   * given hooks, holding one document of branch S1 and one of S2; then a
+   * terminal of S1 that accepts whatever it is offered connects to it.
+   * Returns the document ids the terminal was offered.
+   */
+  async function offered(hooks: (own: () => DocumentId) => Partial<ShareConfig>): Promise<{ offered: string[]; own: DocumentId; other: DocumentId }> {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    stops.push(() => new Promise((resolve) => wss.close(resolve)));
+    let ownId: DocumentId | null = null;
+    const server = new Repo({
+      network: [new ListeningWebSocketServerAdapter(wss as never)],
+      peerId: "relay" as PeerId,
+      shareConfig: { announce: async () => true, access: async () => true, ...hooks(() => ownId!) },
+    });
+    stops.push(() => server.shutdown());
+    const own = server.create({ branch: "S1" });
+    const other = server.create({ branch: "S2" });
+    ownId = own.documentId;
+    const { port } = wss.address() as AddressInfo;
+    const client = new Repo({
+      network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}`, 1000)],
+      peerId: "terminal:S1:T1" as PeerId,
+      sharePolicy: async () => true,
+    });
+    stops.push(() => client.shutdown());
+    await new Promise<void>((resolve) => client.networkSubsystem.once("peer", () => resolve()));
+    // The server announces as the peer connects; wait until its document arrives, then a little longer.
+    for (let i = 0; i < 100 && !client.handles[own.documentId]; i++) await sleep(50);
+    await sleep(300);
+    return { offered: Object.keys(client.handles), own: own.documentId, other: other.documentId };
+  }
+
+  it("offers a connecting peer only the documents documentsFor lists", async function () {
+    const { offered: ids, own, other } = await offered((own) => ({ documentsFor: () => [own()] }));
+    expect(ids).to.include(own);
+    expect(ids).to.not.include(other);
+  });
+
+  it("offers nothing mayShare refuses, though announce accepts it", async function () {
+    const { offered: ids, own, other } = await offered((own) => ({ mayShare: (_peer, documentId) => documentId === own() }));
+    expect(ids).to.include(own);
+    expect(ids).to.not.include(other);
+  });
+
+  it("offers every document announce accepts when no hook is set", async function () {
+    const { offered: ids, own, other } = await offered(() => ({}));
+    expect(ids).to.include.members([own, other]);
+  });
+});
