@@ -103,6 +103,15 @@ export interface CreateBranchInput {
   fiscal?: { scheme?: FolioScheme; branchCode?: string; blockSize?: number; lowWater?: number };
 }
 
+/**
+ * How often the relay pings each terminal's socket. A socket that has not
+ * answered the previous ping is closed, so a terminal silent for up to
+ * twice this long is dropped. With the stock 5 s, a 1,000-store capacity
+ * run lost sockets of terminals that were only slow to answer, and each
+ * reconnection cost a new device token check and sync setup.
+ */
+const RELAY_KEEPALIVE_MS = 30_000;
+
 /** Folio scheme of each country unless a branch says otherwise. */
 export const DEFAULT_FOLIO_SCHEMES: Record<string, FolioScheme> = {
   CR: "self-numbered",
@@ -182,12 +191,12 @@ export class Relay {
       storage: this.storage,
       network: [
         // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
-        // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks. This
-        // adapter's 5 s keepalive also ends the socket of a terminal whose event loop is blocked that long, and sync restarts.
+        // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
           (peerId, claimed) => this.log.warn({ peerId, claimed }, "sync message with another peer id refused; connection closed"),
+          RELAY_KEEPALIVE_MS,
         ),
       ],
       peerId: RELAY_REPLICA as PeerId,

@@ -126,12 +126,18 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
  * that claims another sender, closes the connection.
  */
 export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
+  /**
+   * The stock adapter pings every socket each `keepAliveMs` and ends one
+   * that has not answered the previous ping, so a peer silent for up to
+   * twice that long is dropped.
+   */
   constructor(
     server: ConstructorParameters<typeof WebSocketServerAdapter>[0],
     private readonly peerOf: (socket: object) => string | null,
     private readonly onForgery: (peerId: string | null, claimed: string) => void,
+    keepAliveMs = 5000,
   ) {
-    super(server);
+    super(server, keepAliveMs);
   }
 
   override receiveMessage(messageBytes: Uint8Array, socket: Parameters<WebSocketServerAdapter["receiveMessage"]>[1]): void {
