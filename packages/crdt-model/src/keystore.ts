@@ -86,7 +86,7 @@ export function encodePublicKey(key: KeyObject): string {
 
 /** Keys decoded before, by their base64 form: the relay checks a device key at every connection. */
 const decodedKeys = new Map<string, KeyObject>();
-/** More keys than a relay has devices; past it the cache starts over. */
+/** More keys than a relay has devices. Past it, the cache starts over. */
 const DECODED_KEYS_LIMIT = 100_000;
 
 /** Decodes a base64 SPKI DER public key. */

@@ -259,10 +259,6 @@ const SYNC_STATE_KEY = "sync-state";
  */
 export const STORAGE_CONCURRENCY = 64;
 
-// TODO: in a 1,000-store capacity run the relay used a median 43% of one core while acknowledgements lagged by
-// minutes and 3,758 of 4,000 terminals never finished their first sync. Most likely it waits here: loads of
-// sync states queue behind saves, each with two fsyncs, and all share libuv's 4 threads. Give loads their own
-// slots and raise UV_THREADPOOL_SIZE for the relay, then measure again.
 /** A counting semaphore: at most `limit` tasks run at once, the others start in arrival order. */
 class Slots {
   #free: number;

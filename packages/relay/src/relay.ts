@@ -104,8 +104,8 @@ export interface CreateBranchInput {
 }
 
 /**
- * How often the relay pings each terminal's socket. A socket that has not
- * answered the previous ping is closed, so a terminal silent for up to
+ * How often the relay pings each terminal's socket. A socket that sent no
+ * pong since the previous ping is closed, so a terminal silent for up to
  * twice this long is dropped. With the stock 5 s, a 1,000-store capacity
  * run lost sockets of terminals that were only slow to answer, and each
  * reconnection cost a new device token check and sync setup.
@@ -192,6 +192,11 @@ export class Relay {
       network: [
         // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
         // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
+        // TODO: with 1,000 stores the relay cannot finish the first sync of 4,000 terminals. A 12 s profile during
+        // that run's soak spent 41% of the main thread in automerge-repo's per-peer sync states (a load, then a
+        // sealed save, per document and peer), 16% in permessage-deflate, and 11% in DocSynchronizer's linear
+        // peer lookup (most likely on the catalog document, whose peers are all connected terminals). Keep
+        // terminals' sync states in memory and save them in batches, and index each document's peers.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
@@ -201,8 +206,8 @@ export class Relay {
       ],
       peerId: RELAY_REPLICA as PeerId,
       shareConfig: {
-        // automerge-repo, as patched in patches/, asks documentsFor which documents to check when a peer
-        // connects, and mayShare before the two policies below. Before, each connection visited every
+        // automerge-repo, as patched in patches/, checks only the documents documentsFor lists when a peer
+        // connects, and calls mayShare before the two policies below. Before, each connection visited every
         // document the relay holds with two policy calls: with 1,000 stores, 6,000 documents for each of
         // 4,000 terminals.
         mayShare: (peerId, documentId) => this.#mayShare(peerId, documentId),
@@ -506,7 +511,7 @@ export class Relay {
     await ledger.open();
     this.branches.set(id, branch);
     // Re-evaluating the share policy visits every document for every peer, so it runs only when a terminal
-    // of this branch is already connected; none can be while the relay starts or creates the branch.
+    // of this branch is already connected. None can be while the relay starts or creates the branch.
     if (this.repo.peers.some((peer) => peer.startsWith(`terminal:${id}:`))) this.repo.shareConfigChanged();
     void this.catalogEdits.detector.examineBranch(branch);
     return branch;

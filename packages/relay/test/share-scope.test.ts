@@ -27,10 +27,10 @@ describe("automerge-repo share scope hooks (patched)", function () {
   });
 
   /**
-   * A server repo whose policies accept every peer and document, plus the
-   * given hooks, holding one document of branch S1 and one of S2; then a
-   * terminal of S1 that accepts whatever it is offered connects to it.
-   * Returns the document ids the terminal was offered.
+   * Starts a server repo whose policies accept every peer and document,
+   * plus the given hooks, with one document of branch S1 and one of S2.
+   * Connects a terminal of S1 that accepts whatever it is offered, and
+   * returns the document ids it was offered.
    */
   async function offered(hooks: (own: () => DocumentId) => Partial<ShareConfig>): Promise<{ offered: string[]; own: DocumentId; other: DocumentId }> {
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });

@@ -34,8 +34,8 @@ const CONNECTING = 0;
  * ordinary outage (ECONNRESET, ETIMEDOUT, EHOSTUNREACH).
  * It also lets a slow handshake finish. The stock adapter starts a new
  * socket every retry interval until one opens, and leaves the one still
- * connecting open with no listeners: on a link or a relay slower than the
- * interval, each retry left one more socket open at the relay for good.
+ * connecting open with no listeners. On a link or a relay slower than the
+ * interval, each retry left one more idle socket open at the relay.
  */
 export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
   #attemptStartedAt = 0;
@@ -127,8 +127,8 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
  */
 export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
   /**
-   * The stock adapter pings every socket each `keepAliveMs` and ends one
-   * that has not answered the previous ping, so a peer silent for up to
+   * The stock adapter pings every socket each `keepAliveMs` and closes one
+   * that sent no pong since the previous ping, so a peer silent for up to
    * twice that long is dropped.
    */
   constructor(

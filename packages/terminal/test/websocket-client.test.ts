@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { pino } from "pino";
 import { ResilientWebSocketClientAdapter } from "../src/network.ts";
 
-/** A TCP server on 127.0.0.1 that accepts connections and never answers the websocket upgrade, as a relay too busy to respond. */
+/** Starts a TCP server on 127.0.0.1 that accepts connections and never completes the websocket upgrade, as a relay too busy to respond. */
 async function silentServer(): Promise<{ server: Server; url: string; accepted: () => number; open: () => number }> {
   const sockets = new Set<Socket>();
   let accepted = 0;
@@ -54,7 +54,7 @@ describe("ResilientWebSocketClientAdapter", function () {
     return relay;
   }
 
-  it("keeps one socket while a slow handshake goes on, instead of one more per retry", async function () {
+  it("keeps one socket during a slow handshake", async function () {
     const relay = await start(60_000);
     // Ten retry intervals pass with the upgrade unanswered.
     await sleep(1000);

@@ -5,10 +5,10 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
-// TODO: the relay does not keep up with 1,000 stores: 3,758 of 4,000 simulated terminals did not finish
-// their first sync within 10 minutes, and of 1,210 tickets the others wrote, 113 were acknowledged. The
-// relay used a median 43% of one core, so it mostly waits, most likely on storage (see the TODO above the
-// storage adapter's Slots). The relay also opens every branch before it listens: 6 minutes for 1,000 stores.
+// TODO: the relay does not keep up with 1,000 stores. In the last run 1,383 of 4,000 simulated terminals finished
+// their first sync within 10 minutes, and the relay acknowledged 151 of the 13,830 tickets they wrote, with its main
+// thread busy throughout. The TODO on the relay's network adapter lists where that time goes. The relay also opens
+// every branch before it listens: 5.6 minutes for 1,000 stores.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
