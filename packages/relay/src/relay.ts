@@ -107,10 +107,15 @@ export interface CreateBranchInput {
  * How often the relay pings each terminal's socket. A socket that sent no
  * pong since the previous ping is closed, so a terminal silent for up to
  * twice this long is dropped. With the stock 5 s, a 1,000-store capacity
- * run lost sockets of terminals that were only slow to answer, and each
- * reconnection cost a new device token check and sync setup.
+ * run lost sockets of terminals that were only slow to send a pong, and
+ * each reconnection cost a new device token check and sync setup.
  */
 const RELAY_KEEPALIVE_MS = 30_000;
+
+/** Returns the branch id in a terminal's peer id (`terminal:BRANCH:TERMINAL`), or null for any other peer. */
+function terminalBranch(peerId: string): string | null {
+  return /^terminal:([^:]+):/.exec(peerId)?.[1] ?? null;
+}
 
 /** Folio scheme of each country unless a branch says otherwise. */
 export const DEFAULT_FOLIO_SCHEMES: Record<string, FolioScheme> = {
@@ -193,10 +198,10 @@ export class Relay {
         // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
         // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
         // TODO: with 1,000 stores the relay cannot finish the first sync of 4,000 terminals. A 12 s profile during
-        // that run's soak spent 41% of the main thread in automerge-repo's per-peer sync states (a load, then a
-        // sealed save, per document and peer), 16% in permessage-deflate, and 11% in DocSynchronizer's linear
-        // peer lookup (most likely on the catalog document, whose peers are all connected terminals). Keep
-        // terminals' sync states in memory and save them in batches, and index each document's peers.
+        // that run's soak spent 41% of the main thread in automerge-repo's per-peer sync states: a load, then a
+        // sealed save, per document and peer. Another 16% went to permessage-deflate, and 11% to DocSynchronizer's
+        // linear peer lookup, most likely on the catalog document, whose peers are all connected terminals.
+        // Keep terminals' sync states in memory and save them in batches, and index each document's peers.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
@@ -207,8 +212,8 @@ export class Relay {
       peerId: RELAY_REPLICA as PeerId,
       shareConfig: {
         // automerge-repo, as patched in patches/, checks only the documents documentsFor lists when a peer
-        // connects, and calls mayShare before the two policies below. Before, each connection visited every
-        // document the relay holds with two policy calls: with 1,000 stores, 6,000 documents for each of
+        // connects, and calls mayShare before the two policies below. Unpatched, each connection visited every
+        // document in the relay's repo with two policy calls: with 1,000 stores, 6,000 documents for each of
         // 4,000 terminals.
         mayShare: (peerId, documentId) => this.#mayShare(peerId, documentId),
         documentsFor: (peerId) => this.#documentsFor(peerId),
@@ -249,19 +254,19 @@ export class Relay {
     documents.add(documentId);
   }
 
-  /** The documents a connecting peer may be offered: the catalog's, and a terminal's own branch's. */
+  /** Lists the documents a connecting peer may be offered: the catalog's, and a terminal's own branch's. */
   *#documentsFor(peerId: PeerId): Iterable<DocumentId> {
     yield* (this.#branchDocs.get("*") ?? []) as Iterable<DocumentId>;
-    const match = /^terminal:([^:]+):/.exec(peerId);
-    if (match) yield* (this.#branchDocs.get(match[1]!) ?? []) as Iterable<DocumentId>;
+    const branch = terminalBranch(peerId);
+    if (branch !== null) yield* (this.#branchDocs.get(branch) ?? []) as Iterable<DocumentId>;
   }
 
-  /** False only where both policies refuse: a document of another branch, or any document but the catalog's for a catalog editor. */
+  /** Returns false only where both policies reject: a document of another branch, or any but the catalog's for a catalog editor. */
   #mayShare(peerId: PeerId, documentId: DocumentId): boolean {
     const branch = this.#docBranch.get(documentId);
     if (branch === "*") return true;
-    if (!peerId.startsWith("terminal:")) return false;
-    return branch === undefined || peerId.startsWith(`terminal:${branch}:`);
+    const peerBranch = terminalBranch(peerId);
+    return peerBranch !== null && (branch === undefined || branch === peerBranch);
   }
 
   #sharesWith(peerId: PeerId, documentId: DocumentId | undefined): boolean {
@@ -276,14 +281,14 @@ export class Relay {
     const branch = this.#docBranch.get(documentId);
     // A catalog editor reaches the catalog and nothing else, and creates no document here.
     if (peerId.startsWith("hq:")) return branch === "*";
-    const match = /^terminal:([^:]+):/.exec(peerId);
-    if (!match) return false;
+    const peerBranch = terminalBranch(peerId);
+    if (peerBranch === null) return false;
     if (branch === undefined) {
-      this.#assign(documentId, match[1]!);
+      this.#assign(documentId, peerBranch);
       return true;
     }
-    const allowed = branch === "*" || branch === match[1];
-    // automerge-repo also asks this for every document the relay holds when a peer connects, so it is no warning.
+    const allowed = branch === "*" || branch === peerBranch;
+    // With mayShare, this runs for another branch's document only when a terminal requests it by id.
     if (!allowed) this.log.debug({ peerId, documentId, owner: branch }, "document of another branch not shared");
     return allowed;
   }
@@ -512,7 +517,7 @@ export class Relay {
     this.branches.set(id, branch);
     // Re-evaluating the share policy visits every document for every peer, so it runs only when a terminal
     // of this branch is already connected. None can be while the relay starts or creates the branch.
-    if (this.repo.peers.some((peer) => peer.startsWith(`terminal:${id}:`))) this.repo.shareConfigChanged();
+    if (this.repo.peers.some((peer) => terminalBranch(peer) === id)) this.repo.shareConfigChanged();
     void this.catalogEdits.detector.examineBranch(branch);
     return branch;
   }

@@ -87,7 +87,7 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
     const previous = this.socket as { readyState: number; close(): void } | undefined;
     if (previous?.readyState === CONNECTING) {
       if (Date.now() - this.#attemptStartedAt < this.#handshakeTimeoutMs) return;
-      this.log.debug({ url: this.url, afterMs: Date.now() - this.#attemptStartedAt }, "websocket handshake timed out; connecting again");
+      this.log.debug({ url: this.url, afterMs: Date.now() - this.#attemptStartedAt }, "websocket handshake timed out, connecting again");
       // Closing a socket that is still connecting aborts its handshake. Its
       // listeners are removed below before the close event fires.
       previous.close();
