@@ -9,6 +9,7 @@ import {
   DurableFileStorageAdapter,
   HybridLogicalClock,
   StockFold,
+  SyncStateCache,
   ValidationError,
   businessDayOf,
   settleTenders,
@@ -254,6 +255,15 @@ describe("durable file storage", function () {
     expect(loaded.every((bytes, i) => bytes !== undefined && bytes[0] === i % 256)).to.equal(true);
   });
 
+  it("saves again after its folder was removed from outside", async function () {
+    const storage = new DurableFileStorageAdapter(root);
+    await storage.save(["doc1", "incremental", "a"], new Uint8Array([1]));
+    // The adapter remembers the folder; an operator clears it by hand.
+    await rm(join(root, "docs", "doc1"), { recursive: true });
+    await storage.save(["doc1", "incremental", "b"], new Uint8Array([2]));
+    expect([...(await storage.load(["doc1", "incremental", "b"]))!]).to.deep.equal([2]);
+  });
+
   it("quarantines a flipped byte once", async function () {
     const storage = new DurableFileStorageAdapter(root);
     await storage.save(["doc1", "incremental", "a"], new Uint8Array([1, 2, 3, 4]));
@@ -290,5 +300,112 @@ describe("durable file storage", function () {
       error = caught;
     }
     expect((error as Error).message).to.include("not a valid file name");
+  });
+});
+
+describe("sync state cache", function () {
+  let root: string;
+  let disk: DurableFileStorageAdapter;
+  let cache: SyncStateCache;
+  const state = (n: number) => new Uint8Array([n, n + 1]);
+  const onDisk = async (key: string[]) => {
+    const bytes = await new DurableFileStorageAdapter(root).load(key);
+    return bytes ? [...bytes] : undefined;
+  };
+
+  beforeEach(async function () {
+    root = await mkdtemp(join(tmpdir(), "mercora-sync-states-"));
+    disk = new DurableFileStorageAdapter(root);
+    // Long enough that no timed write runs during a test.
+    cache = new SyncStateCache(disk, { flushMs: 600_000 });
+  });
+
+  afterEach(async function () {
+    await cache.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("serves saved sync states from memory and writes them on flush", async function () {
+    const key = ["doc1", "sync-state", "peer1"];
+    await cache.save(key, state(1));
+    await cache.save(key, state(2));
+    expect([...(await cache.load(key))!]).to.deep.equal([2, 3]);
+    expect(await onDisk(key)).to.equal(undefined);
+    expect(cache.size).to.deep.equal({ states: 1, unwritten: 1 });
+    await cache.flush();
+    expect(await onDisk(key)).to.deep.equal([2, 3]);
+    expect(cache.size).to.deep.equal({ states: 1, unwritten: 0 });
+  });
+
+  it("passes document chunks straight through", async function () {
+    const key = ["doc1", "incremental", "abc"];
+    await cache.save(key, state(7));
+    expect(await onDisk(key)).to.deep.equal([7, 8]);
+    expect(cache.size.states).to.equal(0);
+  });
+
+  it("loads a sync state written by an earlier process once", async function () {
+    const key = ["doc1", "sync-state", "peer1"];
+    await disk.save(key, state(4));
+    expect([...(await cache.load(key))!]).to.deep.equal([4, 5]);
+    await rm(join(root, "docs", "doc1"), { recursive: true });
+    expect([...(await cache.load(key))!]).to.deep.equal([4, 5]);
+    expect(await cache.load(["doc1", "sync-state", "peer2"])).to.equal(undefined);
+  });
+
+  it("writes unwritten states before a range load and forgets them on a range removal", async function () {
+    await cache.save(["doc1", "sync-state", "peer1"], state(1));
+    await cache.save(["doc2", "sync-state", "peer1"], state(3));
+    const chunks = await cache.loadRange(["doc1"]);
+    expect(chunks.map((c) => c.key.join("/"))).to.deep.equal(["doc1/sync-state/peer1"]);
+    expect(cache.size.unwritten).to.equal(1);
+    await cache.removeRange(["doc1"]);
+    expect(await cache.load(["doc1", "sync-state", "peer1"])).to.equal(undefined);
+    expect([...(await cache.load(["doc2", "sync-state", "peer1"]))!]).to.deep.equal([3, 4]);
+  });
+
+  it("keeps unwritten states past its limit and drops the oldest written ones", async function () {
+    const small = new SyncStateCache(disk, { flushMs: 600_000, limit: 2 });
+    for (let i = 0; i < 4; i++) await small.save(["doc1", "sync-state", `peer${i}`], state(i));
+    expect(small.size).to.deep.equal({ states: 4, unwritten: 4 });
+    await small.flush();
+    await small.save(["doc1", "sync-state", "peer9"], state(9));
+    expect(small.size).to.deep.equal({ states: 2, unwritten: 1 });
+    // A dropped state is read back from disk.
+    expect([...(await small.load(["doc1", "sync-state", "peer0"]))!]).to.deep.equal([0, 1]);
+    await small.close();
+  });
+
+  it("writes what is left on close and saves straight through after", async function () {
+    const key = ["doc1", "sync-state", "peer1"];
+    await cache.save(key, state(1));
+    await cache.close();
+    expect(await onDisk(key)).to.deep.equal([1, 2]);
+    await cache.save(key, state(5));
+    expect(await onDisk(key)).to.deep.equal([5, 6]);
+  });
+
+  it("keeps states whose write failed for the next write", async function () {
+    let failing = true;
+    const flaky = {
+      load: (key: string[]) => disk.load(key),
+      save: (key: string[], data: Uint8Array) => (failing ? Promise.reject(new Error("disk full")) : disk.save(key, data)),
+      remove: (key: string[]) => disk.remove(key),
+      loadRange: (prefix: string[]) => disk.loadRange(prefix),
+      removeRange: (prefix: string[]) => disk.removeRange(prefix),
+    };
+    const guarded = new SyncStateCache(flaky, { flushMs: 600_000 });
+    await guarded.save(["doc1", "sync-state", "peer1"], state(1));
+    let error: unknown = null;
+    await guarded.flush().catch((caught: unknown) => (error = caught));
+    expect((error as Error).message).to.include("disk full");
+    expect(guarded.size.unwritten).to.equal(1);
+    failing = false;
+    await guarded.close();
+    expect(await onDisk(["doc1", "sync-state", "peer1"])).to.deep.equal([1, 2]);
+  });
+
+  it("refuses a flush interval that is not a positive number", function () {
+    expect(() => new SyncStateCache(disk, { flushMs: 0 })).to.throw(RangeError, "flushMs");
   });
 });
