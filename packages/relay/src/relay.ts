@@ -105,13 +105,21 @@ export interface CreateBranchInput {
 }
 
 /**
- * How often the relay pings each terminal's socket. A socket that sent no
- * pong since the previous ping is closed, so a terminal silent for up to
- * twice this long is dropped. With the stock 5 s, a 1,000-store capacity
- * run lost sockets of terminals that were only slow to send a pong, and
- * each reconnection cost a new device token check and sync setup.
+ * How often the relay pings each terminal's socket. With the stock 5 s, a
+ * 1,000-store capacity run lost sockets of terminals that were only slow
+ * to send a pong, and each reconnection cost a new device token check and
+ * sync setup.
  */
-const RELAY_KEEPALIVE_MS = 30_000;
+const RELAY_KEEPALIVE_MS = 20_000;
+
+/**
+ * Keepalive rounds that may pass with nothing heard from a terminal (no
+ * pong, no message) before the relay closes its socket: silent for 60 s
+ * to 80 s. A busy relay reads pongs late, because they wait behind the
+ * compressed messages the socket received before them. With 30 s and no
+ * missed round, a 1,000-store run closed hundreds of sockets a minute.
+ */
+const RELAY_MISSED_PINGS_ALLOWED = 2;
 
 /** Returns the branch id in a terminal's peer id (`terminal:BRANCH:TERMINAL`), or null for any other peer. */
 function terminalBranch(peerId: string): string | null {
@@ -213,6 +221,7 @@ export class Relay {
           (socket) => this.#socketPeers.get(socket) ?? null,
           (peerId, claimed) => this.log.warn({ peerId, claimed }, "sync message with another peer id refused; connection closed"),
           RELAY_KEEPALIVE_MS,
+          RELAY_MISSED_PINGS_ALLOWED,
         ),
       ],
       peerId: RELAY_REPLICA as PeerId,

@@ -127,17 +127,20 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
  */
 export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
   /**
-   * The stock adapter pings every socket each `keepAliveMs` and closes one
-   * that sent no pong since the previous ping, so a peer silent for up to
-   * twice that long is dropped.
+   * The adapter pings every socket each `keepAliveMs` and closes one it
+   * heard nothing from (no pong, no message) for `missedPingsAllowed` + 1
+   * rounds in a row, so a peer silent for up to `missedPingsAllowed` + 2
+   * rounds is dropped. Counting missed rounds is part of the patch in
+   * `patches/`.
    */
   constructor(
     server: ConstructorParameters<typeof WebSocketServerAdapter>[0],
     private readonly peerOf: (socket: object) => string | null,
     private readonly onForgery: (peerId: string | null, claimed: string) => void,
     keepAliveMs = 5000,
+    missedPingsAllowed = 0,
   ) {
-    super(server, keepAliveMs);
+    super(server, keepAliveMs, missedPingsAllowed);
   }
 
   override receiveMessage(messageBytes: Uint8Array, socket: Parameters<WebSocketServerAdapter["receiveMessage"]>[1]): void {
