@@ -524,7 +524,7 @@ function isSyncStateKey(key: StorageKey): boolean {
   return key.length === 3 && key[1] === SYNC_STATE_KEY;
 }
 
-/** Whether keys under `prefix` can be sync states: `[]`, `[documentId]` or `[documentId, "sync-state", ...]`. */
+/** Tells whether keys under `prefix` can be sync states: `[]`, `[documentId]` or `[documentId, "sync-state", ...]`. */
 function mayHoldSyncStates(prefix: StorageKey): boolean {
   return prefix.length < 2 || prefix[1] === SYNC_STATE_KEY;
 }
@@ -534,7 +534,7 @@ function cacheId(key: StorageKey): string {
   return key.join("\0");
 }
 
-/** Whether the key cached as `id` equals `prefix` or lies under it. */
+/** Tells whether the key cached as `id` equals `prefix` or lies under it. */
 function isUnder(id: string, prefix: StorageKey): boolean {
   return prefix.length === 0 || `${id}\0`.startsWith(`${cacheId(prefix)}\0`);
 }
