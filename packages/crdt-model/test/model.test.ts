@@ -19,9 +19,11 @@ import {
   STORAGE_CONCURRENCY,
   imm,
   initStockBaseline,
+  openSealedBytes,
   readAllBaselineStock,
   readBaselineStock,
   readStockBucket,
+  sealBytes,
   splitTaxIncluded,
   str,
   stockBucket,
@@ -289,6 +291,14 @@ describe("durable file storage", function () {
     expect(await storage.load(["doc1", "incremental", "a"])).to.equal(undefined);
     expect(storage.damagedChunks).to.have.length(1);
     expect(storage.damagedChunks[0]!.reason).to.include("shorter than");
+  });
+
+  it("seals each chunk under its own nonce", async function () {
+    const key = Buffer.alloc(32, 7);
+    const sealed = Array.from({ length: 5000 }, () => sealBytes(key, new Uint8Array([1, 2, 3]), "doc1/incremental/a"));
+    // Bytes 4 to 16 are the nonce; 5,000 seals cross a refill of the nonce pool.
+    expect(new Set(sealed.map((bytes) => bytes.subarray(4, 16).toString("hex"))).size).to.equal(5000);
+    expect([...(openSealedBytes(key, sealed[4999]!, "doc1/incremental/a") as Uint8Array)]).to.deep.equal([1, 2, 3]);
   });
 
   it("rejects keys that escape the folder", async function () {
