@@ -211,11 +211,11 @@ export class Relay {
       network: [
         // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
         // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
-        // TODO: with 1,000 stores the relay cannot finish the first sync of 4,000 terminals. A 12 s profile during
-        // that run's soak spent 41% of the main thread in automerge-repo's per-peer sync states: a load, then a
-        // sealed save, per document and peer. Another 16% went to permessage-deflate, and 11% to DocSynchronizer's
-        // linear peer lookup, most likely on the catalog document, whose peers are all connected terminals.
-        // Keep terminals' sync states in memory and save them in batches, and index each document's peers.
+        // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 588 of the 40,000 tickets
+        // of a 10-minute soak. A 20 s profile in that soak: 27% writing chunks, 16% garbage collection, about 20%
+        // making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's 60 s load timeout,
+        // and their sync with other peers waits for those peers' next message. One main thread cannot carry it:
+        // shard branches over worker processes, each with its own repo, routing sockets by the peer id's branch.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,

@@ -32,7 +32,7 @@ async function startServer(missedPingsAllowed: number) {
   return { wss, adapter, disconnected, url: (peer: string) => `ws://127.0.0.1:${port}/sync?peer=${encodeURIComponent(peer)}` };
 }
 
-/** A client that joins as `peer` and, like a peer whose pongs arrive late, never answers a ping. */
+/** A client that joins as `peer` and, like a peer whose pongs arrive late, sends no pong. */
 async function deafClient(url: string, peer: string): Promise<WebSocket> {
   const socket = new WebSocket(url, { autoPong: false });
   await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));

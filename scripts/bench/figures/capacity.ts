@@ -5,10 +5,10 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
-// TODO: the relay does not keep up with 1,000 stores. In the last run 1,383 of 4,000 simulated terminals finished
-// their first sync within 10 minutes, and the relay acknowledged 151 of the 13,830 tickets they wrote, with its main
-// thread busy throughout. The TODO on the relay's network adapter lists where that time goes. The relay also opens
-// every branch before it listens: 5.6 minutes for 1,000 stores.
+// TODO: the relay does not keep up with 1,000 stores. In the last run all 4,000 simulated terminals finished their
+// first sync in 346 s, but the relay acknowledged 588 of the 40,000 tickets they wrote. The TODO on the relay's
+// network adapter lists where that time goes. The relay also opens every branch before it listens: 4.2 minutes for
+// 1,000 stores. While terminals connected, the four load generators used about one of this machine's two cores (top).
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
