@@ -465,10 +465,7 @@ export class SyncStateCache implements StorageAdapterInterface {
     if (!cached?.dirty) this.#dirtyCount += 1;
     this.#states.set(id, { key, data, dirty: true });
     this.#evict();
-    this.#timer ??= setTimeout(() => {
-      this.#timer = null;
-      this.flush().catch(this.#onError);
-    }, this.#flushMs).unref();
+    this.#arm();
   }
 
   async remove(key: StorageKey): Promise<void> {
@@ -530,6 +527,18 @@ export class SyncStateCache implements StorageAdapterInterface {
     });
     this.#flushing = write.catch(() => undefined);
     return write;
+  }
+
+  /** Starts the timer of the next write unless one is set; a failed write sets it again. */
+  #arm(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush().catch((error: unknown) => {
+        this.#onError(error);
+        if (this.#dirtyCount > 0) this.#arm();
+      });
+    }, this.#flushMs).unref();
   }
 
   #drop(id: string): void {

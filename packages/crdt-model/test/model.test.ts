@@ -420,6 +420,25 @@ describe("sync state cache", function () {
     expect(await onDisk(["doc1", "sync-state", "peer1"])).to.deep.equal([1, 2]);
   });
 
+  it("writes on its timer and tries again after a failed write", async function () {
+    let failures = 1;
+    const errors: string[] = [];
+    const flaky = {
+      load: (key: string[]) => disk.load(key),
+      save: (key: string[], data: Uint8Array) => (failures-- > 0 ? Promise.reject(new Error("disk full")) : disk.save(key, data)),
+      remove: (key: string[]) => disk.remove(key),
+      loadRange: (prefix: string[]) => disk.loadRange(prefix),
+      removeRange: (prefix: string[]) => disk.removeRange(prefix),
+    };
+    const timed = new SyncStateCache(flaky, { flushMs: 50, onError: (error) => errors.push((error as Error).message) });
+    await timed.save(["doc1", "sync-state", "peer1"], state(1));
+    for (let i = 0; i < 100 && timed.size.unwritten > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(errors).to.have.length(1);
+    expect(timed.size.unwritten).to.equal(0);
+    expect(await onDisk(["doc1", "sync-state", "peer1"])).to.deep.equal([1, 2]);
+    await timed.close();
+  });
+
   it("refuses a flush interval that is not a positive number", function () {
     expect(() => new SyncStateCache(disk, { flushMs: 0 })).to.throw(RangeError, "flushMs");
   });
