@@ -318,6 +318,14 @@ describe("sync state cache", function () {
   let disk: DurableFileStorageAdapter;
   let cache: SyncStateCache;
   const state = (n: number) => new Uint8Array([n, n + 1]);
+  /** The test's disk, whose saves fail with "disk full" while `failing()` returns true. */
+  const failingDisk = (failing: () => boolean) => ({
+    load: (key: string[]) => disk.load(key),
+    save: (key: string[], data: Uint8Array) => (failing() ? Promise.reject(new Error("disk full")) : disk.save(key, data)),
+    remove: (key: string[]) => disk.remove(key),
+    loadRange: (prefix: string[]) => disk.loadRange(prefix),
+    removeRange: (prefix: string[]) => disk.removeRange(prefix),
+  });
   const onDisk = async (key: string[]) => {
     const bytes = await new DurableFileStorageAdapter(root).load(key);
     return bytes ? [...bytes] : undefined;
@@ -402,14 +410,7 @@ describe("sync state cache", function () {
 
   it("keeps states whose write failed for the next write", async function () {
     let failing = true;
-    const flaky = {
-      load: (key: string[]) => disk.load(key),
-      save: (key: string[], data: Uint8Array) => (failing ? Promise.reject(new Error("disk full")) : disk.save(key, data)),
-      remove: (key: string[]) => disk.remove(key),
-      loadRange: (prefix: string[]) => disk.loadRange(prefix),
-      removeRange: (prefix: string[]) => disk.removeRange(prefix),
-    };
-    const guarded = new SyncStateCache(flaky, { flushMs: 600_000 });
+    const guarded = new SyncStateCache(failingDisk(() => failing), { flushMs: 600_000 });
     await guarded.save(["doc1", "sync-state", "peer1"], state(1));
     let error: unknown = null;
     await guarded.flush().catch((caught: unknown) => (error = caught));
@@ -423,14 +424,7 @@ describe("sync state cache", function () {
   it("writes on its timer and tries again after a failed write", async function () {
     let failures = 1;
     const errors: string[] = [];
-    const flaky = {
-      load: (key: string[]) => disk.load(key),
-      save: (key: string[], data: Uint8Array) => (failures-- > 0 ? Promise.reject(new Error("disk full")) : disk.save(key, data)),
-      remove: (key: string[]) => disk.remove(key),
-      loadRange: (prefix: string[]) => disk.loadRange(prefix),
-      removeRange: (prefix: string[]) => disk.removeRange(prefix),
-    };
-    const timed = new SyncStateCache(flaky, { flushMs: 50, onError: (error) => errors.push((error as Error).message) });
+    const timed = new SyncStateCache(failingDisk(() => failures-- > 0), { flushMs: 50, onError: (error) => errors.push((error as Error).message) });
     await timed.save(["doc1", "sync-state", "peer1"], state(1));
     for (let i = 0; i < 100 && timed.size.unwritten > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(errors).to.have.length(1);
