@@ -434,7 +434,7 @@ export class SyncStateCache implements StorageAdapterInterface {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Sync states held in memory, and how many of them are not written yet. */
+  /** Sync states held in memory, and how many of them wait for the next write. */
   get size(): { states: number; unwritten: number } {
     return { states: this.#states.size, unwritten: this.#dirtyCount };
   }
