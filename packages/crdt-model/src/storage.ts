@@ -22,7 +22,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const SEALED_HEADER_BYTES = SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES;
 
-/** Temporary files this process has named; with the process id, it makes each name unique. */
+/** Count of temporary files this process has named. With the process id, it makes each name unique. */
 let tempCounter = 0;
 
 /**
@@ -182,7 +182,7 @@ export class DurableFileStorageAdapter
       handle = await open(temp, "w");
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      // The folder was removed behind this adapter's back: create it again.
+      // Something removed the folder after this adapter created it, so create it again.
       this.#knownDirs.delete(dir);
       await this.#ensureDir(dir, durable);
       handle = await open(temp, "w");
@@ -197,7 +197,10 @@ export class DurableFileStorageAdapter
     if (durable) await fsyncDir(dir);
   }
 
-  /** Creates a chunk's folder unless this adapter created or found it before; only a durable chunk's folder is fsynced into its parent. */
+  /**
+   * Creates a chunk's folder unless this adapter created or found it
+   * before. Only a durable chunk's folder is fsynced into its parent.
+   */
   async #ensureDir(dir: string, durable: boolean): Promise<void> {
     if (this.#knownDirs.has(dir)) return;
     if (durable) await mkdirDurable(dir, this.#root);
@@ -380,15 +383,15 @@ async function listChunkFiles(dir: string): Promise<string[]> {
 /** How often `SyncStateCache` writes the sync states that changed, by default. */
 export const SYNC_STATE_FLUSH_MS = 300_000;
 
-/** Sync states `SyncStateCache` keeps in memory at most, by default; states not yet written are never dropped. */
+/** Maximum number of sync states `SyncStateCache` keeps in memory, by default. States not yet written are never dropped. */
 export const SYNC_STATE_CACHE_LIMIT = 200_000;
 
 export interface SyncStateCacheOptions {
-  /** Milliseconds between writes of changed sync states; `SYNC_STATE_FLUSH_MS` unless given. */
+  /** Milliseconds between writes of changed sync states. Defaults to `SYNC_STATE_FLUSH_MS`. */
   flushMs?: number;
-  /** Sync states kept in memory before the least recently saved written ones are dropped; `SYNC_STATE_CACHE_LIMIT` unless given. */
+  /** Sync states kept in memory before the least recently saved written ones are dropped. Defaults to `SYNC_STATE_CACHE_LIMIT`. */
   limit?: number;
-  /** Called when a timed write fails; the states stay in memory and the next write tries them again. */
+  /** Callback for a failed timed write. The states stay in memory, and the next write retries them. */
   onError?: (error: unknown) => void;
 }
 
@@ -416,7 +419,7 @@ export class SyncStateCache implements StorageAdapterInterface {
   readonly #flushMs: number;
   readonly #limit: number;
   readonly #onError: (error: unknown) => void;
-  /** By key, in order of last save or first load, so the oldest come first. */
+  /** Cached states by key, oldest first: ordered by last save or first load. */
   readonly #states = new Map<string, CachedSyncState>();
   #dirtyCount = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -426,8 +429,12 @@ export class SyncStateCache implements StorageAdapterInterface {
   constructor(inner: StorageAdapterInterface, options: SyncStateCacheOptions = {}) {
     const flushMs = options.flushMs ?? SYNC_STATE_FLUSH_MS;
     const limit = options.limit ?? SYNC_STATE_CACHE_LIMIT;
-    if (!(flushMs > 0)) throw new RangeError(`SyncStateCache: flushMs must be a positive number of milliseconds, got ${flushMs}`);
-    if (!(limit > 0)) throw new RangeError(`SyncStateCache: limit must be a positive number of sync states, got ${limit}`);
+    if (!(flushMs > 0)) {
+      throw new RangeError(`SyncStateCache: invalid flushMs ${flushMs}, expected a positive number of milliseconds`);
+    }
+    if (!(limit > 0)) {
+      throw new RangeError(`SyncStateCache: invalid limit ${limit}, expected a positive number of sync states`);
+    }
     this.#inner = inner;
     this.#flushMs = flushMs;
     this.#limit = limit;
@@ -513,14 +520,15 @@ export class SyncStateCache implements StorageAdapterInterface {
         if (result.status === "fulfilled") return;
         failure ??= result.reason;
         const [id, state] = batch[index]!;
-        // Marked for the next write again, unless a newer save already did.
+        // Mark the state for the next write again, unless a newer save replaced it.
         if (this.#states.get(id) === state && !state.dirty) {
           state.dirty = true;
           this.#dirtyCount += 1;
         }
       });
       if (failure !== null) {
-        throw new Error(`Writing ${batch.length} sync states failed; they stay in memory for the next write: ${(failure as Error).message}`, {
+        const reason = (failure as Error).message;
+        throw new Error(`Failed to write ${batch.length} sync states (${reason}). They stay in memory, and the next write retries them.`, {
           cause: failure,
         });
       }
@@ -529,7 +537,7 @@ export class SyncStateCache implements StorageAdapterInterface {
     return write;
   }
 
-  /** Starts the timer of the next write unless one is set; a failed write sets it again. */
+  /** Starts the timer of the next write unless one is set. A failed timed write starts it again. */
   #arm(): void {
     if (this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => {
@@ -550,7 +558,8 @@ export class SyncStateCache implements StorageAdapterInterface {
 
   /** Drops the oldest written states while more than the limit are held. */
   #evict(): void {
-    if (this.#states.size <= this.#limit) return;
+    // Unwritten states are never dropped, so with only those there is nothing to scan for.
+    if (this.#states.size <= this.#limit || this.#dirtyCount >= this.#states.size) return;
     for (const [id, state] of this.#states) {
       if (this.#states.size <= this.#limit) return;
       if (!state.dirty) this.#states.delete(id);
@@ -567,7 +576,10 @@ function mayHoldSyncStates(prefix: StorageKey): boolean {
   return prefix.length < 2 || prefix[1] === SYNC_STATE_KEY;
 }
 
-/** Key segments never contain a NUL (`checkSegment` refuses it), so joining on it is unambiguous. */
+/**
+ * Returns the cache id of a storage key: its segments joined on NUL. The
+ * keys automerge-repo makes (base58 and UUID ids) contain no NUL.
+ */
 function cacheId(key: StorageKey): string {
   return key.join("\0");
 }

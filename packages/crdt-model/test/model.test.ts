@@ -257,7 +257,7 @@ describe("durable file storage", function () {
     expect(loaded.every((bytes, i) => bytes !== undefined && bytes[0] === i % 256)).to.equal(true);
   });
 
-  it("saves again after its folder was removed from outside", async function () {
+  it("recreates a removed folder on save", async function () {
     const storage = new DurableFileStorageAdapter(root);
     await storage.save(["doc1", "incremental", "a"], new Uint8Array([1]));
     // The adapter remembers the folder; an operator clears it by hand.
@@ -293,7 +293,7 @@ describe("durable file storage", function () {
     expect(storage.damagedChunks[0]!.reason).to.include("shorter than");
   });
 
-  it("seals each chunk under its own nonce", async function () {
+  it("uses a fresh nonce per chunk", async function () {
     const key = Buffer.alloc(32, 7);
     const sealed = Array.from({ length: 5000 }, () => sealBytes(key, new Uint8Array([1, 2, 3]), "doc1/incremental/a"));
     // Bytes 4 to 16 are the nonce; 5,000 seals cross a refill of the nonce pool.
@@ -343,7 +343,7 @@ describe("sync state cache", function () {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("serves saved sync states from memory and writes them on flush", async function () {
+  it("holds saved states until a flush", async function () {
     const key = ["doc1", "sync-state", "peer1"];
     await cache.save(key, state(1));
     await cache.save(key, state(2));
@@ -362,7 +362,7 @@ describe("sync state cache", function () {
     expect(cache.size.states).to.equal(0);
   });
 
-  it("loads a sync state written by an earlier process once", async function () {
+  it("loads a stored state once", async function () {
     const key = ["doc1", "sync-state", "peer1"];
     await disk.save(key, state(4));
     expect([...(await cache.load(key))!]).to.deep.equal([4, 5]);
@@ -371,7 +371,7 @@ describe("sync state cache", function () {
     expect(await cache.load(["doc1", "sync-state", "peer2"])).to.equal(undefined);
   });
 
-  it("writes unwritten states before loading their range", async function () {
+  it("flushes pending states before loadRange", async function () {
     await cache.save(["doc1", "sync-state", "peer1"], state(1));
     await cache.save(["doc2", "sync-state", "peer1"], state(3));
     const chunks = await cache.loadRange(["doc1"]);
@@ -379,7 +379,7 @@ describe("sync state cache", function () {
     expect(cache.size.unwritten).to.equal(1);
   });
 
-  it("forgets the states of a removed range", async function () {
+  it("forgets states of a removed range", async function () {
     await cache.save(["doc1", "sync-state", "peer1"], state(1));
     await cache.save(["doc2", "sync-state", "peer1"], state(3));
     await cache.removeRange(["doc1"]);
@@ -387,7 +387,7 @@ describe("sync state cache", function () {
     expect([...(await cache.load(["doc2", "sync-state", "peer1"]))!]).to.deep.equal([3, 4]);
   });
 
-  it("keeps unwritten states past its limit and drops the oldest written ones", async function () {
+  it("evicts only written states", async function () {
     const small = new SyncStateCache(disk, { flushMs: 600_000, limit: 2 });
     for (let i = 0; i < 4; i++) await small.save(["doc1", "sync-state", `peer${i}`], state(i));
     expect(small.size).to.deep.equal({ states: 4, unwritten: 4 });
@@ -399,7 +399,7 @@ describe("sync state cache", function () {
     await small.close();
   });
 
-  it("writes what is left on close and saves straight through after", async function () {
+  it("flushes on close, then writes through", async function () {
     const key = ["doc1", "sync-state", "peer1"];
     await cache.save(key, state(1));
     await cache.close();
@@ -408,7 +408,7 @@ describe("sync state cache", function () {
     expect(await onDisk(key)).to.deep.equal([5, 6]);
   });
 
-  it("keeps states whose write failed for the next write", async function () {
+  it("keeps states after a failed write", async function () {
     let failing = true;
     const guarded = new SyncStateCache(failingDisk(() => failing), { flushMs: 600_000 });
     await guarded.save(["doc1", "sync-state", "peer1"], state(1));
@@ -421,7 +421,7 @@ describe("sync state cache", function () {
     expect(await onDisk(["doc1", "sync-state", "peer1"])).to.deep.equal([1, 2]);
   });
 
-  it("writes on its timer and tries again after a failed write", async function () {
+  it("retries a failed timed write", async function () {
     let failures = 1;
     const errors: string[] = [];
     const timed = new SyncStateCache(failingDisk(() => failures-- > 0), { flushMs: 50, onError: (error) => errors.push((error as Error).message) });
@@ -437,7 +437,7 @@ describe("sync state cache", function () {
     await timed.close();
   });
 
-  it("refuses a flush interval that is not a positive number", function () {
+  it("rejects a non-positive flush interval", function () {
     expect(() => new SyncStateCache(disk, { flushMs: 0 })).to.throw(RangeError, "flushMs");
   });
 });

@@ -114,10 +114,11 @@ const RELAY_KEEPALIVE_MS = 20_000;
 
 /**
  * Keepalive rounds that may pass with nothing heard from a terminal (no
- * pong, no message) before the relay closes its socket: silent for 60 s
- * to 80 s. A busy relay reads pongs late, because they wait behind the
- * compressed messages the socket received before them. With 30 s and no
- * missed round, a 1,000-store run closed hundreds of sockets a minute.
+ * pong, no message) before the relay closes its socket, which then has been
+ * silent for 60 s to 80 s. A busy relay reads pongs late, because ws reads
+ * a socket's frames in order and waits for each compressed message to be
+ * inflated. With 30 s and no missed round, a 1,000-store run closed
+ * hundreds of sockets a minute.
  */
 const RELAY_MISSED_PINGS_ALLOWED = 2;
 
@@ -200,7 +201,7 @@ export class Relay {
       this.log.error({ key: chunk.key, movedTo: chunk.movedTo, reason: chunk.reason }, "damaged chunk moved aside"),
     );
     this.syncStates = new SyncStateCache(this.storage, {
-      onError: (error) => this.log.warn({ err: error }, "sync states not written; retrying at the next write"),
+      onError: (error) => this.log.warn({ err: error }, "failed to write sync states, so the next timed write retries them"),
     });
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: SYNC_DEFLATE });
     this.wss.on("connection", (socket) => {
@@ -214,8 +215,8 @@ export class Relay {
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 588 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in that soak: 27% writing chunks, 16% garbage collection, about 20%
         // making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's 60 s load timeout,
-        // and their sync with other peers waits for those peers' next message. One main thread cannot carry it:
-        // shard branches over worker processes, each with its own repo, routing sockets by the peer id's branch.
+        // and their sync with other peers waits for those peers' next message. All of it runs on one main thread,
+        // so shard branches over worker processes, each with its own repo, routing sockets by the peer id's branch.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
@@ -491,7 +492,11 @@ export class Relay {
     this.wss.close();
     await this.repo.flush().catch(() => undefined);
     await this.repo.shutdown().catch(() => undefined);
-    await this.syncStates.close().catch((error) => this.log.warn({ err: error }, "sync states not written at shutdown"));
+    try {
+      await this.syncStates.close();
+    } catch (error) {
+      this.log.warn({ err: error }, "failed to write sync states at shutdown, so each terminal's next sync takes one more round trip");
+    }
   }
 
   get #statePath(): string {

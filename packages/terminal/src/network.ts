@@ -127,11 +127,10 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
  */
 export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
   /**
-   * The adapter pings every socket each `keepAliveMs` and closes one it
-   * heard nothing from (no pong, no message) for `missedPingsAllowed` + 1
-   * rounds in a row, so a peer silent for up to `missedPingsAllowed` + 2
-   * rounds is dropped. Counting missed rounds is part of the patch in
-   * `patches/`.
+   * Pings every socket each `keepAliveMs` and closes a socket that sent
+   * nothing (no pong, no message) for `missedPingsAllowed` + 1 rounds in a
+   * row, so a silent peer is dropped within `missedPingsAllowed` + 2 rounds.
+   * The patch in `patches/` adds the count of missed rounds.
    */
   constructor(
     server: ConstructorParameters<typeof WebSocketServerAdapter>[0],

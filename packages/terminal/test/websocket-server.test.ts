@@ -32,7 +32,7 @@ async function startServer(missedPingsAllowed: number) {
   return { wss, adapter, disconnected, url: (peer: string) => `ws://127.0.0.1:${port}/sync?peer=${encodeURIComponent(peer)}` };
 }
 
-/** A client that joins as `peer` and, like a peer whose pongs arrive late, sends no pong. */
+/** Connects a client that joins as `peer` and sends no pong, like a peer whose pongs arrive late. */
 async function deafClient(url: string, peer: string): Promise<WebSocket> {
   const socket = new WebSocket(url, { autoPong: false });
   await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
@@ -62,7 +62,7 @@ describe("AuthenticatedWebSocketServerAdapter keepalive", function () {
     return { ...server, join: async (peer: string) => clients[clients.push(await deafClient(server.url(peer), peer)) - 1]! };
   }
 
-  it("closes a silent socket after two rounds by default", async function () {
+  it("closes a silent socket by default", async function () {
     const server = await start(0);
     const client = await server.join("terminal:S1:T1");
     await sleep(KEEPALIVE_MS * 3.5);
@@ -70,7 +70,7 @@ describe("AuthenticatedWebSocketServerAdapter keepalive", function () {
     expect(server.disconnected).to.deep.equal(["terminal:S1:T1"]);
   });
 
-  it("waits the missed rounds it allows before closing a silent socket", async function () {
+  it("waits out the allowed missed rounds", async function () {
     const server = await start(2);
     const client = await server.join("terminal:S1:T1");
     await sleep(KEEPALIVE_MS * 2.5);
@@ -79,7 +79,7 @@ describe("AuthenticatedWebSocketServerAdapter keepalive", function () {
     expect(closed(client)).to.equal(true);
   });
 
-  it("keeps a socket that sends messages but no pongs", async function () {
+  it("counts messages as signs of life", async function () {
     const server = await start(0);
     const client = await server.join("terminal:S1:T1");
     const chatter = setInterval(
@@ -94,7 +94,7 @@ describe("AuthenticatedWebSocketServerAdapter keepalive", function () {
     }
   });
 
-  it("reports the right peer when one of many sockets closes", async function () {
+  it("reports the closed socket's peer", async function () {
     const server = await start(10);
     const clients = [];
     for (let i = 1; i <= 20; i++) clients.push(await server.join(`terminal:S1:T${i}`));
@@ -103,7 +103,7 @@ describe("AuthenticatedWebSocketServerAdapter keepalive", function () {
     expect(server.disconnected).to.deep.equal(["terminal:S1:T7"]);
   });
 
-  it("reports a peer gone once when its socket was replaced", async function () {
+  it("reports a replaced peer once", async function () {
     const server = await start(10);
     const first = await server.join("terminal:S1:T1");
     const second = await server.join("terminal:S1:T1");
