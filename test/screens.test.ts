@@ -67,6 +67,11 @@ describe("screens in Chromium", function () {
     await page.keyboard.press("Enter");
   }
 
+  /** Waits until the field has the focus: a panel focuses it after rendering, and keys typed before that are lost. */
+  async function typingGoesTo(page: Page, selector: string): Promise<void> {
+    await page.locator(`${selector}:focus`).waitFor();
+  }
+
   async function cartSkus(page: Page): Promise<string[]> {
     return page.locator("[data-testid=cart] tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-sku") ?? ""));
   }
@@ -87,6 +92,7 @@ describe("screens in Chromium", function () {
 
       await page.keyboard.press("F4");
       await page.locator("[data-testid=payment]").waitFor();
+      await typingGoesTo(page, "[data-testid=tender-amount]");
       await page.keyboard.type("10");
       await page.keyboard.press("Enter");
       await page.locator("[data-testid=tenders] li[data-type=cash]").waitFor();
@@ -111,10 +117,10 @@ describe("screens in Chromium", function () {
     it("refunds one line with a manager PIN", async function () {
       const page = await openCashier();
       await page.keyboard.press("F8");
-      await page.locator("#refund-ticket").waitFor();
+      await typingGoesTo(page, "#refund-ticket");
       await page.keyboard.type(saleId);
       await page.keyboard.press("Enter");
-      await page.locator("[data-testid=refund-lines] input.qty").first().waitFor();
+      await typingGoesTo(page, "[data-testid=refund-lines] input.qty");
       await page.keyboard.type("1");
       await page.keyboard.press("Enter");
       await page.keyboard.type("2468");
@@ -152,6 +158,7 @@ describe("screens in Chromium", function () {
       await page.locator(`[data-testid=cart] tr[data-sku="${scanned.sku}"]`).waitFor();
       await page.keyboard.press("F4");
       await page.locator("[data-testid=payment]").waitFor();
+      await typingGoesTo(page, "[data-testid=tender-amount]");
       await page.keyboard.type("0,01");
       await page.keyboard.press("Enter");
       await page.locator("[data-testid=tenders] li").waitFor();
@@ -168,7 +175,7 @@ describe("screens in Chromium", function () {
     it("keeps the refund form when refunding more than sold", async function () {
       const page = await openCashier();
       await page.keyboard.press("F8");
-      await page.locator("#refund-ticket").waitFor();
+      await typingGoesTo(page, "#refund-ticket");
       await page.keyboard.type(saleId);
       await page.keyboard.press("Enter");
       const qty = page.locator("[data-testid=refund-lines] input.qty").nth(1);
