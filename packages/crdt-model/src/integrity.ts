@@ -6,11 +6,34 @@ import type { LedgerRecord } from "./types.ts";
 /** Encodes a value as JSON with object keys sorted, so equal content always gives equal bytes. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  return `{${canonicalMembers(value as Record<string, unknown>).texts.join(",")}}`;
+}
+
+/** The defined members of an object in key order: their keys, and each as canonical `"key":value` text. */
+function canonicalMembers(object: Record<string, unknown>): { keys: string[]; texts: string[] } {
+  const keys: string[] = [];
+  const texts: string[] = [];
+  // The default sort compares UTF-16 code units, as `<` on strings does.
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    keys.push(key);
+    texts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+  }
+  return { keys, texts };
+}
+
+/** Adds a string member at its place in key order. */
+function insertMember(members: { keys: string[]; texts: string[] }, key: string, value: string): void {
+  let at = members.keys.findIndex((existing) => existing > key);
+  if (at < 0) at = members.keys.length;
+  members.keys.splice(at, 0, key);
+  members.texts.splice(at, 0, `${JSON.stringify(key)}:${JSON.stringify(value)}`);
 }
 
 /** The previous hash of a terminal's first record: SHA-256 of its branch and terminal id. */
@@ -53,6 +76,26 @@ export function sealRecord(
   const linked = { ...record, prevHash };
   const hash = recordHash(linked);
   return { ...linked, hash, signature: signBytes(signer, hash) };
+}
+
+/**
+ * Seals a record as `sealRecord` does and also returns its canonical JSON,
+ * the text a ledger stores. It encodes the content once, for the hash, and
+ * adds the hash and signature members to that text, where calling
+ * `canonicalJson` on the sealed record would encode everything again.
+ */
+export function sealRecordJson(
+  record: Omit<LedgerRecord, "hash" | "signature" | "prevHash">,
+  prevHash: string,
+  signer: KeyObject,
+): { record: LedgerRecord; json: string } {
+  const { hash: _hash, signature: _signature, ...content } = { ...record, prevHash } as Record<string, unknown>;
+  const members = canonicalMembers(content);
+  const hash = createHash("sha256").update(`{${members.texts.join(",")}}`).digest("hex");
+  const signature = signBytes(signer, hash);
+  insertMember(members, "hash", hash);
+  insertMember(members, "signature", signature);
+  return { record: { ...content, hash, signature } as unknown as LedgerRecord, json: `{${members.texts.join(",")}}` };
 }
 
 /**

@@ -196,6 +196,12 @@ const dayFormatters = new Map<string, Intl.DateTimeFormat>();
  * time zone.
  */
 export function businessDayOf(instant: Date, timeZone: string): string {
+  // Every UTC offset in use since 1972 is a whole number of minutes, so local midnight falls on a whole
+  // UTC minute and one UTC minute has one business day. A busy terminal asks several times a minute, and
+  // formatting took about 30 microseconds of each sale.
+  const minute = Math.floor(instant.getTime() / 60_000);
+  const last = lastDays.get(timeZone);
+  if (last?.minute === minute) return last.day;
   let formatter = dayFormatters.get(timeZone);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
@@ -203,8 +209,13 @@ export function businessDayOf(instant: Date, timeZone: string): string {
   }
   const parts = formatter.formatToParts(instant);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")}`;
+  const day = `${get("year")}-${get("month")}-${get("day")}`;
+  lastDays.set(timeZone, { minute, day });
+  return day;
 }
+
+/** The business day last computed per time zone, and the UTC minute (milliseconds / 60,000) it was for. */
+const lastDays = new Map<string, { minute: number; day: string }>();
 
 /**
  * Checks the per-SKU stock buffer for an offline sale: the stock the terminal

@@ -25,6 +25,7 @@ import {
   recordHashOfJson,
   recordId,
   sealRecord,
+  sealRecordJson,
   touchedRecordIds,
   verifyRecordIntegrity,
 } from "../src/index.ts";
@@ -106,6 +107,24 @@ describe("ledger schema v2", function () {
     expect(recordHashOfJson(json.replace(',"hash":', ',"hash":"x","hash2":'))).to.equal(null);
     const edited = readStoredRecord(first.id, json.replace('"unitPrice":121', '"unitPrice":1'));
     expect(verifyRecordIntegrity(edited, genesisHash("A", "T1"), [publicKey], json.replace('"unitPrice":121', '"unitPrice":1'))).to.match(/does not match the content/);
+  });
+
+  it("seals a record with its stored JSON", function () {
+    const first = record(1, { transmitBy: "2026-12-07T02:59:59.999Z" });
+    const { hash: _hash, signature: _signature, prevHash, ...unsealed } = first;
+    const { record: sealed, json } = sealRecordJson(unsealed, prevHash, privateKey);
+    // Ed25519 signatures are deterministic, so both ways of sealing agree to the byte.
+    expect(sealed).to.deep.equal(first);
+    expect(json).to.equal(canonicalJson(first));
+    expect(recordHashOfJson(json)).to.equal(first.hash);
+  });
+
+  it("encodes canonical JSON with sorted keys and without undefined members", function () {
+    expect(canonicalJson({ b: [1, undefined, { d: 1, c: null }], a: "x", z: undefined, "é": true, B: 2 })).to.equal(
+      '{"B":2,"a":"x","b":[1,null,{"c":null,"d":1}],"é":true}',
+    );
+    expect(canonicalJson([])).to.equal("[]");
+    expect(canonicalJson({})).to.equal("{}");
   });
 
   it("keeps buckets at the bucket size", function () {

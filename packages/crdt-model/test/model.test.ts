@@ -63,6 +63,22 @@ describe("money", function () {
     expect(businessDayOf(instant, "America/Argentina/Buenos_Aires")).to.equal("2026-12-04");
     expect(businessDayOf(instant, "UTC")).to.equal("2026-12-05");
   });
+
+  it("changes the business day at local midnight, minute after minute", function () {
+    const zone = "Asia/Kathmandu"; // UTC+05:45: midnight of 2026-12-05 is 18:15 UTC the day before
+    for (const [at, day] of [
+      ["2026-12-04T18:14:00.000Z", "2026-12-04"],
+      ["2026-12-04T18:14:59.999Z", "2026-12-04"],
+      ["2026-12-04T18:15:00.000Z", "2026-12-05"],
+      ["2026-12-04T18:15:59.999Z", "2026-12-05"],
+      ["2026-12-04T18:14:30.000Z", "2026-12-04"],
+      ["2026-12-04T18:15:00.000Z", "2026-12-05"],
+    ] as const) {
+      expect(businessDayOf(new Date(at), zone), at).to.equal(day);
+    }
+    expect(businessDayOf(new Date("2026-12-04T18:15:00.000Z"), "America/Mexico_City")).to.equal("2026-12-04");
+    expect(() => businessDayOf(new Date(Number.NaN), zone)).to.throw(RangeError);
+  });
 });
 
 describe("hybrid logical clock", function () {

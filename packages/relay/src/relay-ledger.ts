@@ -14,7 +14,7 @@ import {
   nextFolio,
   recordId,
   registerLedger,
-  sealRecord,
+  sealRecordJson,
   str,
   taxProfile,
   transmissionDeadline,
@@ -121,8 +121,8 @@ export class RelayLedger {
     const transmitBy = country ? transmissionDeadline(taxProfile(country).transmissionDeadline, unsealed, timeZone) : null;
     const previous = this.#records.get(seq - 1);
     const prevHash = previous ? previous.hash : genesisHash(this.branch.id, RELAY_REPLICA);
-    const record = sealRecord({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, signer.key);
-    ledger.handle.change((doc) => appendRecord(doc, record));
+    const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, signer.key);
+    ledger.handle.change((doc) => appendRecord(doc, record, json));
     this.#records.set(seq, record);
     await this.repo.flush([ledger.handle.documentId]);
     this.log.info({ record: record.id, kind, folio: record.folio ?? record.provisionalFolio }, "relay record written");
