@@ -4,9 +4,9 @@ import type { Logger } from "pino";
 import type { PerMessageDeflateOptions } from "ws";
 
 /**
- * Compression settings (permessage-deflate) for the sync websocket servers:
- * the relay's and a terminal's LAN server. The ws client that automerge-repo
- * uses offers the extension by default. Sync messages carry record text
+ * Compression settings (permessage-deflate) for the relay's sync websocket
+ * server; a terminal's LAN server does not compress. The ws client that
+ * automerge-repo uses offers the extension by default. Sync messages carry record text
  * (hex hashes and signatures, SKUs, names) that deflate shrinks, and
  * messages under the threshold (heads only) are sent as they are.
  * The relay keeps thousands of sockets open, so each socket's zlib state
