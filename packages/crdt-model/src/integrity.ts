@@ -14,7 +14,7 @@ export function canonicalJson(value: unknown): string {
   return `{${canonicalMembers(value as Record<string, unknown>).texts.join(",")}}`;
 }
 
-/** The defined members of an object in key order: their keys, and each as canonical `"key":value` text. */
+/** Lists the defined members of an object in key order: their keys, and each member as canonical `"key":value` text. */
 function canonicalMembers(object: Record<string, unknown>): { keys: string[]; texts: string[] } {
   const keys: string[] = [];
   const texts: string[] = [];

@@ -119,7 +119,7 @@ describe("ledger schema v2", function () {
     expect(recordHashOfJson(json)).to.equal(first.hash);
   });
 
-  it("encodes canonical JSON with sorted keys and without undefined members", function () {
+  it("canonical JSON sorts keys, drops undefined", function () {
     expect(canonicalJson({ b: [1, undefined, { d: 1, c: null }], a: "x", z: undefined, "é": true, B: 2 })).to.equal(
       '{"B":2,"a":"x","b":[1,null,{"c":null,"d":1}],"é":true}',
     );

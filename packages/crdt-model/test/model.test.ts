@@ -64,7 +64,7 @@ describe("money", function () {
     expect(businessDayOf(instant, "UTC")).to.equal("2026-12-05");
   });
 
-  it("changes the business day at local midnight, minute after minute", function () {
+  it("business day turns at local midnight", function () {
     const zone = "Asia/Kathmandu"; // UTC+05:45: midnight of 2026-12-05 is 18:15 UTC the day before
     for (const [at, day] of [
       ["2026-12-04T18:14:00.000Z", "2026-12-04"],

@@ -210,8 +210,8 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 7.5 s in the full bench (PouchDB 6.05 s). Most relay time is sync
-        // (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
+        // TODO: catching up 8,000 tickets takes 5.3 s in the full bench, as long as PouchDB (goal: half). Most relay time
+        // is sync (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 588 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in that soak: 27% writing chunks, 16% garbage collection, about 20%
         // making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's 60 s load timeout,

@@ -5,7 +5,7 @@ import type { PerMessageDeflateOptions } from "ws";
 
 /**
  * Compression settings (permessage-deflate) for the relay's sync websocket
- * server; a terminal's LAN server does not compress. The ws client that
+ * server. A terminal's LAN server does not compress. The ws client that
  * automerge-repo uses offers the extension by default. Sync messages carry record text
  * (hex hashes and signatures, SKUs, names) that deflate shrinks, and
  * messages under the threshold (heads only) are sent as they are.

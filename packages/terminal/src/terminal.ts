@@ -279,8 +279,9 @@ export class Terminal {
     });
   }
 
-  // TODO: a cold start takes 0.93 s with a week of history and 1.10 s with a year (goal 1 s). About 0.2 s loads
-  // dependencies and 0.25 s loads the live ledgers, other terminals' yesterday included, so defer those stock does not need.
+  // TODO: a cold start takes 0.69 s with a week of history and 0.71 s with a year in the full bench, and the goal requires
+  // the year to be no slower. The difference is the branch directory: a year of ledger registrations is about 1,500 changes,
+  // which take about 60 ms more to load than a week's. Keep the directory fields a start needs in a snapshot, as for the catalog.
   /**
    * Starts networking, loads or fetches the branch documents, replays the
    * write-ahead log, and opens this terminal's live ledgers.
@@ -988,7 +989,7 @@ export class Terminal {
     // TODO: an acknowledgement takes about 1.04 ms p50 (goal 1 ms). Timed medians of its steps in the sale-ack bench:
     // DocHandle.change 385 us (A.change alone 290), the log append 390 us (its O_DSYNC write about 220), sealing 140 us.
     // A.change takes 210 us after a synchronous disk write against 100-130 us back to back, so the write also slows
-    // the CPU work after it; overlapping the append with the handle's listeners is the next thing to try.
+    // the CPU work after it. Overlapping the append with the handle's listeners is the next thing to try.
 
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);
