@@ -212,11 +212,12 @@ export class Relay {
       network: [
         // TODO: catching up 8,000 tickets takes 5.3 s in the full bench, as long as PouchDB (goal: half). Most relay time
         // is sync (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
-        // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 588 of the 40,000 tickets
-        // of a 10-minute soak. A 20 s profile in that soak: 27% writing chunks, 16% garbage collection, about 20%
-        // making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's 60 s load timeout,
-        // and their sync with other peers waits for those peers' next message. All of it runs on one main thread,
-        // so shard branches over worker processes, each with its own repo, routing sockets by the peer id's branch.
+        // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
+        // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
+        // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's
+        // 60 s load timeout, and their sync with other peers waits for those peers' next message. All of it runs on
+        // one main thread, so shard branches over worker processes, each with its own repo, routing sockets by the
+        // peer id's branch.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,

@@ -986,10 +986,11 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: an acknowledgement takes about 1.04 ms p50 (goal 1 ms). Timed medians of its steps in the sale-ack bench:
-    // DocHandle.change 385 us (A.change alone 290), the log append 390 us (its O_DSYNC write about 220), sealing 140 us.
-    // A.change takes 210 us after a synchronous disk write against 100-130 us back to back, so the write also slows
-    // the CPU work after it. Overlapping the append with the handle's listeners is the next thing to try.
+    // TODO: an acknowledgement takes 1.09 to 1.11 ms p50 in the full bench (goal 1 ms). Medians of its steps, timed
+    // in one sale-ack run: DocHandle.change 385 us (A.change alone 290), the log append 390 us (its O_DSYNC write
+    // about 220), sealing 140 us. In a micro bench the same A.change took 210 us right after a synchronous disk write
+    // and 100-130 us back to back, so the write also slows the work after it. Overlapping the append with the
+    // handle's listeners is the next thing to try.
 
     // Known before the change, so the change's own patches do not index it a second time.
     this.#records.remember(record, json, ledger.handle.documentId);

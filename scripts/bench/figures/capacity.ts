@@ -6,8 +6,8 @@ import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
 // TODO: the relay does not keep up with 1,000 stores. In the last run all 4,000 simulated terminals finished their
-// first sync in 346 s, but the relay acknowledged 588 of the 40,000 tickets they wrote. The TODO on the relay's
-// network adapter lists where that time goes. The relay also opens every branch before it listens: 4.2 minutes for
+// first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The TODO on the relay's
+// network adapter lists where that time goes. The relay also opens every branch before it listens: 2 minutes for
 // 1,000 stores. While terminals connected, the four load generators used about one of this machine's two cores (top).
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
