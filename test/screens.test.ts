@@ -172,6 +172,30 @@ describe("screens in Chromium", function () {
       await page.close();
     });
 
+    it("keeps typed cash while quotes are slow", async function () {
+      expect(scanned.price, "the test pays 10 in cash and the rest by card").to.be.above(1000);
+      const page = await openCashier();
+      // A busy terminal returns quotes late, and what the cashier typed meanwhile must stand.
+      await page.route("**/sales/quote", async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        await route.continue();
+      });
+      await scan(page, scanned.barcode!);
+      await page.locator(`[data-testid=cart] tr[data-sku="${scanned.sku}"]`).waitFor();
+      await page.keyboard.press("F4");
+      await typingGoesTo(page, "[data-testid=tender-amount]");
+      await page.keyboard.type("10");
+      // ArrowDown comes before either quote has arrived: the 10 stays cash, and the card amount follows the quotes.
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("ArrowDown");
+      await page.locator("[data-testid=tenders] li[data-type=cash]").waitFor();
+      const amount = page.locator("[data-testid=tender-amount]");
+      const filled = await waitFor("the card amount to be filled in", async () => ((await amount.inputValue()) || undefined), 10_000, 50);
+      expect(Math.round(Number(filled.replace(",", ".")) * 100)).to.equal(scanned.price - 1000);
+      expect(await page.locator("[data-testid=tenders] li").count()).to.equal(1);
+      await page.close();
+    });
+
     it("keeps the refund form when refunding more than sold", async function () {
       const page = await openCashier();
       await page.keyboard.press("F8");

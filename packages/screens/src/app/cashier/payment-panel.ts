@@ -164,6 +164,9 @@ export class PaymentPanel extends ScreenElement {
 
   async #fetchQuote(fillAmount: boolean): Promise<void> {
     const seq = ++this.#quoteSeq;
+    // The amount due fills the field only if the cashier typed nothing while the quote was on its way.
+    const typed = this.#amount;
+    let filled = false;
     try {
       const quote = await this.api.post<SaleQuote>("/sales/quote", {
         lines: this.lines.map((line) => ({ sku: line.sku, qty: line.qty })),
@@ -171,12 +174,16 @@ export class PaymentPanel extends ScreenElement {
       });
       if (seq !== this.#quoteSeq) return;
       this.#quote = quote;
-      if (fillAmount) this.#fillAmount();
+      if (fillAmount && this.#amount === typed) {
+        this.#fillAmount();
+        filled = true;
+      }
     } catch (error) {
       if (seq === this.#quoteSeq) this.#error = describeError(error);
     }
     this.requestUpdate();
-    if (fillAmount) this.focus();
+    // Focusing selects the field's text, so it happens only when that text is the amount just filled in.
+    if (filled) this.focus();
   }
 
   /** Puts what is still due, for the chosen type, in the amount field. */
@@ -187,8 +194,8 @@ export class PaymentPanel extends ScreenElement {
     this.#amount = due > 0 && !quote.complete ? amountForInput(due, this.money.minorUnitDigits) : "";
   }
 
-  /** Adds the amount field as a tender and waits for the new quote; false when the amount is invalid. */
-  async #addTender(): Promise<boolean> {
+  /** Adds the amount field as a tender of `type` and waits for the new quote. Returns false when the amount is invalid. */
+  async #addTender(type: TenderType = this.#type): Promise<boolean> {
     const amount = parseAmount(this.#amount, this.money.minorUnitDigits);
     if (amount === null || amount <= 0) {
       this.#error = { code: "AMOUNT_INVALID", field: "amount", headline: t("pay.amountInvalid", { text: this.#amount }), detail: null };
@@ -196,7 +203,7 @@ export class PaymentPanel extends ScreenElement {
       this.focus();
       return false;
     }
-    this.#tenders = [...this.#tenders, { type: this.#type, amount }];
+    this.#tenders = [...this.#tenders, { type, amount }];
     this.#amount = "";
     this.#error = null;
     // The field stays empty: Enter on it finishes, and a short payment says what is due.
@@ -212,6 +219,20 @@ export class PaymentPanel extends ScreenElement {
 
   #setType(type: TenderType): void {
     this.#type = type;
+    this.#fillAmount();
+    this.requestUpdate();
+    this.focus();
+    void this.#fillWhenQuoted(type);
+  }
+
+  /** Fills the empty field for `type` once no quote is on its way, as after a tender was added. */
+  async #fillWhenQuoted(type: TenderType): Promise<void> {
+    let pending: Promise<void>;
+    do {
+      pending = this.#pending;
+      await pending;
+    } while (pending !== this.#pending);
+    if (this.#type !== type || this.#amount !== "") return;
     this.#fillAmount();
     this.requestUpdate();
     this.focus();
@@ -232,9 +253,11 @@ export class PaymentPanel extends ScreenElement {
   /** Adds the amount as a tender, or records the sale on an empty field, once the amount due has arrived. */
   async #onEnter(): Promise<void> {
     // An Enter pressed right after the panel opens would otherwise find the field still empty and be lost.
+    // The tender type is the one chosen when Enter was pressed, not after keys pressed while waiting.
+    const type = this.#type;
     await this.#pending;
     if (this.#amount.trim() === "") await this.finish();
-    else await this.#addTender();
+    else await this.#addTender(type);
   }
 
   #overrideFields() {
