@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import net from "node:net";
 import { join } from "node:path";
 import { LinkProxy } from "./link-proxy.ts";
+import { freePort } from "./ports.ts";
 import { api, setBearer, startMercora, waitFor } from "./processes.ts";
 import type { MercoraProcess } from "./processes.ts";
 
@@ -56,15 +56,6 @@ export interface TerminalHandle {
 
 /** Fast connection checks, so tests notice an outage within about a second. */
 export const TEST_TERMINAL_FLAGS = ["--check-interval", "300", "--check-timeout", "1500", "--retry", "250", "--receipts", "file"];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * A whole store on this machine: a relay process, terminal processes, and a

@@ -1,19 +1,12 @@
-import net from "node:net";
 import { join } from "node:path";
 import { LinkProxy } from "../../lib/link-proxy.ts";
+import { freePort } from "../../lib/ports.ts";
 import { startMercora } from "../../lib/processes.ts";
 import type { MercoraProcess } from "../../lib/processes.ts";
 import { BRANCH, signInCashier, startRelay } from "./fixture.ts";
 import { peakRssOf } from "./stats.ts";
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 const PROFILE_PRELOAD = join(import.meta.dirname, "cpu-profile-preload.mjs");
 
