@@ -4,13 +4,13 @@ import net from "node:net";
 /** Lowest port `freePort` returns. */
 const LOWEST_PORT = 10_000;
 
-/** Ports returned to this process, which their processes may not have bound yet. */
+/** Ports already returned in this process, which the processes they were meant for may not have bound yet. */
 const handedOut = new Set<number>();
 
 /**
  * Returns a port that is free on 127.0.0.1, for a process about to be
  * started to listen on it. The port is picked at random below the kernel's
- * range for outgoing connections: a port from that range, as `listen(0)`
+ * range for outgoing connections. A port from that range, as `listen(0)`
  * gives, can be taken by an outgoing connection before the process binds
  * it, and a bench run failed with EADDRINUSE that way.
  */
@@ -23,7 +23,7 @@ export async function freePort(): Promise<number> {
     handedOut.add(port);
     return port;
   }
-  throw new Error(`No free port on 127.0.0.1 between ${LOWEST_PORT} and ${highest} after 100 tries; stop the processes that hold them`);
+  throw new Error(`No free port on 127.0.0.1 between ${LOWEST_PORT} and ${highest} after 100 tries. Stop the processes that hold them and run again.`);
 }
 
 /** Returns the first port of the kernel's range for outgoing connections: Linux's setting, or its default 32768. */

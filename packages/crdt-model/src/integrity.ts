@@ -73,16 +73,13 @@ export function sealRecord(
   prevHash: string,
   signer: KeyObject,
 ): LedgerRecord {
-  const linked = { ...record, prevHash };
-  const hash = recordHash(linked);
-  return { ...linked, hash, signature: signBytes(signer, hash) };
+  return sealRecordJson(record, prevHash, signer).record;
 }
 
 /**
  * Seals a record as `sealRecord` does and also returns its canonical JSON,
- * the text a ledger stores. It encodes the content once, for the hash, and
- * adds the hash and signature members to that text, where calling
- * `canonicalJson` on the sealed record would encode everything again.
+ * the text a ledger stores. The content is encoded once, for the hash, and
+ * the hash and signature members are added to that text in key order.
  */
 export function sealRecordJson(
   record: Omit<LedgerRecord, "hash" | "signature" | "prevHash">,

@@ -196,9 +196,9 @@ const dayFormatters = new Map<string, Intl.DateTimeFormat>();
  * time zone.
  */
 export function businessDayOf(instant: Date, timeZone: string): string {
-  // Every UTC offset in use since 1972 is a whole number of minutes, so local midnight falls on a whole
-  // UTC minute and one UTC minute has one business day. A busy terminal calls this several times a minute,
-  // and formatting took about 30 microseconds of each sale.
+  // Every UTC offset in use since 1972 is a whole number of minutes, so local midnight starts a UTC minute.
+  // One UTC minute therefore has one business day. A busy terminal calls this several times a minute, and
+  // formatting took about 30 microseconds of each sale.
   const minute = Math.floor(instant.getTime() / 60_000);
   const last = lastDays.get(timeZone);
   if (last?.minute === minute) return last.day;

@@ -22,6 +22,7 @@ import {
   priceSale,
   putProducts,
   readStoredRecord,
+  recordHash,
   recordHashOfJson,
   recordId,
   sealRecord,
@@ -113,10 +114,12 @@ describe("ledger schema v2", function () {
     const first = record(1, { transmitBy: "2026-12-07T02:59:59.999Z" });
     const { hash: _hash, signature: _signature, prevHash, ...unsealed } = first;
     const { record: sealed, json } = sealRecordJson(unsealed, prevHash, privateKey);
-    // Ed25519 signatures are deterministic, so both ways of sealing agree to the byte.
+    // Ed25519 signatures are deterministic, so sealing the same content again gives the same record.
     expect(sealed).to.deep.equal(first);
     expect(json).to.equal(canonicalJson(first));
     expect(recordHashOfJson(json)).to.equal(first.hash);
+    expect(recordHash(sealed)).to.equal(sealed.hash);
+    expect(verifyRecordIntegrity(sealed, genesisHash("A", "T1"), [publicKey], json)).to.equal(null);
   });
 
   it("canonical JSON sorts keys, drops undefined", function () {

@@ -6,9 +6,10 @@ import type { PerMessageDeflateOptions } from "ws";
 /**
  * Compression settings (permessage-deflate) for the relay's sync websocket
  * server. A terminal's LAN server does not compress. The ws client that
- * automerge-repo uses offers the extension by default. Sync messages carry record text
- * (hex hashes and signatures, SKUs, names) that deflate shrinks, and
- * messages under the threshold (heads only) are sent as they are.
+ * automerge-repo uses offers the extension by default. Sync messages carry
+ * record text (hex hashes and signatures, SKUs, names) that deflate
+ * shrinks, and messages under the threshold (heads only) are sent as they
+ * are.
  * The relay keeps thousands of sockets open, so each socket's zlib state
  * stays small: 4 KiB windows both ways and memLevel 5 put its deflate near
  * 32 KiB and its inflate near 11 KiB, against about 256 KiB and 39 KiB with

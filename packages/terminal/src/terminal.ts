@@ -545,7 +545,8 @@ export class Terminal {
       this.#health.check(ref.documentId, handle as DocHandle<unknown>);
     }
     // A ledger created just before a crash may be in local state but not yet in the directory.
-    // Only those are looked up inside the change: with a year of ledgers, reading every one through the change's proxy cost tens of milliseconds.
+    // Only those are looked up inside the change, because reading a year of ledgers through the change's proxy
+    // cost tens of milliseconds at start.
     const listedIds = new Set((listed?.ledgers ?? []).map((ref) => ref.documentId));
     const unlisted = all.filter((ref) => !listedIds.has(ref.documentId));
     if (unlisted.length > 0) {
