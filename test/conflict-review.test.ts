@@ -196,12 +196,13 @@ describe("conflict review", function () {
         return response.body.status === "resolved" ? response.body : undefined;
       });
       expect(seen.resolution!.replica).to.equal("relay");
-      expect(await stockAt(store.terminal("R", id).http, contested.sku), id).to.equal(0);
+      // The resolution and the refund travel in different documents, so the refund can arrive after it.
       const record = await waitFor(`the relay's refund at ${id}`, async () => {
         const response = await api<LedgerRecord>(store.terminal("R", id).http, "/records/R-relay-00000001");
         return response.status === 200 ? response.body : undefined;
       });
       expect(record.refundOf).to.equal(ticket);
+      expect(await stockAt(store.terminal("R", id).http, contested.sku), id).to.equal(0);
     }
     const branch = await api<{ terminals: { id: string }[] }>(store.relayUrl, "/api/hq/branches/R");
     expect(branch.body.terminals.map((t) => t.id)).to.deep.equal(["T1", "T2"]);
