@@ -157,4 +157,68 @@ describe("terminal durability", function () {
   it("recovers from a chunk cut in half", async function () {
     await damageAndRecover("cut");
   });
+
+  /** Reads the messages T1 logged since its last "terminal started". */
+  async function linesSinceStart(): Promise<{ msg?: string }[]> {
+    const text = await readFile(join(fixture.root, "logs", "A-T1.log"), "utf8");
+    const lines = text.split("\n").flatMap((line) => {
+      try {
+        return [JSON.parse(line) as { msg?: string }];
+      } catch {
+        return [];
+      }
+    });
+    const started = lines.map((line) => line.msg).lastIndexOf("terminal started");
+    return lines.slice(started);
+  }
+
+  it("restarts from the directory snapshot", async function () {
+    const { store } = fixture;
+    const product = products[8]!;
+    const t1 = store.terminal("A", "T1");
+    const restarted = await store.restartTerminal("A", "T1");
+    // The clean stop left the snapshot, so the start did not load the directory document.
+    await stat(join(t1.dataDir, "directory-snapshot.json"));
+    const sale = await sell(restarted.http, product, 1);
+    expect(sale.status).to.equal(201);
+    await waitFor("T1 to load the directory document", async () => {
+      const messages = (await linesSinceStart()).map((line) => line.msg);
+      return messages.includes("branch directory loaded after start") ? true : undefined;
+    });
+    const status = await api<{ directoryLoaded: boolean }>(restarted.http, "/status");
+    expect(status.body.directoryLoaded).to.equal(true);
+    const settings = await api<{ storeName: string; timeZone: string }>(restarted.http, "/store");
+    expect(settings.body).to.include({ storeName: "Sucursal Centro", timeZone: ZONE });
+    await waitFor("T2 to hold the sale", async () => {
+      const records = await api<LedgerRecord[]>(store.terminal("A", "T2").http, "/records?scope=branch");
+      return records.body.some((r) => r.id === sale.body.record.id) ? true : undefined;
+    });
+    await store.waitForConvergence("A");
+  });
+
+  it("loads the directory when its snapshot is damaged", async function () {
+    const { store } = fixture;
+    const t1 = store.terminal("A", "T1");
+    await t1.process.stop();
+    const path = join(t1.dataDir, "directory-snapshot.json");
+    const bytes = await readFile(path);
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+    await writeFile(path, bytes);
+    const restarted = await store.restartTerminal("A", "T1");
+    const status = await api<{ directoryLoaded: boolean }>(restarted.http, "/status");
+    expect(status.body.directoryLoaded).to.equal(true);
+    const since = (await linesSinceStart()).map((line) => line.msg);
+    expect(since).to.not.include("branch directory loaded after start");
+    const sale = await sell(restarted.http, products[8]!, 1);
+    expect(sale.status).to.equal(201);
+    // The next stop writes a readable snapshot again.
+    const again = await store.restartTerminal("A", "T1");
+    await waitFor("T1 to load the directory document after a start from its snapshot", async () => {
+      const messages = (await linesSinceStart()).map((line) => line.msg);
+      return messages.includes("branch directory loaded after start") ? true : undefined;
+    });
+    const after = await api<{ directoryLoaded: boolean }>(again.http, "/status");
+    expect(after.body.directoryLoaded).to.equal(true);
+    await store.waitForConvergence("A");
+  });
 });

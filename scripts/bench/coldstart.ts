@@ -158,9 +158,11 @@ async function generate(input: Input): Promise<{ ms: number }> {
   await writeJsonDurable(statePath, state);
   await repo.shutdown();
 
-  // T1's stock snapshot is from its activation, before the history was folded in. A terminal
-  // that saw the relay publish the folds would have rewritten it, so the warm-up writes it anew.
+  // T1's stock and directory snapshots are from its activation, before the history was written. A
+  // terminal that saw the relay publish the folds and its peers list their ledgers would have
+  // rewritten them, so the warm-up writes them anew.
   await rm(join(t1Dir, "stock-snapshot.json"), { force: true });
+  await rm(join(t1Dir, "directory-snapshot.json"), { force: true });
   const warmUp = await startMercora("terminal T1 (warm-up)", terminalArgs(input.dir), join(input.dir, "logs", "T1-warm-up.log"), 600_000);
   await warmUp.stop(120_000);
   return { ms: nowMs() - started };

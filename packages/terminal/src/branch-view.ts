@@ -1,6 +1,6 @@
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
 import { ValidationError, buildBranchDashboard, findDocument, listTerminals, listUsers, readDirectoryUrls } from "@mercora/crdt-model";
-import type { DirectoryDoc, IngestDoc, PermissionsDoc } from "@mercora/crdt-model";
+import type { IngestDoc, PermissionsDoc } from "@mercora/crdt-model";
 import { quoteRefund, quoteSale } from "./quotes.ts";
 import type { Terminal } from "./terminal.ts";
 
@@ -12,7 +12,6 @@ import type { Terminal } from "./terminal.ts";
  */
 export class BranchView {
   readonly #terminal: Terminal;
-  #directory!: DocHandle<DirectoryDoc>;
   #ingest!: DocHandle<IngestDoc>;
   #permissions!: DocHandle<PermissionsDoc>;
 
@@ -22,14 +21,13 @@ export class BranchView {
 
   /**
    * Opens the branch documents; the terminal has them in storage once
-   * started. The catalog comes from the terminal, whose snapshot serves it
-   * before the catalog document has loaded.
+   * started. The catalog and the directory come from the terminal, whose
+   * snapshots serve them before their documents have loaded.
    */
   async open(): Promise<void> {
     const repo = this.#terminal.repo;
     const timeoutMs = 10_000;
-    this.#directory = await findDocument<DirectoryDoc>(repo, this.#terminal.options.activated.directoryUrl as DocumentId, { timeoutMs });
-    const urls = readDirectoryUrls(this.#directory.doc());
+    const urls = readDirectoryUrls(this.#terminal.branchDirectory());
     [this.#ingest, this.#permissions] = await Promise.all([
       findDocument<IngestDoc>(repo, urls.ingestUrl as DocumentId, { timeoutMs }),
       findDocument<PermissionsDoc>(repo, urls.permissionsUrl as DocumentId, { timeoutMs }),
@@ -43,8 +41,9 @@ export class BranchView {
 
   /** Store settings the screens format amounts and times with. */
   storeInfo() {
-    const urls = readDirectoryUrls(this.#directory.doc());
-    const entry = listTerminals(this.#directory.doc()).find((t) => t.id === this.#terminal.terminalId);
+    const directory = this.#terminal.branchDirectory();
+    const urls = readDirectoryUrls(directory);
+    const entry = listTerminals(directory).find((t) => t.id === this.#terminal.terminalId);
     return {
       branch: urls.branch,
       storeName: urls.name,
@@ -63,11 +62,12 @@ export class BranchView {
       .map((user) => ({ id: user.id, name: user.name, role: user.role }));
   }
 
-  /** The branch dashboard from what this terminal holds. */
-  dashboard() {
+  /** Builds the branch dashboard from this terminal's documents; its offline periods need the directory document itself. */
+  async dashboard() {
+    const directory = await this.#terminal.directory();
     const { currency, minorUnitDigits } = this.#currency();
     return buildBranchDashboard({
-      directory: this.#directory.doc(),
+      directory: directory.doc(),
       ingest: this.#ingest.doc(),
       records: this.#terminal.branchRecords(),
       nowMs: Date.now(),
@@ -77,7 +77,7 @@ export class BranchView {
   }
 
   quoteSale(body: unknown) {
-    const increment = readDirectoryUrls(this.#directory.doc()).cashRoundingIncrement;
+    const increment = readDirectoryUrls(this.#terminal.branchDirectory()).cashRoundingIncrement;
     return quoteSale(this.#terminal.catalog, body, (sku) => this.#terminal.stockOf(sku) ?? 0, increment);
   }
 
@@ -92,7 +92,7 @@ export class BranchView {
       throw new ValidationError("ORIGINAL_UNKNOWN", `No ticket ${id} on this terminal or its reachable peers; check the ticket number`, "original", id);
     }
     const prior = this.#terminal.branchRecords().filter((r) => r.kind === "refund" && r.refundOf === original.id);
-    const urls = readDirectoryUrls(this.#directory.doc());
+    const urls = readDirectoryUrls(this.#terminal.branchDirectory());
     const { currency } = this.#currency();
     return quoteRefund(original, prior, input, { currency, cashRoundingIncrement: urls.cashRoundingIncrement });
   }

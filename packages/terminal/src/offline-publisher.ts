@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
-import { findDocument, putTerminalConnectivity, readDirectoryUrls } from "@mercora/crdt-model";
+import type { DocHandle } from "@automerge/automerge-repo";
+import { putTerminalConnectivity, readDirectoryUrls } from "@mercora/crdt-model";
 import type { DirectoryDoc } from "@mercora/crdt-model";
 import type { ConnectivityEvent } from "./connectivity.ts";
 import { buildConnectivityReport, parseConnectivityLog } from "./offline-periods.ts";
@@ -47,12 +47,13 @@ export class OfflinePeriodPublisher {
     const fresh = logged.filter((event) => !seen.has(keyOf(event)));
     for (const event of fresh) seen.add(keyOf(event));
     this.#events = [...fresh, ...this.#events].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    this.#directory = await findDocument<DirectoryDoc>(
-      this.#terminal.repo,
-      this.#terminal.options.activated.directoryUrl as DocumentId,
-      { timeoutMs: 10_000 },
-    );
-    await this.publish();
+    // After a start from the directory snapshot the document loads a moment later, and the first report waits for it.
+    const first = this.#terminal.whenDirectoryLoaded().then((directory) => {
+      this.#directory = directory;
+      return this.publish();
+    });
+    if (this.#terminal.directoryLoaded) await first;
+    else first.catch((error) => this.#terminal.log.error({ err: error }, "publishing offline periods failed"));
     this.#interval = setInterval(() => this.#schedule(), REPUBLISH_INTERVAL_MS);
     this.#interval.unref();
   }

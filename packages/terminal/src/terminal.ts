@@ -83,6 +83,7 @@ import { Connectivity } from "./connectivity.ts";
 import type { ConnectivityOptions } from "./connectivity.ts";
 import { BaselineStock } from "./baseline-stock.ts";
 import { CatalogCache } from "./catalog-cache.ts";
+import { DirectorySnapshot } from "./directory-snapshot.ts";
 import { DurableWrites, replayFrames } from "./durable-writes.ts";
 import type { DurableState } from "./durable-writes.ts";
 import { IssueCounters } from "./issue-counters.ts";
@@ -153,6 +154,9 @@ const DEFERRED_LOAD_IDLE_MS = 2000;
 /** Maximum time after start before they load, even while sales go on. */
 const DEFERRED_LOAD_MAX_MS = 30_000;
 
+/** Time after a start served from the directory snapshot before the directory document loads, if no sale comes first. */
+const DIRECTORY_LOAD_DELAY_MS = 1000;
+
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
  * storage, LAN peers, the WAN link to the relay, and the operations the
@@ -176,7 +180,18 @@ export class Terminal {
   readonly review: ConflictReview;
 
   #state!: TerminalState;
-  #directory!: DocHandle<DirectoryDoc>;
+  /** The branch directory document; null while a start served from its snapshot has not loaded it yet. */
+  #directory: DocHandle<DirectoryDoc> | null = null;
+  /** The directory as read from the last run's snapshot, used until the document loads. */
+  #directorySnapshotDoc: DirectoryDoc | null = null;
+  readonly #directorySnapshot: DirectorySnapshot;
+  #directoryLoading: Promise<DocHandle<DirectoryDoc>> | null = null;
+  #onDirectoryAttached!: (directory: DocHandle<DirectoryDoc>) => void;
+  readonly #directoryAttached = new Promise<DocHandle<DirectoryDoc>>((resolve) => {
+    this.#onDirectoryAttached = resolve;
+  });
+  #directoryTimer: NodeJS.Timeout | null = null;
+  #directoryFollowed = false;
   #catalog: DocHandle<CatalogDoc> | null = null;
   readonly #catalogCache: CatalogCache;
   readonly #baseline: BaselineStock;
@@ -205,6 +220,8 @@ export class Terminal {
   #deferredTimer: NodeJS.Timeout | null = null;
   /** Runs after every acknowledged write until the deferred documents load. */
   #afterWrite: (() => void) | null = null;
+  /** Runs after the first acknowledged write when the directory document is still to load. */
+  #afterFirstWrite: (() => void) | null = null;
   /** The relay's acknowledgement mark of this terminal as far as it is on disk. */
   #ackedOnDisk = 0;
   #closed = false;
@@ -224,6 +241,7 @@ export class Terminal {
     });
     this.durable = new DurableWrites(options.dataDir, options.keystore.storageKey, options.log);
     this.#catalogCache = new CatalogCache(options.dataDir, options.keystore.storageKey, options.log);
+    this.#directorySnapshot = new DirectorySnapshot(options.dataDir, options.keystore.storageKey, options.log);
     this.#baseline = new BaselineStock(options.dataDir, options.keystore.storageKey, options.log, () => this.#scheduleReconcile());
     this.#records = new RecordIndex({
       terminal: options.terminal,
@@ -300,13 +318,16 @@ export class Terminal {
     await this.#openBranchDocuments();
     await this.#replayLog(durable);
     await this.#openOwnLedgers(durable);
-    await this.#announceSelf();
-    this.#watchDirectory();
-    this.clockWatch.start(this.#directory as DocHandle<unknown>);
+    if (this.#directory) {
+      await this.#attachDirectory(this.#directory);
+    } else {
+      void this.#followDirectory().catch((error) => this.log.error({ err: error }, "failed to follow the branch directory snapshot"));
+      this.#scheduleDirectoryLoad();
+    }
     this.#scheduleReconcile();
     this.receipts.setFolioSource((record) => this.folioOf(record));
     this.receipts.setContext(() => ({
-      storeName: str(this.#directory.doc().name),
+      storeName: str(this.branchDirectory().name),
       currency: this.#catalogCache.index.currency(),
       minorUnitDigits: this.#catalogCache.index.minorUnitDigits,
     }));
@@ -326,6 +347,7 @@ export class Terminal {
     this.#closed = true;
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
     if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
+    if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
     await this.#writeQueue.catch(() => undefined);
     this.receipts.stop();
     this.clockWatch.stop();
@@ -333,6 +355,8 @@ export class Terminal {
     this.#catalogCache.close();
     this.#baseline.close();
     await this.#baseline.writeSnapshot().catch((error) => this.log.error({ err: error }, "stock snapshot not written"));
+    this.#directorySnapshot.close();
+    if (this.#directory) await this.#directorySnapshot.write(this.#directory);
     await this.lan.close();
     if (this.#counters) await this.durable.checkpoint(this.repo, this.#counters.snapshot()).catch(() => undefined);
     await this.durable.close().catch(() => undefined);
@@ -394,9 +418,13 @@ export class Terminal {
 
   async #openBranchDocuments(): Promise<void> {
     const timeoutMs = this.options.bootstrapTimeoutMs;
-    this.#directory = await findDocument<DirectoryDoc>(this.repo, this.#state.directoryUrl as DocumentId, { timeoutMs });
-    const urls = readDirectoryUrls(this.#directory.doc());
-    if (!this.#directory.doc().terminals[this.options.terminal]) {
+    // With a snapshot from an earlier run the directory document loads after start (see #scheduleDirectoryLoad).
+    this.#directorySnapshotDoc = await this.#directorySnapshot.read(this.#state.directoryUrl);
+    if (!this.#directorySnapshotDoc) {
+      this.#directory = await findDocument<DirectoryDoc>(this.repo, this.#state.directoryUrl as DocumentId, { timeoutMs });
+    }
+    const urls = readDirectoryUrls(this.branchDirectory());
+    if (!this.branchDirectory().terminals[this.options.terminal]) {
       throw new Error(
         `Branch ${urls.branch} has no terminal ${this.options.terminal}; add it on the relay before starting it`,
       );
@@ -422,7 +450,8 @@ export class Terminal {
     // Saved now, because a first start fetched them from a peer and a crash
     // before the background save would leave a restart waiting for one.
     // Only these: a bare flush() also visits handles still loading from peers and throws on them.
-    const loaded: DocHandle<unknown>[] = [conflicts, ingest, permissions, folios, this.#directory];
+    const loaded: DocHandle<unknown>[] = [conflicts, ingest, permissions, folios];
+    if (this.#directory) loaded.push(this.#directory);
     if (this.#baseline.handle) loaded.push(this.#baseline.handle);
     if (this.#catalog) loaded.push(this.#catalog);
     await this.repo.flush(loaded.map((h) => h.documentId));
@@ -431,7 +460,7 @@ export class Terminal {
   /** Loads the catalog document and follows it with the catalog cache. */
   async #loadCatalog(timeoutMs: number): Promise<void> {
     if (this.#catalog || this.#closed) return;
-    const url = readDirectoryUrls(this.#directory.doc()).catalogUrl;
+    const url = readDirectoryUrls(this.branchDirectory()).catalogUrl;
     const handle = await findDocument<CatalogDoc>(this.repo, url as DocumentId, { timeoutMs });
     this.#catalog = handle;
     await this.#catalogCache.attach(handle);
@@ -470,7 +499,7 @@ export class Terminal {
     const load = () => {
       this.#deferredTimer = null;
       this.#afterWrite = null;
-      const baselineUrl = readDirectoryUrls(this.#directory.doc()).baselineUrl;
+      const baselineUrl = readDirectoryUrls(this.branchDirectory()).baselineUrl;
       void this.#loadBaseline(baselineUrl, 600_000)
         .then(() => this.#loadCatalog(600_000))
         .catch((error) => this.log.error({ err: error }, "catalog or stock baseline document not loaded"));
@@ -523,7 +552,7 @@ export class Terminal {
    */
   async #openOwnLedgers(state: DurableState): Promise<void> {
     const refs = new Map(this.#state.ledgers.map((ref) => [ref.documentId, ref]));
-    const listed = listTerminals(this.#directory.doc()).find((t) => t.id === this.options.terminal);
+    const listed = listTerminals(this.branchDirectory()).find((t) => t.id === this.options.terminal);
     for (const ref of listed?.ledgers ?? []) {
       if (!refs.has(ref.documentId)) refs.set(ref.documentId, ref);
     }
@@ -544,17 +573,108 @@ export class Terminal {
       this.#adoptOwnLedger(handle, ref);
       this.#health.check(ref.documentId, handle as DocHandle<unknown>);
     }
-    // A ledger created just before a crash may be in local state but not yet in the directory.
-    // Only those are looked up inside the change, because reading a year of ledgers through the change's proxy
-    // cost tens of milliseconds at start.
-    const listedIds = new Set((listed?.ledgers ?? []).map((ref) => ref.documentId));
-    const unlisted = all.filter((ref) => !listedIds.has(ref.documentId));
-    if (unlisted.length > 0) {
-      this.#directory.change((doc) => {
-        for (const ref of unlisted) registerLedger(doc, self, ref);
-      });
-    }
     this.#state.ledgers = all;
+  }
+
+  /**
+   * Lists in the directory the own ledgers of local state it lacks: a
+   * ledger created just before a crash, or while the directory was not
+   * loaded yet. Only those are looked up inside the change, because
+   * reading a year of ledgers through the change's proxy cost tens of
+   * milliseconds at start.
+   */
+  #registerUnlisted(directory: DocHandle<DirectoryDoc>): void {
+    const self = this.options.terminal;
+    const listed = listTerminals(directory.doc()).find((t) => t.id === self);
+    const listedIds = new Set((listed?.ledgers ?? []).map((ref) => ref.documentId));
+    const unlisted = this.#state.ledgers.filter((ref) => !listedIds.has(ref.documentId));
+    if (unlisted.length === 0) return;
+    directory.change((doc) => {
+      for (const ref of unlisted) registerLedger(doc, self, ref);
+    });
+  }
+
+  /**
+   * The branch directory for reading settings, URLs, terminals and their
+   * ledgers: the document once loaded, before that the snapshot of the last
+   * run, which has plain strings and no offline-period reports.
+   */
+  branchDirectory(): DirectoryDoc {
+    const doc = this.#directory?.doc() ?? this.#directorySnapshotDoc;
+    if (!doc) throw new Error("The branch directory is not loaded yet: the terminal has not started");
+    return doc;
+  }
+
+  /** True once the branch directory document is loaded and followed. */
+  get directoryLoaded(): boolean {
+    return this.#directoryFollowed;
+  }
+
+  /**
+   * Resolves with the branch directory document once it is loaded and
+   * followed, without hastening the load after a start from its snapshot.
+   */
+  whenDirectoryLoaded(): Promise<DocHandle<DirectoryDoc>> {
+    return this.#directoryAttached;
+  }
+
+  /** The branch directory document, loading it now if start served from the snapshot. */
+  directory(): Promise<DocHandle<DirectoryDoc>> {
+    if (this.#directory) return Promise.resolve(this.#directory);
+    if (!this.#directoryLoading) {
+      if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
+      this.#directoryTimer = null;
+      const started = Date.now();
+      this.#directoryLoading = findDocument<DirectoryDoc>(this.repo, this.#state.directoryUrl as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
+        .then(async (handle) => {
+          if (this.#closed) return handle;
+          this.#directory = handle;
+          this.#directorySnapshotDoc = null;
+          await this.#attachDirectory(handle);
+          this.log.info({ ms: Date.now() - started }, "branch directory loaded after start");
+          return handle;
+        })
+        .catch((error: unknown) => {
+          this.#directoryLoading = null;
+          throw error;
+        });
+    }
+    return this.#directoryLoading;
+  }
+
+  /**
+   * Loads the directory document after a start served from its snapshot:
+   * right after the first acknowledged write, so the first sale does not
+   * wait for it, or `DIRECTORY_LOAD_DELAY_MS` after start with no sale.
+   */
+  #scheduleDirectoryLoad(): void {
+    const load = () => {
+      if (this.#closed || this.#directory || this.#directoryLoading) return;
+      void this.directory().catch((error) => this.log.error({ err: error }, "branch directory document not loaded; it is read from its snapshot"));
+    };
+    this.#directoryTimer = setTimeout(load, DIRECTORY_LOAD_DELAY_MS);
+    this.#afterFirstWrite = () => {
+      this.#afterFirstWrite = null;
+      setImmediate(load);
+    };
+  }
+
+  /**
+   * Starts what needs the directory document: lists unlisted own ledgers,
+   * announces this terminal's LAN URL, follows the directory for peer
+   * ledgers and LAN peers, starts the clock watch and keeps the snapshot.
+   */
+  async #attachDirectory(directory: DocHandle<DirectoryDoc>): Promise<void> {
+    if (!directory.doc().terminals[this.options.terminal]) {
+      this.log.error({ terminal: this.options.terminal }, "the branch directory no longer lists this terminal; add it on the relay");
+    }
+    this.#registerUnlisted(directory);
+    await this.#announceSelf(directory);
+    this.#watchDirectory(directory);
+    this.clockWatch.start(directory as DocHandle<unknown>);
+    this.#directorySnapshot.follow(directory);
+    this.#directoryFollowed = true;
+    this.#onDirectoryAttached(directory);
   }
 
   #adoptOwnLedger(handle: DocHandle<AnyLedgerDoc>, ref: { businessDay: string; part: number; firstSeq: number }): void {
@@ -583,7 +703,7 @@ export class Terminal {
    * stock does not move.
    */
   #pruneLiveSet(): void {
-    const doc = this.#directory.doc();
+    const doc = this.branchDirectory();
     const zone = str(doc.timeZone);
     const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
     const self = this.options.terminal;
@@ -626,23 +746,23 @@ export class Terminal {
     this.#scheduleReconcile();
   }
 
-  async #announceSelf(): Promise<void> {
+  async #announceSelf(directory: DocHandle<DirectoryDoc>): Promise<void> {
     const lanUrl = this.options.lanAdvertise ?? (this.lan.listenUrl ? this.lan.listenUrl : null);
-    this.#directory.change((doc) => setLanUrl(doc, this.options.terminal, lanUrl));
-    await this.repo.flush([this.#directory.documentId]);
+    directory.change((doc) => setLanUrl(doc, this.options.terminal, lanUrl));
+    await this.repo.flush([directory.documentId]);
   }
 
-  #watchDirectory(): void {
+  #watchDirectory(directory: DocHandle<DirectoryDoc>): void {
     const onChange = () => {
       void this.#followDirectory().catch((error) => this.log.error({ err: error }, "failed to follow the branch directory"));
     };
-    this.#directory.on("change", onChange);
+    directory.on("change", onChange);
     onChange();
   }
 
   /** Loads peer ledgers of the live set, dials discovered LAN peers and follows the stock baseline. */
   async #followDirectory(): Promise<void> {
-    const doc = this.#directory.doc();
+    const doc = this.branchDirectory();
     const zone = str(doc.timeZone);
     const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
     for (const terminal of listTerminals(doc)) {
@@ -802,7 +922,7 @@ export class Terminal {
   }
 
   get #cashRoundingIncrement(): number {
-    return readDirectoryUrls(this.#directory.doc()).cashRoundingIncrement;
+    return readDirectoryUrls(this.branchDirectory()).cashRoundingIncrement;
   }
 
   /**
@@ -862,7 +982,7 @@ export class Terminal {
     if (known) return known;
     const match = /^(.+)-([^-]+)-(\d{8})$/.exec(id);
     if (!match || match[1] !== this.options.branch) return null;
-    const terminal = listTerminals(this.#directory.doc()).find((t) => t.id === match[2]);
+    const terminal = listTerminals(this.branchDirectory()).find((t) => t.id === match[2]);
     const seq = Number(match[3]);
     const ref = terminal?.ledgers.filter((l) => l.firstSeq <= seq).at(-1);
     if (ref) await this.#loadLedger(ref);
@@ -888,7 +1008,7 @@ export class Terminal {
    * read first.
    */
   async zReport(businessDay: string, scope: "terminal" | "branch") {
-    for (const terminal of listTerminals(this.#directory.doc())) {
+    for (const terminal of listTerminals(this.branchDirectory())) {
       if (scope === "terminal" && terminal.id !== this.options.terminal) continue;
       for (const ref of terminal.ledgers) if (ref.businessDay === businessDay) await this.#loadLedger(ref);
     }
@@ -944,7 +1064,7 @@ export class Terminal {
     }
     const now = new Date(this.clockWatch.now());
     const deviceAt = new Date(this.clockWatch.deviceNow()).toISOString();
-    const timeZone = str(this.#directory.doc().timeZone);
+    const timeZone = str(this.branchDirectory().timeZone);
     const businessDay = businessDayOf(now, timeZone);
     const ledger = await this.#ledgerFor(businessDay);
     const seq = this.#counters.lastSeq + 1;
@@ -1012,6 +1132,7 @@ export class Terminal {
     if (this.durable.due) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
     this.#scheduleReconcile();
     this.#afterWrite?.();
+    this.#afterFirstWrite?.();
     return record;
   }
 
@@ -1021,7 +1142,7 @@ export class Terminal {
    * for the new document and the directory entry to reach the disk.
    */
   #prepareTodaysLedger(): void {
-    const today = businessDayOf(new Date(this.clockWatch.now()), str(this.#directory.doc().timeZone));
+    const today = businessDayOf(new Date(this.clockWatch.now()), str(this.branchDirectory().timeZone));
     if (this.#own.at(-1)?.businessDay === today || this.#writesBlocked) return;
     void this.#enqueue(() => this.#ledgerFor(today)).catch((error) => this.log.warn({ err: error }, "today's ledger not prepared; the first sale creates it"));
   }
@@ -1045,8 +1166,11 @@ export class Terminal {
     const ref = { documentId: handle.documentId, url: handle.url, businessDay, part, firstSeq };
     this.#state.ledgers.push(ref);
     await this.#saveState();
-    this.#directory.change((doc) => registerLedger(doc, this.options.terminal, ref));
-    await this.repo.flush([this.#directory.documentId]);
+    // Before the directory document loads, #attachDirectory lists the ledger from local state.
+    if (this.#directory) {
+      this.#directory.change((doc) => registerLedger(doc, this.options.terminal, ref));
+      await this.repo.flush([this.#directory.documentId]);
+    }
     const ledger = { handle: handle as DocHandle<AnyLedgerDoc>, businessDay, part, firstSeq };
     this.#own.push(ledger);
     this.#followLedger(ledger.handle);
@@ -1288,6 +1412,8 @@ export class Terminal {
       relayConnected: this.#peers.has(RELAY_PEER),
       // False until the catalog and stock baseline documents are loaded (deferred after start when snapshots serve sales).
       documentsLoaded: this.#catalog !== null && this.#baseline.handle !== null,
+      // False until the branch directory document is loaded (right after the first sale when a start read its snapshot).
+      directoryLoaded: this.#directoryFollowed,
       lanPeers,
       lastSeq: this.#counters.lastSeq,
       ackedSeq: acked,
@@ -1333,7 +1459,8 @@ export class Terminal {
   /** Heads of every branch document this terminal holds, for comparing replicas. */
   documentHeads(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const handles: DocHandle<unknown>[] = [this.#directory, this.#conflicts, this.#ingest, this.#permissions, this.#folios];
+    const handles: DocHandle<unknown>[] = [this.#conflicts, this.#ingest, this.#permissions, this.#folios];
+    if (this.#directory) handles.push(this.#directory);
     if (this.#baseline.handle) handles.push(this.#baseline.handle);
     for (const own of this.#own) handles.push(own.handle);
     for (const handle of this.#peerLedgers.values()) if (handle) handles.push(handle);
