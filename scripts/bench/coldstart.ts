@@ -7,8 +7,8 @@
  *   last two days (the ones a terminal opens at start), every ledger listed
  *   in the branch directory, every ticket folded into the stock baseline
  *   and acknowledged in the ingest document (as the relay leaves them), and
- *   T1's checkpoint. One start and clean stop of T1 then leaves the catalog
- *   and stock snapshots that a terminal which ran before keeps.
+ *   T1's checkpoint. One start and clean stop of T1 then leaves the catalog,
+ *   stock and directory snapshots that a terminal which ran before keeps.
  * - `mercora`: times a `mercora terminal` process on that data from spawn
  *   to the 201 of its first `POST /sales`, after `POST /sessions` signed
  *   the cashier in.

@@ -297,9 +297,6 @@ export class Terminal {
     });
   }
 
-  // TODO: a cold start takes 0.69 s with a week of history and 0.71 s with a year in the full bench, and the goal requires
-  // the year to be no slower. The difference is the branch directory: a year of ledger registrations is about 1,500 changes,
-  // which take about 60 ms more to load than a week's. Keep the directory fields a start needs in a snapshot, as for the catalog.
   /**
    * Starts networking, loads or fetches the branch documents, replays the
    * write-ahead log, and opens this terminal's live ledgers.

@@ -91,8 +91,8 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
         "every ticket folded into the stock baseline (`StockFold`, `writeBaselineStock`) and acknowledged in the ingest document, as the relay leaves them after a sync, " +
         "and T1's checkpoint (`DurableWrites`) with its issue counters. " +
         "Each ticket is priced, hash-chained, signed with the cashier's key (`sealRecord`) and carries its self-numbered folio (`nextFolio`), " +
-        "so T1 verifies it at start as it verifies a record it synced. The generator then starts and stops T1 once, so it holds the catalog " +
-        "and stock snapshots that a terminal which ran before keeps.",
+        "so T1 verifies it at start as it verifies a record it synced. The generator then starts and stops T1 once, so it holds the catalog, " +
+        "stock and directory snapshots that a terminal which ran before keeps.",
       "NOTE: the generator folds a year into the first stock baseline in one change; the relay rolls a fresh baseline every business day, " +
         "so a real baseline holds about as much history.",
       "PouchDB: one pouchdb-node database holding the same history as documents (4 terminals' tickets, as a replicated terminal would hold them); " +
