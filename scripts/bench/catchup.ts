@@ -96,17 +96,17 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
 }
 
 /**
- * Waits until a terminal has loaded the catalog and stock baseline
- * documents it defers after start, and returns its status. The figure is
+ * Waits until a terminal has loaded the directory, catalog and stock
+ * baseline documents it defers after start, and returns its status. The figure is
  * terminals that sold through an outage and reconnect, which finished
  * starting long before; the PouchDB terminals also open their database
  * before the clock starts.
  */
 async function waitForDocuments(id: string, http: string, deadline: number): Promise<{ lastSeq: number }> {
   for (;;) {
-    const status = await api<{ lastSeq: number; documentsLoaded: boolean }>(http, "/status");
-    if (status.body.documentsLoaded) return status.body;
-    if (Date.now() > deadline) throw new Error(`terminal ${id} did not load its catalog and stock baseline documents in time`);
+    const status = await api<{ lastSeq: number; documentsLoaded: boolean; directoryLoaded: boolean }>(http, "/status");
+    if (status.body.documentsLoaded && status.body.directoryLoaded) return status.body;
+    if (Date.now() > deadline) throw new Error(`terminal ${id} did not load its directory, catalog and stock baseline documents in time`);
     await sleep(200);
   }
 }

@@ -210,8 +210,12 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 5.3 s in the full bench, as long as PouchDB (goal: half). Most relay time
-        // is sync (a patch diff per message, a full document save for each terminal lacking a peer ledger) and Ed25519 checks.
+        // TODO: catching up 8,000 tickets takes 5.3 s in the full bench, as long as PouchDB (goal: half), and the main
+        // thread is busy all along. Self time in a profiled run: Ed25519 checks 0.9 s, DEFLATE inside generateSyncMessage
+        // (whole-document messages to terminals lacking a peer ledger) 0.6 s, SHA-256 in Automerge 0.4 s. Checking
+        // signatures with the async crypto.verify made it slower (6.1-6.6 s against 3.9-4.2 s) and doubled the bytes
+        // sent, because ingest then yields the event loop to more sync rounds. Check them on a worker thread while the
+        // main thread waits with Atomics.wait, so the event loop does not turn.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's

@@ -157,6 +157,9 @@ const DEFERRED_LOAD_MAX_MS = 30_000;
 /** Time after a start served from the directory snapshot before the directory document loads, if no sale comes first. */
 const DIRECTORY_LOAD_DELAY_MS = 1000;
 
+/** Time before another attempt when the directory document did not load after a start from its snapshot. */
+const DIRECTORY_RETRY_MS = 30_000;
+
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
  * storage, LAN peers, the WAN link to the relay, and the operations the
@@ -318,7 +321,7 @@ export class Terminal {
     if (this.#directory) {
       await this.#attachDirectory(this.#directory);
     } else {
-      void this.#followDirectory().catch((error) => this.log.error({ err: error }, "failed to follow the branch directory snapshot"));
+      void this.#followDirectory().catch((error) => this.log.error({ err: error }, "following the branch directory snapshot failed"));
       this.#scheduleDirectoryLoad();
     }
     this.#scheduleReconcile();
@@ -592,9 +595,9 @@ export class Terminal {
   }
 
   /**
-   * The branch directory for reading settings, URLs, terminals and their
-   * ledgers: the document once loaded, before that the snapshot of the last
-   * run, which has plain strings and no offline-period reports.
+   * Returns the branch directory for reading settings, URLs, terminals and
+   * their ledgers: the document once loaded, before that the snapshot of
+   * the last run, which has plain strings and no offline-period reports.
    */
   branchDirectory(): DirectoryDoc {
     const doc = this.#directory?.doc() ?? this.#directorySnapshotDoc;
@@ -646,8 +649,12 @@ export class Terminal {
    */
   #scheduleDirectoryLoad(): void {
     const load = () => {
+      this.#directoryTimer = null;
       if (this.#closed || this.#directory || this.#directoryLoading) return;
-      void this.directory().catch((error) => this.log.error({ err: error }, "branch directory document not loaded; it is read from its snapshot"));
+      void this.directory().catch((error) => {
+        this.log.error({ err: error }, `branch directory document not loaded; reading it from its snapshot and trying again in ${DIRECTORY_RETRY_MS / 1000} s`);
+        if (!this.#closed && !this.#directoryLoading) this.#directoryTimer = setTimeout(load, DIRECTORY_RETRY_MS);
+      });
     };
     this.#directoryTimer = setTimeout(load, DIRECTORY_LOAD_DELAY_MS);
     this.#afterFirstWrite = () => {
