@@ -652,6 +652,7 @@ export class Terminal {
       this.#directoryTimer = null;
       if (this.#closed || this.#directory || this.#directoryLoading) return;
       void this.directory().catch((error) => {
+        if (this.#closed) return;
         this.log.error({ err: error }, `branch directory document not loaded; reading it from its snapshot and trying again in ${DIRECTORY_RETRY_MS / 1000} s`);
         if (!this.#closed && !this.#directoryLoading) this.#directoryTimer = setTimeout(load, DIRECTORY_RETRY_MS);
       });
@@ -674,6 +675,8 @@ export class Terminal {
     }
     this.#registerUnlisted(directory);
     await this.#announceSelf(directory);
+    // A stop during the announcement leaves nothing to follow, and no clock broadcast timer behind.
+    if (this.#closed) return;
     this.#watchDirectory(directory);
     this.clockWatch.start(directory as DocHandle<unknown>);
     this.#directorySnapshot.follow(directory);
