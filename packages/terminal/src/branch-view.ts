@@ -62,12 +62,15 @@ export class BranchView {
       .map((user) => ({ id: user.id, name: user.name, role: user.role }));
   }
 
-  /** Builds the branch dashboard from this terminal's documents; its offline periods need the directory document itself. */
+  /**
+   * Builds the branch dashboard from this terminal's documents. Its offline
+   * periods come from the directory document, which the snapshot lacks.
+   */
   async dashboard() {
-    const directory = await this.#terminal.directory();
+    const directory = await this.#terminal.currentDirectory();
     const { currency, minorUnitDigits } = this.#currency();
     return buildBranchDashboard({
-      directory: directory.doc(),
+      directory,
       ingest: this.#ingest.doc(),
       records: this.#terminal.branchRecords(),
       nowMs: Date.now(),

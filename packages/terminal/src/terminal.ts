@@ -1,8 +1,8 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { Repo } from "@automerge/automerge-repo";
-import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
+import { Repo, parseAutomergeUrl } from "@automerge/automerge-repo";
+import type { AutomergeUrl, DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
   HybridLogicalClock,
@@ -121,6 +121,8 @@ export interface TerminalOptions {
   clockOffsetMs: number;
   /** A clock this far from the store's time raises one clock-skew conflict. */
   clockSkewThresholdMs: number;
+  /** Time before another attempt when the directory document failed to load after a start from its snapshot; 30 s when left out. */
+  directoryRetryMs?: number;
   log: Logger;
 }
 
@@ -160,6 +162,9 @@ const DIRECTORY_LOAD_DELAY_MS = 1000;
 /** Time before another attempt when the directory document did not load after a start from its snapshot. */
 const DIRECTORY_RETRY_MS = 30_000;
 
+/** Maximum wait of reports and lookups for the directory document before they read the snapshot. */
+const DIRECTORY_WAIT_MS = 10_000;
+
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
  * storage, LAN peers, the WAN link to the relay, and the operations the
@@ -195,6 +200,8 @@ export class Terminal {
   });
   #directoryTimer: NodeJS.Timeout | null = null;
   #directoryFollowed = false;
+  /** Aborted at stop, so a directory load waiting for a peer ends. */
+  readonly #stopping = new AbortController();
   #catalog: DocHandle<CatalogDoc> | null = null;
   readonly #catalogCache: CatalogCache;
   readonly #baseline: BaselineStock;
@@ -345,6 +352,7 @@ export class Terminal {
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopping.abort();
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
     if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
     if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
@@ -618,24 +626,34 @@ export class Terminal {
     return this.#directoryAttached;
   }
 
-  /** The branch directory document, loading it now if start served from the snapshot. */
+  /**
+   * Resolves with the branch directory document, loaded and followed,
+   * loading it now if start served from the snapshot. A failed load or
+   * follow is logged and tried again after `DIRECTORY_RETRY_MS`.
+   */
   directory(): Promise<DocHandle<DirectoryDoc>> {
-    if (this.#directory) return Promise.resolve(this.#directory);
+    if (this.#directory && this.#directoryFollowed) return Promise.resolve(this.#directory);
     if (!this.#directoryLoading) {
       if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
       this.#directoryTimer = null;
       const started = Date.now();
-      this.#directoryLoading = findDocument<DirectoryDoc>(this.repo, this.#state.directoryUrl as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
+      const url = this.#state.directoryUrl as DocumentId;
+      this.#directoryLoading = findDocument<DirectoryDoc>(this.repo, url, { timeoutMs: 600_000, retryMs: 1000, signal: this.#stopping.signal })
         .then(async (handle) => {
           if (this.#closed) return handle;
           this.#directory = handle;
           this.#directorySnapshotDoc = null;
           await this.#attachDirectory(handle);
-          this.log.info({ ms: Date.now() - started }, "branch directory loaded after start");
+          if (!this.#closed) this.log.info({ ms: Date.now() - started }, "branch directory loaded after start");
           return handle;
         })
         .catch((error: unknown) => {
           this.#directoryLoading = null;
+          if (!this.#closed) {
+            const retryMs = this.options.directoryRetryMs ?? DIRECTORY_RETRY_MS;
+            this.log.error({ err: error }, `branch directory document not loaded or followed; reading it from its snapshot and trying again in ${retryMs / 1000} s`);
+            this.#directoryTimer = setTimeout(() => void this.directory().catch(() => undefined), retryMs);
+          }
           throw error;
         });
     }
@@ -643,25 +661,54 @@ export class Terminal {
   }
 
   /**
-   * Loads the directory document after a start served from its snapshot:
-   * right after the first acknowledged write, so the first sale does not
-   * wait for it, or `DIRECTORY_LOAD_DELAY_MS` after start with no sale.
+   * Returns the branch directory, waiting at most `timeoutMs` for the
+   * document after a start from the snapshot: the snapshot when the
+   * document takes longer. Reports and lookups of old records use it,
+   * because the snapshot may lack ledgers peers opened since it was written.
+   */
+  async currentDirectory(timeoutMs = DIRECTORY_WAIT_MS): Promise<DirectoryDoc> {
+    if (this.#directory && this.#directoryFollowed) return this.#directory.doc();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    try {
+      const handle = await Promise.race([this.directory().catch(() => null), late]);
+      return handle ? handle.doc() : this.branchDirectory();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Loads the directory document after a start served from its snapshot,
+   * right after the first acknowledged write so the first sale does not
+   * wait for it. With no sale it loads `DIRECTORY_LOAD_DELAY_MS` after
+   * start, or once a LAN peer's or the relay's sync has loaded it.
    */
   #scheduleDirectoryLoad(): void {
     const load = () => {
       this.#directoryTimer = null;
-      if (this.#closed || this.#directory || this.#directoryLoading) return;
-      void this.directory().catch((error) => {
-        if (this.#closed) return;
-        this.log.error({ err: error }, `branch directory document not loaded; reading it from its snapshot and trying again in ${DIRECTORY_RETRY_MS / 1000} s`);
-        if (!this.#closed && !this.#directoryLoading) this.#directoryTimer = setTimeout(load, DIRECTORY_RETRY_MS);
-      });
+      if (this.#closed || this.#directoryFollowed || this.#directoryLoading) return;
+      void this.directory().catch(() => undefined);
     };
     this.#directoryTimer = setTimeout(load, DIRECTORY_LOAD_DELAY_MS);
     this.#afterFirstWrite = () => {
       this.#afterFirstWrite = null;
       setImmediate(load);
     };
+    // A peer that syncs the directory makes automerge-repo load it, so following it then costs no second load.
+    const { documentId } = parseAutomergeUrl(this.#state.directoryUrl as AutomergeUrl);
+    if (this.repo.handles[documentId]?.isReady()) {
+      setImmediate(load);
+      return;
+    }
+    const onLoaded = (event: { type: string; documentId?: string }) => {
+      if (event.type !== "doc-loaded" || event.documentId !== documentId) return;
+      this.repo.off("doc-metrics", onLoaded);
+      setImmediate(load);
+    };
+    this.repo.on("doc-metrics", onLoaded);
   }
 
   /**
@@ -676,7 +723,8 @@ export class Terminal {
     this.#registerUnlisted(directory);
     await this.#announceSelf(directory);
     // A stop during the announcement leaves nothing to follow, and no clock broadcast timer behind.
-    if (this.#closed) return;
+    // A retry after a failed announcement runs the steps above again, and those below once.
+    if (this.#closed || this.#directoryFollowed) return;
     this.#watchDirectory(directory);
     this.clockWatch.start(directory as DocHandle<unknown>);
     this.#directorySnapshot.follow(directory);
@@ -989,7 +1037,7 @@ export class Terminal {
     if (known) return known;
     const match = /^(.+)-([^-]+)-(\d{8})$/.exec(id);
     if (!match || match[1] !== this.options.branch) return null;
-    const terminal = listTerminals(this.branchDirectory()).find((t) => t.id === match[2]);
+    const terminal = listTerminals(await this.currentDirectory()).find((t) => t.id === match[2]);
     const seq = Number(match[3]);
     const ref = terminal?.ledgers.filter((l) => l.firstSeq <= seq).at(-1);
     if (ref) await this.#loadLedger(ref);
@@ -1015,7 +1063,7 @@ export class Terminal {
    * read first.
    */
   async zReport(businessDay: string, scope: "terminal" | "branch") {
-    for (const terminal of listTerminals(this.branchDirectory())) {
+    for (const terminal of listTerminals(await this.currentDirectory())) {
       if (scope === "terminal" && terminal.id !== this.options.terminal) continue;
       for (const ref of terminal.ledgers) if (ref.businessDay === businessDay) await this.#loadLedger(ref);
     }
@@ -1419,7 +1467,7 @@ export class Terminal {
       relayConnected: this.#peers.has(RELAY_PEER),
       // False until the catalog and stock baseline documents are loaded (deferred after start when snapshots serve sales).
       documentsLoaded: this.#catalog !== null && this.#baseline.handle !== null,
-      // False until the branch directory document is loaded (right after the first sale when a start read its snapshot).
+      // False until the branch directory document is loaded and followed (after the first sale when a start read its snapshot).
       directoryLoaded: this.#directoryFollowed,
       lanPeers,
       lastSeq: this.#counters.lastSeq,
