@@ -4,6 +4,7 @@ import type { DocHandle } from "@automerge/automerge-repo";
 import { AvailableStock, readAllBaselineStock, readBaselineInfo, readJsonFile, writeJsonDurable } from "@mercora/crdt-model";
 import type { BaselineInfo, StockBaselineDoc } from "@mercora/crdt-model";
 import type { Logger } from "pino";
+import { sameHeads } from "./heads.ts";
 
 /** Quiet time after a baseline change before the terminal rewrites its stock snapshot. */
 export const STOCK_SNAPSHOT_DELAY_MS = 60_000;
@@ -141,8 +142,4 @@ export class BaselineStock {
     }, STOCK_SNAPSHOT_DELAY_MS);
     this.#timer.unref();
   }
-}
-
-function sameHeads(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }

@@ -4,6 +4,7 @@ import type { DocHandle } from "@automerge/automerge-repo";
 import { CatalogIndex, readJsonFile, writeJsonDurable } from "@mercora/crdt-model";
 import type { CatalogDoc } from "@mercora/crdt-model";
 import type { Logger } from "pino";
+import { sameHeads } from "./heads.ts";
 
 /** Quiet time after a catalog change before the terminal rereads the catalog and rewrites its snapshot. */
 export const CATALOG_REFRESH_MS = 1000;
@@ -94,8 +95,4 @@ export class CatalogCache {
     await this.#writing;
     this.#log.info({ products: index.size }, "catalog snapshot written");
   }
-}
-
-function sameHeads(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }

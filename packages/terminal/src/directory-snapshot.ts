@@ -4,6 +4,7 @@ import type { DocHandle } from "@automerge/automerge-repo";
 import { listTerminals, readDirectoryUrls, readJsonFile, writeJsonDurable } from "@mercora/crdt-model";
 import type { DirectoryDoc } from "@mercora/crdt-model";
 import type { Logger } from "pino";
+import { sameHeads } from "./heads.ts";
 
 /** Quiet time after a change of the branch directory before its snapshot is rewritten. */
 export const DIRECTORY_SNAPSHOT_DELAY_MS = 1000;
@@ -115,8 +116,4 @@ function plainDirectory(doc: DirectoryDoc): DirectoryDoc {
   }
   const plain = { schema: doc.schema, type: "directory", ...readDirectoryUrls(doc), terminals };
   return plain as unknown as DirectoryDoc;
-}
-
-function sameHeads(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }
