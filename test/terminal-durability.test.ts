@@ -158,7 +158,11 @@ describe("terminal durability", function () {
     await damageAndRecover("cut");
   });
 
-  /** Reads the messages T1 logged since its last "terminal started". */
+  /**
+   * Reads the messages T1's current process logged: those after the last
+   * "terminal stopping". A directory that a peer's sync loads can be
+   * followed before "terminal started" is logged.
+   */
   async function linesSinceStart(): Promise<{ msg?: string }[]> {
     const text = await readFile(join(fixture.root, "logs", "A-T1.log"), "utf8");
     const lines = text.split("\n").flatMap((line) => {
@@ -168,8 +172,8 @@ describe("terminal durability", function () {
         return [];
       }
     });
-    const started = lines.map((line) => line.msg).lastIndexOf("terminal started");
-    return lines.slice(started);
+    const stopped = lines.map((line) => line.msg).lastIndexOf("terminal stopping");
+    return lines.slice(stopped + 1);
   }
 
   it("restarts from the directory snapshot", async function () {
@@ -177,7 +181,7 @@ describe("terminal durability", function () {
     const product = products[8]!;
     const t1 = store.terminal("A", "T1");
     const restarted = await store.restartTerminal("A", "T1");
-    // The clean stop left the snapshot, so the start did not load the directory document.
+    // The clean stop left the snapshot, so the start read it and followed the document only after.
     await stat(join(t1.dataDir, "directory-snapshot.json"));
     const sale = await sell(restarted.http, product, 1);
     expect(sale.status).to.equal(201);
