@@ -100,19 +100,23 @@ export function sealRecordJson(
  * by one of `signerKeys` (those of the user named in `cashier`), and it links to
  * `expectedPrevHash` when the previous record is known. `storedJson`, the
  * record's stored canonical JSON when there is one, makes the hash check
- * cheaper. Returns what failed, or null.
+ * cheaper. `signatureValid`, when given, is the result of checking the
+ * signature elsewhere (on another thread, say), which is then not checked
+ * again. Returns what failed, or null.
  */
 export function verifyRecordIntegrity(
   record: LedgerRecord,
   expectedPrevHash: string | null,
   signerKeys: KeyObject[],
   storedJson: string | null = null,
+  signatureValid?: boolean,
 ): string | null {
   const actual = (storedJson === null ? null : recordHashOfJson(storedJson)) ?? recordHash(record);
   if (actual !== record.hash) return `hash ${record.hash.slice(0, 12)}… does not match the content (${actual.slice(0, 12)}…): the record was changed after it was recorded`;
   if (!record.cashier) return "record has no signer";
   if (signerKeys.length === 0) return `signer ${record.cashier} is not a user of the branch`;
-  if (!signerKeys.some((key) => verifySignature(key, record.hash, record.signature))) {
+  const signed = signatureValid ?? signerKeys.some((key) => verifySignature(key, record.hash, record.signature));
+  if (!signed) {
     return `signature does not verify with any key of ${record.cashier}`;
   }
   if (expectedPrevHash !== null && record.prevHash !== expectedPrevHash) {

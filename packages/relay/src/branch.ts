@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import {
   HybridLogicalClock,
@@ -54,6 +55,7 @@ import { reconcileDoubleRefunds, reconcileDuplicateProvisionals, reconcileOverse
 import type { ConflictReview } from "@mercora/terminal";
 import type { Logger } from "pino";
 import { fiscalSummary, voidedFolios } from "./fiscal.ts";
+import type { SignatureChecks } from "./signature-checks.ts";
 import { StockPublisher } from "./stock-publisher.ts";
 
 export const RELAY_REPLICA = "relay";
@@ -163,6 +165,7 @@ export class RelayBranch {
     private readonly log: Logger,
     private readonly onDocument: (documentId: string, branch: string) => void,
     private readonly catalog: () => DocHandle<CatalogDoc> | null,
+    private readonly signatures: SignatureChecks,
   ) {
     this.id = id;
   }
@@ -284,17 +287,26 @@ export class RelayBranch {
     const catalog = this.catalog();
     const rules = catalog ? readPricingRules(catalog.doc()) : null;
     const increment = readDirectoryUrls(this.directory.doc()).cashRoundingIncrement;
+    const queued: { record: LedgerRecord; terminal: string; arithmetic: string | null; keys: KeyObject[] }[] = [];
     for (const [terminal, waiting] of this.#waiting) {
       let next = readAcked(ingestDoc, terminal) + 1;
       for (;;) {
         const record = waiting.get(next);
         if (!record) break;
-        const failure =
-          verifyRecord(record, this.id, terminal, rules, increment) ?? this.#verifyIntegrity(record) ?? this.#verifyFolio(record);
-        batch.push({ record, failure, terminal });
+        const keys = record.cashier ? readSigningKeys(this.permissions.doc(), record.cashier) : [];
+        queued.push({ record, terminal, arithmetic: verifyRecord(record, this.id, terminal, rules, increment), keys });
         waiting.delete(next);
         next += 1;
       }
+    }
+    // Signatures are checked first, on two threads. The other checks follow in order, because
+    // each record's chain link needs the one before it and each folio check claims its folio.
+    const checked = queued.filter((entry) => entry.arithmetic === null && entry.keys.length > 0);
+    const valid = this.signatures.checkAll(checked.map(({ record, keys }) => ({ keys, hash: record.hash, signature: record.signature })));
+    const signatureOf = new Map(checked.map((entry, index) => [entry.record.id, valid[index]!]));
+    for (const { record, terminal, arithmetic, keys } of queued) {
+      const failure = arithmetic ?? this.#verifyIntegrity(record, keys, signatureOf.get(record.id)) ?? this.#verifyFolio(record);
+      batch.push({ record, failure, terminal });
     }
     // Every provisional folio the relay knows of, ingested or not, waits for a
     // final one. Assignment waits until no new provisional folio has arrived
@@ -461,12 +473,11 @@ export class RelayBranch {
     return { scheme: readScheme(doc), poolLeft, ranges, alerts, finals: Object.keys(doc.finals).length, voided };
   }
 
-  /** Checks a record's hash, signature and link to the terminal's previous record. */
-  #verifyIntegrity(record: LedgerRecord): string | null {
+  /** Checks a record's hash, signature (unless `signatureValid` gives its result) and link to the terminal's previous record. */
+  #verifyIntegrity(record: LedgerRecord, signer: KeyObject[], signatureValid?: boolean): string | null {
     const previous = record.seq === 1 ? null : this.#records.get(recordId(this.id, record.terminal, record.seq - 1));
     const expected = record.seq === 1 ? genesisHash(this.id, record.terminal) : (previous?.hash ?? null);
-    const signer = record.cashier ? readSigningKeys(this.permissions.doc(), record.cashier) : [];
-    return verifyRecordIntegrity(record, expected, signer, this.#storedJson.get(record.id) ?? null);
+    return verifyRecordIntegrity(record, expected, signer, this.#storedJson.get(record.id) ?? null, signatureValid);
   }
 
   /**
