@@ -25,8 +25,7 @@ export async function findDocument<T>(
     try {
       // AbortSignal.timeout takes whole milliseconds and throws on a fraction.
       const remaining = Math.max(1, Math.ceil(deadline - Date.now()));
-      const timeout = AbortSignal.timeout(remaining);
-      return await repo.find<T>(id, { signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+      return await repo.find<T>(id, { signal: AbortSignal.timeout(remaining) });
     } catch (error) {
       // A bad argument fails the same way on every attempt, so it is not retried.
       if (error instanceof TypeError || error instanceof RangeError) throw error;
