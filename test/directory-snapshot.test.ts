@@ -25,7 +25,7 @@ describe("terminal directory snapshot", function () {
   let running: Terminal | null = null;
 
   before(async function () {
-    // Mocha may load this file as CommonJS; automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
+    // Mocha may load this file as CommonJS, and automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
     terminalModule = await import("@mercora/terminal");
     fixture = await startStore([{ id: "A", name: "Sucursal Centro", timeZone: ZONE, terminals: ["T1", "T2"], openingStock: { default: 100 } }], csv);
     const t1 = fixture.store.terminal("A", "T1");

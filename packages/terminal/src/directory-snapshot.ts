@@ -20,9 +20,9 @@ interface SnapshotFile {
  * The branch directory as a sealed JSON file, so a restart reads the
  * store's settings, document URLs and ledger list without loading the
  * directory document. That document gains one change per ledger each
- * terminal opens (about 1,500 in a year for 4 terminals), and Automerge's
- * load time grows with the number of changes: a year's directory took
- * 32 ms to load and a week's 4 ms in the cold start bench. The snapshot
+ * terminal opens: about 1,500 in a year for 4 terminals. Automerge's load
+ * time grows with the number of changes, and in the cold start bench a
+ * year's directory took 32 ms to load and a week's 4 ms. The snapshot
  * has plain strings where the document has immutable strings, and ledger
  * references as objects, shapes that `readDirectoryUrls`, `listTerminals`
  * and `str` read.
@@ -42,7 +42,7 @@ export class DirectorySnapshot {
     this.#log = log;
   }
 
-  /** Reads the snapshot of the directory at `url` left by an earlier run; null when there is none, it is unreadable or of another document. */
+  /** Reads the snapshot of the directory at `url` left by an earlier run. Returns null when there is none, it is unreadable or of another document. */
   async read(url: string): Promise<DirectoryDoc | null> {
     let file: SnapshotFile | null;
     try {
@@ -104,7 +104,7 @@ export class DirectorySnapshot {
   }
 }
 
-/** The directory's fields as plain values, in shapes the crdt-model readers accept. */
+/** Copies the directory's fields into plain values, in shapes the crdt-model readers accept. */
 function plainDirectory(doc: DirectoryDoc): DirectoryDoc {
   const terminals: Record<string, unknown> = {};
   for (const terminal of listTerminals(doc)) {

@@ -52,8 +52,11 @@ export class OfflinePeriodPublisher {
       this.#directory = directory;
       return this.publish();
     });
-    if (this.#terminal.directoryLoaded) await first;
-    else first.catch((error) => this.#terminal.log.error({ err: error }, "publishing offline periods failed"));
+    if (this.#terminal.directoryLoaded) {
+      await first;
+    } else {
+      first.catch((error) => this.#terminal.log.error({ err: error }, "publishing offline periods failed"));
+    }
     this.#interval = setInterval(() => this.#schedule(), REPUBLISH_INTERVAL_MS);
     this.#interval.unref();
   }

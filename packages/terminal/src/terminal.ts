@@ -121,7 +121,7 @@ export interface TerminalOptions {
   clockOffsetMs: number;
   /** A clock this far from the store's time raises one clock-skew conflict. */
   clockSkewThresholdMs: number;
-  /** Time before another attempt when the directory document failed to load after a start from its snapshot; 30 s when left out. */
+  /** Time before another attempt when the directory document failed to load after a start from its snapshot, 30 s when left out. */
   directoryRetryMs?: number;
   log: Logger;
 }
@@ -188,7 +188,7 @@ export class Terminal {
   readonly review: ConflictReview;
 
   #state!: TerminalState;
-  /** The branch directory document; null while a start served from its snapshot has not loaded it yet. */
+  /** The branch directory document, or null while a start served from its snapshot has not loaded it yet. */
   #directory: DocHandle<DirectoryDoc> | null = null;
   /** The directory as read from the last run's snapshot, used until the document loads. */
   #directorySnapshotDoc: DirectoryDoc | null = null;
@@ -606,7 +606,7 @@ export class Terminal {
    */
   branchDirectory(): DirectoryDoc {
     const doc = this.#directory?.doc() ?? this.#directorySnapshotDoc;
-    if (!doc) throw new Error("The branch directory is not loaded yet: the terminal has not started");
+    if (!doc) throw new Error("The branch directory is not loaded: call Terminal.start() before reading it");
     return doc;
   }
 
@@ -686,7 +686,14 @@ export class Terminal {
    * start, or once a LAN peer's or the relay's sync has loaded it.
    */
   #scheduleDirectoryLoad(): void {
+    // A peer that syncs the directory makes automerge-repo load it, so following it then costs no second load.
+    const { documentId } = parseAutomergeUrl(this.#state.directoryUrl as AutomergeUrl);
+    const onLoaded = (event: { type: string; documentId?: string }) => {
+      if (event.type === "doc-loaded" && event.documentId === documentId) setImmediate(load);
+    };
     const load = () => {
+      this.repo.off("doc-metrics", onLoaded);
+      if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
       this.#directoryTimer = null;
       if (this.#closed || this.#directoryFollowed || this.#directoryLoading) return;
       void this.directory().catch(() => undefined);
@@ -696,18 +703,11 @@ export class Terminal {
       this.#afterFirstWrite = null;
       setImmediate(load);
     };
-    // A peer that syncs the directory makes automerge-repo load it, so following it then costs no second load.
-    const { documentId } = parseAutomergeUrl(this.#state.directoryUrl as AutomergeUrl);
     if (this.repo.handles[documentId]?.isReady()) {
       setImmediate(load);
-      return;
+    } else {
+      this.repo.on("doc-metrics", onLoaded);
     }
-    const onLoaded = (event: { type: string; documentId?: string }) => {
-      if (event.type !== "doc-loaded" || event.documentId !== documentId) return;
-      this.repo.off("doc-metrics", onLoaded);
-      setImmediate(load);
-    };
-    this.repo.on("doc-metrics", onLoaded);
   }
 
   /**
