@@ -11,21 +11,42 @@ export function canonicalJson(value: unknown): string {
     for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
     return `${out}]`;
   }
-  return `{${canonicalMembers(value as Record<string, unknown>).texts.join(",")}}`;
+  // Builds one string per object, with no array of members: every sale and every record check encodes a record.
+  const object = value as Record<string, unknown>;
+  let out = "{";
+  // The default sort compares UTF-16 code units, as `<` on strings does.
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += (out.length === 1 ? "" : ",") + quotedKey(key) + canonicalJson(item);
+  }
+  return `${out}}`;
 }
 
 /** Lists the defined members of an object in key order: their keys, and each member as canonical `"key":value` text. */
 function canonicalMembers(object: Record<string, unknown>): { keys: string[]; texts: string[] } {
   const keys: string[] = [];
   const texts: string[] = [];
-  // The default sort compares UTF-16 code units, as `<` on strings does.
   for (const key of Object.keys(object).sort()) {
     const item = object[key];
     if (item === undefined) continue;
     keys.push(key);
-    texts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+    texts.push(quotedKey(key) + canonicalJson(item));
   }
   return { keys, texts };
+}
+
+/** Encoded keys with their colon: records use a few dozen field names, so each is encoded once. */
+const QUOTED_KEYS = new Map<string, string>();
+const QUOTED_KEYS_MAX = 1000;
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED_KEYS.get(key);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(key)}:`;
+    if (QUOTED_KEYS.size < QUOTED_KEYS_MAX) QUOTED_KEYS.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** Adds a string member at its place in key order. */
