@@ -7,6 +7,7 @@ import type { Repo as RepoClass } from "@automerge/automerge-repo";
 import { expect } from "chai";
 import { pino } from "pino";
 import { DurableWrites, WriteAheadLog, replayFrames } from "../src/index.ts";
+import { SEGMENT_PREALLOCATED_BYTES } from "../src/write-ahead-log.ts";
 
 const KEY = randomBytes(32);
 
@@ -87,6 +88,69 @@ describe("write-ahead log", function () {
     expect(problems).to.have.length(1);
     expect(problems[0]!.torn).to.equal(true);
     expect(problems[0]!.reason).to.include("cut short");
+  });
+
+  /** Appends `count` changes and returns the open segment's bytes as a crash would leave them, with the frames' total length. */
+  async function crashedSegment(count: number): Promise<{ bytes: Buffer; used: number; list: { change: Uint8Array; hash: string }[] }> {
+    const log = new WriteAheadLog(dir, KEY);
+    await log.open();
+    const { list } = changes(count);
+    for (const { change, hash } of list) await log.append("doc-1", hash, change);
+    const [file] = await segmentFiles();
+    const bytes = await readFile(join(dir, file!));
+    const used = log.segmentBytes;
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+    return { bytes, used, list };
+  }
+
+  async function openCopy(bytes: Buffer) {
+    const copy = await mkdtemp(join(tmpdir(), "mercora-wal-copy-"));
+    try {
+      await writeFile(join(copy, "00000001.wal"), bytes);
+      const log = new WriteAheadLog(copy, KEY);
+      const opened = await log.open();
+      await log.close();
+      return opened;
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  }
+
+  it("writes frames over a zero-filled segment and cuts the zeros off at close", async function () {
+    const { bytes, used } = await crashedSegment(3);
+    expect(bytes.length).to.equal(SEGMENT_PREALLOCATED_BYTES);
+    expect(bytes.subarray(used).every((byte) => byte === 0)).to.equal(true);
+    await write(3);
+    const [file] = await segmentFiles();
+    expect((await stat(join(dir, file!))).size).to.be.below(SEGMENT_PREALLOCATED_BYTES);
+  });
+
+  it("reads the frames of a segment left with its zeros by a crash", async function () {
+    const { bytes, list } = await crashedSegment(3);
+    const { frames, problems } = await openCopy(bytes);
+    expect(problems).to.deep.equal([]);
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
+  });
+
+  it("reports a torn last frame followed by zeros", async function () {
+    const { bytes, used, list } = await crashedSegment(3);
+    bytes.fill(0, used - 7, used);
+    const { frames, problems } = await openCopy(bytes);
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.include({ torn: true, hash: list[2]!.hash });
+  });
+
+  it("reports bytes after the end of the frames", async function () {
+    const { bytes, used, list } = await crashedSegment(2);
+    // A frame whose first bytes were lost: its length reads as zero, its tail does not.
+    bytes[used + 600] = 0x5a;
+    const { frames, problems } = await openCopy(bytes);
+    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.include({ torn: true, offset: used + 600 });
+    expect(problems[0]!.reason).to.include(`follow the end of the frames at offset ${used}`);
   });
 
   it("reports a damaged frame with its change hash", async function () {
