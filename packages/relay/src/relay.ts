@@ -215,9 +215,10 @@ export class Relay {
       storage: this.syncStates,
       network: [
         // TODO: catching up 8,000 tickets takes 4.62 s in the bench against PouchDB's 5.31 s (goal: half). In a profiled
-        // run the main thread was busy 3.0 s of a 3.6 s window: Ed25519 checks 0.5 s (the worker thread checks as many),
-        // applying the terminals' ledgers 0.44 s (SHA-256 of their changes 0.27 s), compressing the first copy of each
-        // forwarded ledger 0.35 s (the patched automerge-repo reuses it for the other terminals), saves 0.18 s, GC 0.18 s.
+        // run the main thread was busy 3.0 s of a 3.6 s window. Ed25519 checks took 0.5 s, and the worker thread checked
+        // as many. Applying the terminals' ledgers took 0.44 s, of which SHA-256 of their changes 0.27 s. Compressing the
+        // first copy of each forwarded ledger took 0.35 s (the patched automerge-repo reuses it for the other terminals),
+        // saves 0.18 s and GC 0.18 s.
         // The four terminals share the bench machine's 2 cores and each spends about 0.6 s checking the 6,000 records
         // forwarded to it. A terminal could skip a check only where it can tell that the relay checked the same bytes.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
