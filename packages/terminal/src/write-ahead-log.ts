@@ -167,7 +167,8 @@ export class WriteAheadLog {
     let offset = 0;
     while (offset < bytes.length) {
       if (bytes.length - offset >= LENGTH_BYTES && bytes.readUInt32BE(offset) === 0) {
-        // The unused zeros of a preallocated segment. Anything else after them is a frame whose first bytes are lost.
+        // The unused zeros of a preallocated segment. Data after them belongs to a frame whose length was lost,
+        // in a write cut short or in a damaged acknowledged frame, so it is reported as damage.
         const data = firstNonZero(bytes, offset);
         if (data !== -1) {
           problems.push({
@@ -176,7 +177,7 @@ export class WriteAheadLog {
             documentId: null,
             hash: null,
             reason: `bytes at offset ${data} follow the end of the frames at offset ${offset}`,
-            torn: newest,
+            torn: false,
           });
         }
         return;
