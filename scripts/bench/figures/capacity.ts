@@ -5,10 +5,13 @@ import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
-// TODO: the relay does not keep up with 1,000 stores. In the last run all 4,000 simulated terminals finished their
-// first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The TODO on the relay's
+// TODO: the relay does not keep up with 1,000 stores. In the last full run all 4,000 simulated terminals finished
+// their first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The TODO on the relay's
 // network adapter lists where that time goes. The relay also opens every branch before it listens: 2 minutes for
-// 1,000 stores. While terminals connected, the four load generators used about one of this machine's two cores (top).
+// 1,000 stores. A later run at commit 20a9ac3 (3-minute soak) acknowledged 56 of 12,000 tickets and logged no
+// ingest. The relay used only 37-60% of a core while the terminals connected (346 s), and one load generator used
+// a whole core (top), so the generators may delay the first syncs as much as the relay does. Measuring where a
+// ledger's first sync waits, with fewer stores, comes before sharding the relay.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
