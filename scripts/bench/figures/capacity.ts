@@ -10,12 +10,12 @@ import type { CapacityResult } from "../capacity.ts";
 // network adapter lists where that time goes. The relay also opens every branch before it listens: 2 minutes for
 // 1,000 stores. A later run at commit 20a9ac3 (3-minute soak) acknowledged 56 of 12,000 tickets. Its relay used
 // 37-60% of a core while the terminals connected (346 s), and one load generator a whole core (top). Tickets start
-// only once all terminals are connected. In a run of the worker alone with a 2-minute soak (with a trial storage
-// queue that put document writes ahead of sync states, not kept), the relay logged 875 records ingested in 547 runs
-// over 242 stores, of 8,000 written, while its CPU rose to 100-177%. The generators
-// saw none of those acknowledgements. So at 1,000 stores both the relay and the load generators (a Repo per
-// simulated terminal, 1,000 per process) saturate this machine's two cores. Lighter simulated terminals, or a
-// second machine for them, are needed to read the relay's own limit; sharding the relay comes after that.
+// only once all terminals are connected. A run of the worker alone had a 2-minute soak and a trial storage queue that
+// put document writes ahead of sync states (not kept). Its relay logged 875 records ingested in 547 runs over 242
+// stores, of 8,000 written, while its CPU rose to 100-177%. The generators saw none of those acknowledgements. So at
+// 1,000 stores both the relay and the load generators (a Repo per simulated terminal, 1,000 per process) saturate
+// this machine's two cores. Lighter simulated terminals, or a second machine for them, are needed to read the
+// relay's own limit, and sharding the relay comes after that.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
