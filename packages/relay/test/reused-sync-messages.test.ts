@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import type { DocHandle, DocumentId, PeerId, Repo as RepoClass } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { expect } from "chai";
-import { WebSocketServer } from "ws";
 import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
+import { repoScope, sleep } from "./repo-scope.ts";
 
 type Ledger = { records: Record<string, string> };
 
@@ -15,44 +14,30 @@ interface GenerateMetric {
   reused?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // The reuse is in patches/@automerge+automerge-repo+2.5.6.patch. Without the patch, no
 // metric reports `reused`, and the first test fails.
 describe("reused sync messages (patched automerge-repo)", function () {
   this.timeout(30_000);
-  let Repo: typeof RepoClass;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  before(async function () {
-    // Mocha may load this file as CommonJS; automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
-    ({ Repo } = await import("@automerge/automerge-repo"));
-  });
-
-  afterEach(async function () {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  });
+  const scope = repoScope();
 
   /** Starts a server repo with one document of `records` random records, about 1 KB each, and its metrics. */
   async function startServer(records: number) {
-    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
-    stops.push(() => new Promise((resolve) => wss.close(resolve)));
-    const server = new Repo({ network: [new ListeningWebSocketServerAdapter(wss as never)], peerId: "relay" as PeerId, sharePolicy: async () => true });
-    stops.push(() => server.shutdown());
+    const { wss, url } = await scope.listen();
+    const server = new scope.Repo({ network: [new ListeningWebSocketServerAdapter(wss as never)], peerId: "relay" as PeerId, sharePolicy: async () => true });
+    scope.defer(() => server.shutdown());
     const metrics: GenerateMetric[] = [];
     server.on("doc-metrics", (event) => {
       if (event.type === "generate-sync-message") metrics.push(event as GenerateMetric);
     });
     const handle = server.create<Ledger>({ records: {} });
     for (let i = 0; i < records; i++) handle.change((doc) => void (doc.records[`r${i}`] = randomBytes(512).toString("hex")));
-    return { handle, metrics, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
+    return { handle, metrics, url };
   }
 
   /** Connects a peer repo with no documents and returns its copy of the document once it has `records` records. */
   async function fetchWhole(url: string, peerId: string, documentId: DocumentId, records: number): Promise<DocHandle<Ledger>> {
-    const client = new Repo({ network: [new WebSocketClientAdapter(url, 1000)], peerId: peerId as PeerId, sharePolicy: async () => true });
-    stops.push(() => client.shutdown());
+    const client = new scope.Repo({ network: [new WebSocketClientAdapter(url, 1000)], peerId: peerId as PeerId, sharePolicy: async () => true });
+    scope.defer(() => client.shutdown());
     const handle = await client.find<Ledger>(documentId);
     for (let i = 0; i < 200 && Object.keys(handle.doc().records).length < records; i++) await sleep(50);
     return handle;

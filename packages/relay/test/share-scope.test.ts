@@ -1,30 +1,17 @@
-import type { AddressInfo } from "node:net";
 import type { DocumentId, PeerId, Repo as RepoClass } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { expect } from "chai";
-import { WebSocketServer } from "ws";
 import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
+import { repoScope, sleep } from "./repo-scope.ts";
 
 /** automerge-repo does not export the type of its `shareConfig` option. */
 type ShareConfig = NonNullable<NonNullable<ConstructorParameters<typeof RepoClass>[0]>["shareConfig"]>;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The relay relies on the share-config hooks that patches/@automerge+automerge-repo+2.5.6.patch adds.
 // If `npm install` did not apply the patch, automerge-repo ignores them and these tests fail.
 describe("automerge-repo share scope hooks (patched)", function () {
   this.timeout(20_000);
-  let Repo: typeof RepoClass;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  before(async function () {
-    // Mocha may load this file as CommonJS; automerge-repo needs Automerge's ES module build, which loads its WebAssembly.
-    ({ Repo } = await import("@automerge/automerge-repo"));
-  });
-
-  afterEach(async function () {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  });
+  const scope = repoScope();
 
   /**
    * Starts a server repo whose policies accept every peer and document,
@@ -33,26 +20,23 @@ describe("automerge-repo share scope hooks (patched)", function () {
    * returns the document ids it was offered.
    */
   async function offered(hooks: (own: () => DocumentId) => Partial<ShareConfig>): Promise<{ offered: string[]; own: DocumentId; other: DocumentId }> {
-    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
-    stops.push(() => new Promise((resolve) => wss.close(resolve)));
+    const { wss, url } = await scope.listen();
     let ownId: DocumentId | null = null;
-    const server = new Repo({
+    const server = new scope.Repo({
       network: [new ListeningWebSocketServerAdapter(wss as never)],
       peerId: "relay" as PeerId,
       shareConfig: { announce: async () => true, access: async () => true, ...hooks(() => ownId!) },
     });
-    stops.push(() => server.shutdown());
+    scope.defer(() => server.shutdown());
     const own = server.create({ branch: "S1" });
     const other = server.create({ branch: "S2" });
     ownId = own.documentId;
-    const { port } = wss.address() as AddressInfo;
-    const client = new Repo({
-      network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}`, 1000)],
+    const client = new scope.Repo({
+      network: [new WebSocketClientAdapter(url, 1000)],
       peerId: "terminal:S1:T1" as PeerId,
       sharePolicy: async () => true,
     });
-    stops.push(() => client.shutdown());
+    scope.defer(() => client.shutdown());
     await new Promise<void>((resolve) => client.networkSubsystem.once("peer", () => resolve()));
     // The server announces as the peer connects; wait until its document arrives, then a little longer.
     for (let i = 0; i < 100 && !client.handles[own.documentId]; i++) await sleep(50);
