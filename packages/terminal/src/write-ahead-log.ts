@@ -67,8 +67,9 @@ export class WriteAheadLog {
   #segment = 0;
   #bytes = 0;
   readonly #documents = new Set<string>();
-  /** The zero-filled file for the next segment: true once it is on disk, false if making it failed. */
+  /** Preparation of the next segment's zero-filled file: resolves to true once it is on disk, false if it failed. */
   #prepared: Promise<boolean> | null = null;
+  /** True once `#prepared` resolved to true, so a rotation can tell without waiting. */
   #preparedReady = false;
 
   constructor(dir: string, key: Buffer) {
@@ -236,7 +237,7 @@ export class WriteAheadLog {
     void this.#prepare();
   }
 
-  /** Writes the zero-filled file for the next segment and syncs it; returns the preparation in progress if there is one. */
+  /** Writes the zero-filled file for the next segment and syncs it. Returns the preparation in progress if there is one. */
   #prepare(): Promise<boolean> {
     if (this.#prepared) return this.#prepared;
     const prepared = writeZeros(join(this.#dir, PREPARED_NAME), SEGMENT_PREALLOCATED_BYTES).then(

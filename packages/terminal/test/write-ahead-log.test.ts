@@ -117,7 +117,7 @@ describe("write-ahead log", function () {
     }
   }
 
-  it("writes frames over a zero-filled segment and cuts the zeros off at close", async function () {
+  it("writes over zeros, trims at close", async function () {
     const { bytes, used } = await crashedSegment(3);
     expect(bytes.length).to.equal(SEGMENT_PREALLOCATED_BYTES);
     expect(bytes.subarray(used).every((byte) => byte === 0)).to.equal(true);
@@ -126,14 +126,14 @@ describe("write-ahead log", function () {
     expect((await stat(join(dir, file!))).size).to.be.below(SEGMENT_PREALLOCATED_BYTES);
   });
 
-  it("reads the frames of a segment left with its zeros by a crash", async function () {
+  it("reads a segment a crash left", async function () {
     const { bytes, list } = await crashedSegment(3);
     const { frames, problems } = await openCopy(bytes);
     expect(problems).to.deep.equal([]);
     expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
   });
 
-  it("reports a torn last frame followed by zeros", async function () {
+  it("reports a torn frame before zeros", async function () {
     const { bytes, used, list } = await crashedSegment(3);
     bytes.fill(0, used - 7, used);
     const { frames, problems } = await openCopy(bytes);
@@ -142,7 +142,7 @@ describe("write-ahead log", function () {
     expect(problems[0]).to.include({ torn: true, hash: list[2]!.hash });
   });
 
-  it("reports bytes after the end of the frames", async function () {
+  it("reports data after zeros as damage", async function () {
     const { bytes, used, list } = await crashedSegment(2);
     // A frame whose first bytes were lost: its length reads as zero, its tail does not.
     bytes[used + 600] = 0x5a;
