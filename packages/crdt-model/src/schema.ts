@@ -182,9 +182,7 @@ export interface StockBaselineDoc {
   openedAt: Imm;
   /** Business day of the branch when this document opened. */
   businessDay: Imm;
-  /** Number of buckets of `stock`; baselines written before it was recorded have `LEGACY_STOCK_BUCKETS` (128). */
-  stockBuckets?: number;
-  /** Units per SKU, in buckets keyed by `stockBucket(sku, stockBuckets)`, so a change rewrites only the buckets it touches. */
+  /** Units per SKU, in buckets keyed by `stockBucket(sku)`, so a change rewrites only the buckets it touches. */
   stock: Record<string, StockBucketDoc>;
   /** Per terminal, the highest contiguous sequence number folded into `stock`. */
   applied: Record<string, number>;

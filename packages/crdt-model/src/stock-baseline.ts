@@ -5,22 +5,11 @@ import { SCHEMA_VERSION } from "./schema.ts";
 import { imm, optStr, str } from "./strings.ts";
 
 /**
- * Buckets of a new baseline's stock map. With the 12,513 SKUs of the
- * bundled catalog a bucket holds about 12 SKUs (about 250 bytes), so a
- * publish that moves a few dozen SKUs rewrites a few dozen short strings,
- * not the whole map. Every rewritten string stays in the document's
- * history, so the bucket size sets how fast a baseline grows: with 128
- * buckets a publish of 12 SKUs added about 23 KB, with 1,024 about 3 KB.
+ * Buckets of a baseline's stock map. With the 12,513 SKUs of the bundled
+ * catalog a bucket holds about 100 SKUs, so a publish that moves a few
+ * dozen SKUs rewrites a few dozen short strings, not the whole map.
  */
-export const STOCK_BUCKETS = 1024;
-
-/** Buckets of a baseline written before `stockBuckets` was recorded. */
-export const LEGACY_STOCK_BUCKETS = 128;
-
-/** Returns the number of buckets of a baseline's stock map. */
-export function stockBucketsOf(doc: Pick<StockBaselineDoc, "stockBuckets">): number {
-  return doc.stockBuckets ?? LEGACY_STOCK_BUCKETS;
-}
+export const STOCK_BUCKETS = 128;
 
 /**
  * Reads one bucket of a baseline's stock: the JSON string the relay writes
@@ -61,22 +50,14 @@ export interface StockBaselineInit {
   dayStartApplied: Record<string, number>;
 }
 
-/**
- * Returns the bucket of a SKU in a stock map of `buckets` buckets: FNV-1a
- * of the SKU, modulo `buckets`, in hex padded to the width of the last
- * bucket.
- */
-export function stockBucket(sku: string, buckets: number = STOCK_BUCKETS): string {
+/** The bucket of a SKU in a baseline's stock map: FNV-1a of the SKU, modulo `STOCK_BUCKETS`, in hex. */
+export function stockBucket(sku: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < sku.length; i++) {
     hash ^= sku.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return bucketKey(hash % buckets, buckets);
-}
-
-function bucketKey(index: number, buckets: number): string {
-  return index.toString(16).padStart((buckets - 1).toString(16).length, "0");
+  return (hash % STOCK_BUCKETS).toString(16).padStart(2, "0");
 }
 
 /**
@@ -86,10 +67,10 @@ function bucketKey(index: number, buckets: number): string {
  */
 export function initStockBaseline(init: StockBaselineInit): StockBaselineDoc {
   const buckets: Record<string, Record<string, number>> = {};
-  for (let bucket = 0; bucket < STOCK_BUCKETS; bucket++) buckets[bucketKey(bucket, STOCK_BUCKETS)] = {};
+  for (let bucket = 0; bucket < STOCK_BUCKETS; bucket++) buckets[bucket.toString(16).padStart(2, "0")] = {};
   for (const [sku, units] of Object.entries(init.stock)) {
     if (!Number.isSafeInteger(units)) throw new Error(`Stock for SKU ${sku} must be a whole number of units, got ${units}`);
-    buckets[stockBucket(sku, STOCK_BUCKETS)]![sku] = units;
+    buckets[stockBucket(sku)]![sku] = units;
   }
   const stock: Record<string, StockBucketDoc> = {};
   for (const [bucket, units] of Object.entries(buckets)) stock[bucket] = writeStockBucket(units);
@@ -101,7 +82,6 @@ export function initStockBaseline(init: StockBaselineInit): StockBaselineDoc {
     previousUrl: init.previousUrl === null ? null : imm(init.previousUrl),
     openedAt: imm(init.openedAt),
     businessDay: imm(init.businessDay),
-    stockBuckets: STOCK_BUCKETS,
     stock,
     applied: { ...init.applied },
     windowApplied: { ...init.windowApplied },
@@ -119,10 +99,9 @@ export function writeBaselineStock(
   units: ReadonlyMap<string, number>,
   applied: Readonly<Record<string, number>>,
 ): void {
-  const buckets = stockBucketsOf(doc);
   const byBucket = new Map<string, [string, number][]>();
   for (const [sku, value] of units) {
-    const bucket = stockBucket(sku, buckets);
+    const bucket = stockBucket(sku);
     const list = byBucket.get(bucket) ?? [];
     list.push([sku, value]);
     byBucket.set(bucket, list);
@@ -147,7 +126,7 @@ export function writeBaselineStock(
 
 /** Reads the units of one SKU, or null when the baseline has no entry for it. */
 export function readBaselineStock(doc: StockBaselineDoc, sku: string): number | null {
-  return readStockBucket(doc.stock[stockBucket(sku, stockBucketsOf(doc))])[sku] ?? null;
+  return readStockBucket(doc.stock[stockBucket(sku)])[sku] ?? null;
 }
 
 /** Reads the units of every SKU. */

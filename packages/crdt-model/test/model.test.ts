@@ -19,7 +19,6 @@ import {
   STORAGE_CONCURRENCY,
   imm,
   initStockBaseline,
-  LEGACY_STOCK_BUCKETS,
   openSealedBytes,
   readAllBaselineStock,
   readBaselineStock,
@@ -188,29 +187,12 @@ describe("stock baseline and deltas", function () {
   it("rewrites only the moved bucket", function () {
     let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
     expect(Object.keys(doc.stock)).to.have.length(STOCK_BUCKETS);
-    expect(doc.stockBuckets).to.equal(STOCK_BUCKETS);
     expect(str(doc.stock[stockBucket("779")])).to.equal('{"779":1}');
     const before = A.getHeads(doc);
     doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 0]]), { T1: 1 }));
     const touched = A.diff(doc, before, A.getHeads(doc)).filter((patch) => patch.path[0] === "stock");
     expect(touched.map((patch) => patch.path)).to.deep.equal([["stock", stockBucket("779")]]);
     expect(readAllBaselineStock(doc)).to.deep.equal({ "779": 0, "780": 5 });
-  });
-
-  it("keeps the bucket count of a baseline that does not record it", function () {
-    // Baselines written before `stockBuckets` have 128 buckets keyed by two hex digits.
-    const value = init() as unknown as Record<string, unknown> & { stock: Record<string, unknown> };
-    const units = readAllBaselineStock(value as unknown as StockBaselineDoc);
-    delete value["stockBuckets"];
-    value.stock = {};
-    for (let bucket = 0; bucket < LEGACY_STOCK_BUCKETS; bucket++) value.stock[bucket.toString(16).padStart(2, "0")] = imm("{}");
-    for (const [sku, count] of Object.entries(units)) value.stock[stockBucket(sku, LEGACY_STOCK_BUCKETS)] = imm(JSON.stringify({ [sku]: count }));
-    let doc = A.from(value) as unknown as A.Doc<StockBaselineDoc>;
-    expect(readBaselineStock(doc, "780")).to.equal(5);
-    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["780", 2]]), { T1: 1 }));
-    expect(Object.keys(doc.stock)).to.have.length(LEGACY_STOCK_BUCKETS);
-    expect(str(doc.stock[stockBucket("780", LEGACY_STOCK_BUCKETS)])).to.equal('{"780":2}');
-    expect(readAllBaselineStock(doc)).to.deep.equal({ "779": 1, "780": 2 });
   });
 
   it("publishes into older map buckets", function () {
