@@ -214,11 +214,11 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 4.62 s in the bench against PouchDB's 5.31 s (goal: half). In a profiled
-        // run the main thread was busy 3.0 s of a 3.6 s window. Ed25519 checks took 0.5 s, and the worker thread checked
-        // as many. Applying the terminals' ledgers took 0.44 s, of which SHA-256 of their changes 0.27 s. Compressing the
-        // first copy of each forwarded ledger took 0.35 s (the patched automerge-repo reuses it for the other terminals),
-        // saves 0.18 s and GC 0.18 s.
+        // TODO: catching up 8,000 tickets takes 4.28 s in the bench against PouchDB's 5.2 s (goal: half). In a
+        // profiled run at zlib level 6 the main thread was busy 3.0 s of a 3.6 s window. Ed25519 checks took 0.5 s,
+        // and the worker thread checked as many. Applying the terminals' ledgers took 0.44 s, of which SHA-256 of
+        // their changes 0.27 s. Compressing the first copy of each forwarded ledger took 0.35 s (the patched
+        // automerge-repo reuses it for the other terminals), saves 0.18 s and GC 0.18 s.
         // The four terminals share the bench machine's 2 cores and each spends about 0.6 s checking the 6,000 records
         // forwarded to it. A terminal could skip a check only where it can tell that the relay checked the same bytes.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
@@ -226,7 +226,8 @@ export class Relay {
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's
         // 60 s load timeout, and their sync with other peers waits for those peers' next message. All of it runs on
         // one main thread, so shard branches over worker processes, each with its own repo, routing sockets by the
-        // peer id's branch.
+        // peer id's branch. Sharding alone does not fit 1,000 stores on 2 cores: each ticket costs the relay about
+        // 57 ms of CPU at 50 and at 400 stores, so 67 tickets a second would take about 3.8 cores.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,

@@ -6,16 +6,19 @@ import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
 // TODO: the relay does not keep up with 1,000 stores. In the last full run all 4,000 simulated terminals finished
-// their first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The TODO on the relay's
-// network adapter lists where that time goes. The relay also opens every branch before it listens: 2 minutes for
-// 1,000 stores. A later run at commit 20a9ac3 (3-minute soak) acknowledged 56 of 12,000 tickets. Its relay used
-// 37-60% of a core while the terminals connected (346 s), and one load generator a whole core (top). Tickets start
-// only once all terminals are connected. A run of the worker alone had a 2-minute soak and a trial storage queue that
-// put document writes ahead of sync states (not kept). Its relay logged 875 records ingested in 547 runs over 242
-// stores, of 8,000 written, while its CPU rose to 100-177%. The generators saw none of those acknowledgements. So at
-// 1,000 stores both the relay and the load generators (a Repo per simulated terminal, 1,000 per process) saturate
-// this machine's two cores. Lighter simulated terminals, or a second machine for them, are needed to read the
-// relay's own limit, and sharding the relay comes after that.
+// their first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The relay also opens
+// every branch before it listens: 2 minutes for 1,000 stores.
+// The relay's cost per ticket does not depend on the number of stores. It is about 57 ms of process CPU (user and
+// system, all threads) at 50 stores, 19% of a core for 3.3 tickets a second (commit 7d21e15). At 400 stores it is
+// 155% for 26.7 tickets a second. About 30 ms of it is on the main thread, where the profile spreads it over making and
+// applying sync messages, writing chunks with their fsyncs, websocket compression, the baseline publish and GC, none
+// above a fifth. 1,000 stores sell 67 tickets a second, so the relay would need about 3.8 cores: the cost per ticket
+// has to come down about fourfold before sharding the relay over processes can fit this machine. At 400 stores the
+// relay is at the edge here. Two runs of the same commit acknowledged all 3,200 tickets of a 2-minute soak. Their
+// p99 lag per 20 s interval was 2.3-5.4 s in one run and up to 15.5 s in the other.
+// The load generators (a Repo per simulated terminal) need CPU too: at 50 stores each one's main thread was busy
+// 2% for its 50 terminals, so at 1,000 stores the four would take about 1.6 cores. Reading the relay's own limit
+// there also needs lighter simulated terminals or a second machine.
 
 /** Relay capacity: simulated stores selling one ticket per terminal per minute. */
 export async function capacityFigure(ctx: BenchContext, options: { stores?: number; soakMinutes?: number } = {}): Promise<FigureResult> {
