@@ -16,6 +16,8 @@ import type { CapacityResult } from "../capacity.ts";
 // has to come down about fourfold before sharding the relay over processes can fit this machine. At 400 stores the
 // relay is at the edge here. Two runs of the same commit acknowledged all 3,200 tickets of a 2-minute soak. Their
 // p99 lag per 20 s interval was 2.3-5.4 s in one run and up to 15.5 s in the other.
+// Memory: every branch's stock baseline stays loaded, about 250 KB of JavaScript heap each (400 loaded baselines of
+// the bundled catalog held 98 MiB in a bare script), and its history grows with every publish until it rolls.
 // The load generators (a Repo per simulated terminal) need CPU too: at 50 stores each one's main thread was busy
 // 2% for its 50 terminals, so at 1,000 stores the four would take about 1.6 cores. Reading the relay's own limit
 // there also needs lighter simulated terminals or a second machine.
