@@ -26,6 +26,17 @@ export const SYNC_DEFLATE: PerMessageDeflateOptions = {
   zlibDeflateOptions: { level: 1, memLevel: 5 },
 };
 
+/**
+ * Compression settings that a terminal's websocket client offers, at the
+ * relay's level. A terminal back from an outage compresses its whole
+ * ledger while it goes on selling. In alternated catch-up
+ * runs (8,000 tickets), clients at level 1 took 4.13-4.43 s against
+ * 4.41-4.61 s at zlib's default. A LAN server declines the offer.
+ */
+export const SYNC_CLIENT_DEFLATE: PerMessageDeflateOptions = {
+  zlibDeflateOptions: { level: 1, memLevel: 5 },
+};
+
 /** How long a websocket handshake may go on before a retry closes it and starts another. */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -59,6 +70,8 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
     options: { handshakeTimeoutMs?: number } = {},
   ) {
     super(url, retryIntervalMs);
+    // The patch in patches/ passes socketOptions to each new ws client.
+    this.socketOptions = { perMessageDeflate: SYNC_CLIENT_DEFLATE };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const self = this as unknown as { onError: (event: unknown) => void };
     let lastCode: string | null = null;
