@@ -75,12 +75,14 @@ describe("terminal security", function () {
       const files = await filesUnder(folder);
       expect(files.length, folder).to.be.greaterThan(5);
       for (const file of files) {
-        // The relay keeps running, so a temporary chunk listed above may have been renamed since.
-        const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-          if (error.code === "ENOENT" && file.endsWith(".tmp")) return null;
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(file);
+        } catch (error) {
+          // The relay keeps running, so a temporary chunk listed above may have been renamed since.
+          if ((error as NodeJS.ErrnoException).code === "ENOENT" && file.endsWith(".tmp")) continue;
           throw error;
-        });
-        if (bytes === null) continue;
+        }
         for (const secret of secrets) {
           expect(bytes.includes(Buffer.from(secret)), `${secret} in ${file}`).to.equal(false);
         }

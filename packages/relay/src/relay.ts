@@ -226,8 +226,8 @@ export class Relay {
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's
         // 60 s load timeout, and their sync with other peers waits for those peers' next message. All of it runs on
         // one main thread, so shard branches over worker processes, each with its own repo, routing sockets by the
-        // peer id's branch. Sharding alone does not fit 1,000 stores on 2 cores: each ticket costs the relay about
-        // 57 ms of CPU at 50 and at 400 stores, so 67 tickets a second would take about 3.8 cores.
+        // peer id's branch. Sharding alone does not fit 1,000 stores on 2 cores, because each ticket costs the relay
+        // about 57 ms of CPU at 50 and at 400 stores, so 67 tickets a second would take about 3.8 cores.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,

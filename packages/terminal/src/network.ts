@@ -3,6 +3,9 @@ import { WebSocketClientAdapter, WebSocketServerAdapter } from "@automerge/autom
 import type { Logger } from "pino";
 import type { PerMessageDeflateOptions } from "ws";
 
+/** zlib settings of every sync websocket's deflate, at the relay and at a terminal's client. */
+const SYNC_ZLIB_OPTIONS = { level: 1, memLevel: 5 };
+
 /**
  * Compression settings (permessage-deflate) for the relay's sync websocket
  * server. A terminal's LAN server does not compress. The ws client that
@@ -14,8 +17,8 @@ import type { PerMessageDeflateOptions } from "ws";
  * stays small: 4 KiB windows both ways and memLevel 5 put its deflate near
  * 32 KiB and its inflate near 11 KiB, against about 256 KiB and 39 KiB with
  * zlib's defaults (estimates from zlib's memory formula).
- * Level 1, the fastest, because the relay compresses every message it
- * sends to every terminal. In the catch-up bench (8,000 tickets), level 6
+ * It uses level 1, zlib's fastest, because the relay compresses every
+ * message it sends to every terminal. In the catch-up bench (8,000 tickets), level 6
  * took a median of 4.67 s and sent 524-724 bytes per ticket. Level 1 took
  * 4.22 s and sent 611-724.
  */
@@ -23,18 +26,18 @@ export const SYNC_DEFLATE: PerMessageDeflateOptions = {
   threshold: 512,
   serverMaxWindowBits: 12,
   clientMaxWindowBits: 12,
-  zlibDeflateOptions: { level: 1, memLevel: 5 },
+  zlibDeflateOptions: SYNC_ZLIB_OPTIONS,
 };
 
 /**
- * Compression settings that a terminal's websocket client offers, at the
- * relay's level. A terminal back from an outage compresses its whole
- * ledger while it goes on selling. In alternated catch-up
- * runs (8,000 tickets), clients at level 1 took 4.13-4.43 s against
- * 4.41-4.61 s at zlib's default. A LAN server declines the offer.
+ * Compression settings that a terminal's websocket client offers, with the
+ * relay's zlib settings. A terminal back from an outage compresses its
+ * whole ledger while it goes on selling. In alternated catch-up runs
+ * (8,000 tickets), clients at level 1 took 4.13-4.43 s, against
+ * 4.41-4.61 s at zlib's default level. A LAN server declines the offer.
  */
 export const SYNC_CLIENT_DEFLATE: PerMessageDeflateOptions = {
-  zlibDeflateOptions: { level: 1, memLevel: 5 },
+  zlibDeflateOptions: SYNC_ZLIB_OPTIONS,
 };
 
 /** How long a websocket handshake may go on before a retry closes it and starts another. */

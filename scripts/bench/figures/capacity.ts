@@ -10,10 +10,10 @@ import type { CapacityResult } from "../capacity.ts";
 // every branch before it listens: 2 minutes for 1,000 stores.
 // The relay's cost per ticket does not depend on the number of stores. It is about 57 ms of process CPU (user and
 // system, all threads) at 50 stores, 19% of a core for 3.3 tickets a second (commit 7d21e15). At 400 stores it is
-// 155% for 26.7 tickets a second. About 30 ms of it is on the main thread, where the profile spreads it over making and
-// applying sync messages, writing chunks with their fsyncs, websocket compression, the baseline publish and GC, none
-// above a fifth. 1,000 stores sell 67 tickets a second, so the relay would need about 3.8 cores: the cost per ticket
-// has to come down about fourfold before sharding the relay over processes can fit this machine. At 400 stores the
+// 155% for 26.7 tickets a second. About 30 ms of it is on the main thread. Its profile splits that time between making
+// and applying sync messages, writing chunks with their fsyncs, websocket compression, the baseline publish and GC,
+// none above a fifth. 1,000 stores sell 67 tickets a second, so the relay would need about 3.8 cores. The cost per
+// ticket has to come down about fourfold before sharding the relay over processes can fit this machine. At 400 stores the
 // relay is at the edge here. Two runs of the same commit acknowledged all 3,200 tickets of a 2-minute soak. Their
 // p99 lag per 20 s interval was 2.3-5.4 s in one run and up to 15.5 s in the other.
 // Memory: every branch's stock baseline stays loaded, about 250 KB of JavaScript heap each (400 loaded baselines of
