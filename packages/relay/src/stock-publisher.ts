@@ -23,8 +23,19 @@ import type { Logger } from "pino";
  */
 export const STOCK_PUBLISH_QUIET_MS = 1000;
 
-/** Maximum time folded records wait for a publish while folding goes on. */
+/** Maximum time folded records wait for a publish while folding goes on, once the previous publish is `STOCK_PUBLISH_MIN_INTERVAL_MS` old. */
 export const STOCK_PUBLISH_MAX_DELAY_MS = 10_000;
+
+/**
+ * Minimum time between two publishes of a branch's baseline. A store that
+ * sells steadily folds a record every few seconds. Each publish is a
+ * change that the relay saves and sends to every terminal of the branch,
+ * and its history stays in the baseline until the baseline rolls.
+ * Replicas count a record above the marks as pending, so a later publish
+ * changes no total that a cashier or HQ sees. A first fold after a quiet
+ * minute still publishes a second later, as in a catch-up.
+ */
+export const STOCK_PUBLISH_MIN_INTERVAL_MS = 60_000;
 
 /**
  * Changes a baseline document takes before the relay rolls to a fresh
@@ -45,6 +56,8 @@ export interface StockPublisherContext {
   onPublished: () => void;
   /** Changes after which the baseline rolls; `BASELINE_ROLL_CHANGES` unless given. */
   rollChanges?: number;
+  /** Minimum milliseconds between two publishes; `STOCK_PUBLISH_MIN_INTERVAL_MS` unless given. */
+  minIntervalMs?: number;
 }
 
 /**
@@ -52,7 +65,8 @@ export interface StockPublisherContext {
  * stock baseline document, with the new units and the new `applied` marks
  * in one change. It publishes only when something was folded, once folding
  * has been quiet for `STOCK_PUBLISH_QUIET_MS`, or
- * `STOCK_PUBLISH_MAX_DELAY_MS` after the first unpublished fold. It rolls to a fresh document at a new
+ * `STOCK_PUBLISH_MAX_DELAY_MS` after the first unpublished fold, and never
+ * sooner than `STOCK_PUBLISH_MIN_INTERVAL_MS` after the previous publish. It rolls to a fresh document at a new
  * business day of the branch and when the current one passes
  * `BASELINE_ROLL_CHANGES` changes, and points the directory at it.
  */
@@ -64,6 +78,8 @@ export class StockPublisher {
   #changes = 0;
   /** When the oldest fold not yet published happened, or null when everything is published. */
   #firstUnpublishedAt: number | null = null;
+  /** Time of the last publish or roll; -Infinity before the first. */
+  #publishedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | null = null;
   #publishing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -151,7 +167,9 @@ export class StockPublisher {
     const now = Date.now();
     this.#firstUnpublishedAt ??= now;
     if (this.#timer) clearTimeout(this.#timer);
-    const waitMs = Math.min(STOCK_PUBLISH_QUIET_MS, Math.max(0, this.#firstUnpublishedAt + STOCK_PUBLISH_MAX_DELAY_MS - now));
+    const settled = Math.min(STOCK_PUBLISH_QUIET_MS, Math.max(0, this.#firstUnpublishedAt + STOCK_PUBLISH_MAX_DELAY_MS - now));
+    const spaced = this.#publishedAt + (this.#context.minIntervalMs ?? STOCK_PUBLISH_MIN_INTERVAL_MS) - now;
+    const waitMs = Math.max(settled, spaced);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#publishing = this.#publishing
@@ -179,6 +197,7 @@ export class StockPublisher {
       throw error;
     }
     this.#changes += 1;
+    this.#publishedAt = Date.now();
     // Until now the view counted these records as held above the old marks, so its totals do not move.
     this.#view.updateBaseline(changes.units, changes.applied);
     await this.#context.repo.flush([this.handle.documentId]);
@@ -226,6 +245,7 @@ export class StockPublisher {
     this.handle = next;
     this.#changes = 1;
     this.#firstUnpublishedAt = null;
+    this.#publishedAt = Date.now();
     // The snapshot contains everything folded, so nothing is left to publish into the old document.
     this.#fold.takeChanges();
     this.#view.updateBaseline(Object.entries(this.#fold.all()), applied);

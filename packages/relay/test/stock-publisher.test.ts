@@ -29,7 +29,7 @@ describe("stock publisher", function () {
   });
 
   /** Creates a branch with a baseline opened on `businessDay`, and a publisher on it. */
-  async function branch(businessDay: string, rollChanges?: number) {
+  async function branch(businessDay: string, options: { rollChanges?: number; minIntervalMs?: number } = {}) {
     repo = new Repo({ network: [] });
     const marks = { T1: 0, T2: 0 };
     const baseline = repo.create<StockBaselineDoc>(
@@ -68,7 +68,7 @@ describe("stock publisher", function () {
       directory: () => directory,
       onDocument: () => undefined,
       onPublished: () => published?.(),
-      ...(rollChanges ? { rollChanges } : {}),
+      ...options,
     });
     await publisher.open(baseline.url);
     current = publisher;
@@ -132,7 +132,7 @@ describe("stock publisher", function () {
   });
 
   it("rolls when history passes the threshold", async function () {
-    const { publisher, baseline } = await branch(businessDayOf(new Date(), ZONE), 2);
+    const { publisher, baseline } = await branch(businessDayOf(new Date(), ZONE), { rollChanges: 2, minIntervalMs: 0 });
     const records = [sale("T1", 1, "780", -2), sale("T1", 2, "780", -1)];
     const find = (terminal: string, seq: number) => records.find((r) => r.terminal === terminal && r.seq === seq);
     for (const record of records) publisher.hold(record);
@@ -147,5 +147,24 @@ describe("stock publisher", function () {
     expect(publisher.epoch).to.equal(2);
     expect(readAllBaselineStock(publisher.handle.doc())["780"]).to.equal(7);
     expect(readBaselineInfo(publisher.handle.doc()).windowApplied, "same day: the window stays").to.deep.equal({ T1: 0, T2: 0 });
+  });
+
+  it("spaces publishes by the interval", async function () {
+    const { publisher, baseline } = await branch(businessDayOf(new Date(), ZONE), { minIntervalMs: 2500 });
+    const records = [sale("T1", 1, "780", -2), sale("T1", 2, "780", -1)];
+    const find = (terminal: string, seq: number) => records.find((r) => r.terminal === terminal && r.seq === seq);
+    for (const record of records) publisher.hold(record);
+    let done = nextPublish();
+    let started = Date.now();
+    publisher.foldIngested(["T1"], () => 1, find);
+    await done;
+    expect(Date.now() - started, "the first publish waits only for quiet").to.be.below(2500);
+    done = nextPublish();
+    started = Date.now();
+    publisher.foldIngested(["T1"], () => 2, find);
+    await done;
+    expect(Date.now() - started, "the second waits for the interval").to.be.at.least(1400);
+    expect(readAllBaselineStock(baseline.doc())["780"]).to.equal(7);
+    expect(readBaselineInfo(baseline.doc()).applied).to.deep.equal({ T1: 2, T2: 0 });
   });
 });
