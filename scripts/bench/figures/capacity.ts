@@ -18,6 +18,9 @@ import type { CapacityResult } from "../capacity.ts";
 // p99 lag per 20 s interval was 2.3-5.4 s in one run and up to 15.5 s in the other.
 // Memory: every branch's stock baseline stays loaded, about 250 KB of JavaScript heap each (400 loaded baselines of
 // the bundled catalog held 98 MiB in a bare script), and its history grows with every publish until it rolls.
+// Since commit 5b6a047 a branch publishes at most once a minute. In 50-store soaks that cut the relay's memory growth
+// from about 0.8 MB a second to 0.36 MB, nearly all of it Automerge's WebAssembly memory (see the TODO in
+// `writeBaselineStock`), and its CPU from about 16% of a core to 13%.
 // The load generators (a Repo per simulated terminal) need CPU too: at 50 stores each one's main thread was busy
 // 2% for its 50 terminals, so at 1,000 stores the four would take about 1.6 cores. Reading the relay's own limit
 // there also needs lighter simulated terminals or a second machine.
