@@ -1,5 +1,5 @@
 import type { StockBaselineDoc } from "./schema.ts";
-import { readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
+import { MOVED_BUCKET, readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
 import type { StockLine } from "./types.ts";
 import { SkuUnits } from "./sku-units.ts";
 
@@ -31,16 +31,21 @@ export class AvailableStock {
   loadBaseline(doc: StockBaselineDoc): void {
     this.#baseline.clear();
     this.#negative.clear();
-    for (const bucket of Object.values(doc.stock ?? {})) {
+    // The bucket of moved SKUs overrides the hashed buckets, so it goes last.
+    const stock = doc.stock ?? {};
+    for (const [key, bucket] of Object.entries(stock)) {
+      if (key === MOVED_BUCKET) continue;
       for (const [sku, units] of Object.entries(readStockBucket(bucket))) this.#setBaselineValue(sku, units);
     }
+    for (const [sku, units] of Object.entries(readStockBucket(stock[MOVED_BUCKET]))) this.#setBaselineValue(sku, units);
     this.#setApplied(readBaselineInfo(doc).applied, true);
   }
 
   /**
    * Applies a change of the baseline document from its patches: rewritten
-   * buckets at `["stock", bucket]`, values of map buckets at
-   * `["stock", bucket, sku]`, and marks at `["applied", terminal]`.
+   * buckets at `["stock", bucket]`, values of map buckets (the bucket of
+   * moved SKUs among them) at `["stock", bucket, sku]`, and marks at
+   * `["applied", terminal]`.
    * Any other patch of the stock or the marks reloads the whole baseline.
    */
   applyBaselinePatches(doc: StockBaselineDoc, patches: readonly { path: readonly (string | number)[] }[]): void {
@@ -51,7 +56,10 @@ export class AvailableStock {
         const units = readStockBucket(doc.stock[key])[sku];
         if (typeof units === "number") this.#setBaselineValue(sku, units);
       } else if (root === "stock" && typeof key === "string" && patch.path.length === 2) {
-        for (const [entry, units] of Object.entries(readStockBucket(doc.stock[key]))) this.#setBaselineValue(entry, units);
+        const moved = key === MOVED_BUCKET ? {} : readStockBucket(doc.stock[MOVED_BUCKET]);
+        for (const [entry, units] of Object.entries(readStockBucket(doc.stock[key]))) {
+          if (!(entry in moved)) this.#setBaselineValue(entry, units);
+        }
       } else if (root === "applied" && typeof key === "string" && patch.path.length === 2) {
         marks[key] = doc.applied[key] ?? 0;
       } else if (root === "stock" || root === "applied") {

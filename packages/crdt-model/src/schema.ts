@@ -168,8 +168,9 @@ export interface DirectoryDoc {
  */
 /**
  * One bucket of a baseline's stock: an `ImmutableString` of the JSON object
- * of units per SKU, or, in baselines written before, a map of units per SKU.
- * Read it with `readStockBucket`.
+ * of units per SKU, or a map of units per SKU. The bucket of moved SKUs
+ * (`MOVED_BUCKET`) is a map, and so is every bucket of baselines written
+ * before buckets were strings. Read it with `readStockBucket`.
  */
 export type StockBucketDoc = Imm | Record<string, number>;
 
@@ -182,7 +183,11 @@ export interface StockBaselineDoc {
   openedAt: Imm;
   /** Business day of the branch when this document opened. */
   businessDay: Imm;
-  /** Units per SKU, in buckets keyed by `stockBucket(sku)`, so a change rewrites only the buckets it touches. */
+  /**
+   * Units per SKU, in buckets keyed by `stockBucket(sku)`, and the units of SKUs moved since the document opened
+   * in the bucket `MOVED_BUCKET`, which overrides them. Baselines opened before that bucket existed rewrite the
+   * buckets a publish touches.
+   */
   stock: Record<string, StockBucketDoc>;
   /** Per terminal, the highest contiguous sequence number folded into `stock`. */
   applied: Record<string, number>;

@@ -15,6 +15,7 @@ import {
   settleTenders,
   compareHlc,
   divideRoundHalfUp,
+  MOVED_BUCKET,
   STOCK_BUCKETS,
   STORAGE_CONCURRENCY,
   imm,
@@ -120,6 +121,14 @@ describe("stock baseline and deltas", function () {
       dayStartApplied: { T1: 0, T2: 0 },
     });
   const saleOf = (terminal: string, seq: number, sku = "779", delta = -1) => ({ terminal, seq, stock: [{ sku, delta }] });
+  /** Builds a baseline as relays opened it before the bucket of moved SKUs existed. */
+  const initWithoutMoved = () => {
+    const value = init();
+    delete value.stock[MOVED_BUCKET];
+    return value;
+  };
+  /** Reads stock as terminals of earlier versions do: every bucket in the order the document lists them. */
+  const readInListedOrder = (doc: StockBaselineDoc) => Object.assign({}, ...Object.values(doc.stock).map((bucket) => readStockBucket(bucket)));
 
   it("merges concurrent sales of the last unit", function () {
     // T1 and T2 each record a sale in their own ledger; a replica holding both counts both.
@@ -176,7 +185,7 @@ describe("stock baseline and deltas", function () {
   });
 
   it("publishes into a missing bucket", function () {
-    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    let doc = A.from(initWithoutMoved() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
     const bucket = stockBucket("779");
     doc = A.change(doc, (d) => void delete d.stock[bucket]);
     doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 7]]), { T1: 3 }));
@@ -184,8 +193,8 @@ describe("stock baseline and deltas", function () {
     expect(doc.applied["T1"]).to.equal(3);
   });
 
-  it("rewrites only the moved bucket", function () {
-    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+  it("rewrites one bucket without moved bucket", function () {
+    let doc = A.from(initWithoutMoved() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
     expect(Object.keys(doc.stock)).to.have.length(STOCK_BUCKETS);
     expect(str(doc.stock[stockBucket("779")])).to.equal('{"779":1}');
     const before = A.getHeads(doc);
@@ -197,7 +206,7 @@ describe("stock baseline and deltas", function () {
 
   it("publishes into older map buckets", function () {
     // Baselines written before buckets were strings hold a map of units per SKU in each bucket.
-    const value = init() as unknown as { stock: Record<string, unknown> };
+    const value = initWithoutMoved() as unknown as { stock: Record<string, unknown> };
     value.stock = Object.fromEntries(Object.entries(value.stock).map(([bucket, text]) => [bucket, JSON.parse(str(text))]));
     let doc = A.from(value as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
     const replica = new AvailableStock();
@@ -209,6 +218,47 @@ describe("stock baseline and deltas", function () {
     expect(doc.stock[stockBucket("780")]).to.deep.equal({ "780": 4 });
     expect(readBaselineStock(doc, "780")).to.equal(4);
     expect(replica.stockOf("780")).to.equal(4);
+  });
+
+  it("publishes into the moved bucket", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    expect(Object.keys(doc.stock)).to.have.length(STOCK_BUCKETS + 1);
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 0]]), { T1: 1 }));
+    const touched = A.diff(doc, before, A.getHeads(doc)).filter((patch) => patch.path[0] === "stock");
+    expect(touched.map((patch) => patch.path)).to.deep.equal([["stock", MOVED_BUCKET, "779"]]);
+    expect(str(doc.stock[stockBucket("779")]), "the hashed bucket stays").to.equal('{"779":1}');
+    expect(readBaselineStock(doc, "779")).to.equal(0);
+    expect(readAllBaselineStock(doc)).to.deep.equal({ "779": 0, "780": 5 });
+    const replica = new AvailableStock();
+    replica.loadBaseline(doc);
+    expect(replica.stockOf("779")).to.equal(0);
+    expect(replica.stockOf("780")).to.equal(5);
+  });
+
+  it("reads moved SKUs as earlier terminals do", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", -3], ["780", 2]]), { T1: 4 }));
+    const loaded = A.load<StockBaselineDoc>(A.save(doc));
+    const synced = A.applyChanges(A.init<StockBaselineDoc>(), A.getAllChanges(doc))[0];
+    for (const [name, copy] of [["loaded", loaded], ["synced", synced]] as const) {
+      expect(Object.keys(copy.stock).at(-1), `${name}: the moved bucket is listed last`).to.equal(MOVED_BUCKET);
+      expect(readInListedOrder(copy), name).to.deep.equal({ "779": -3, "780": 2 });
+      expect(readAllBaselineStock(copy), name).to.deep.equal({ "779": -3, "780": 2 });
+    }
+  });
+
+  it("keeps moved values over bucket rewrites", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 4]]), { T1: 1 }));
+    const replica = new AvailableStock();
+    replica.loadBaseline(doc);
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => {
+      d.stock[stockBucket("779")] = imm('{"779":9}');
+    });
+    replica.applyBaselinePatches(doc, A.diff(doc, before, A.getHeads(doc)));
+    expect(replica.stockOf("779"), "the moved value still wins").to.equal(4);
   });
 
   it("names a damaged bucket", function () {
