@@ -214,7 +214,7 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 4.28 s in the bench against PouchDB's 5.2 s (goal: half). In a
+        // TODO: catching up 8,000 tickets takes 4.89 s in the bench against PouchDB's 6.56 s (goal: half). In a
         // profiled run at zlib level 6 the main thread was busy 3.0 s of a 3.6 s window. Ed25519 checks took 0.5 s,
         // and the worker thread checked as many. Applying the terminals' ledgers took 0.44 s, of which SHA-256 of
         // their changes 0.27 s. Compressing the first copy of each forwarded ledger took 0.35 s (the patched
@@ -226,8 +226,9 @@ export class Relay {
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's
         // 60 s load timeout, and their sync with other peers waits for those peers' next message. All of it runs on
         // one main thread, so shard branches over worker processes, each with its own repo, routing sockets by the
-        // peer id's branch. Sharding alone does not fit 1,000 stores on 2 cores, because each ticket costs the relay
-        // about 57 ms of CPU at 50 and at 400 stores, so 67 tickets a second would take about 3.8 cores.
+        // peer id's branch. A ticket cost the relay about 57 ms of CPU at 50 and at 400 stores at commit 7d21e15, and
+        // about 18 ms at 50 stores since the baseline publishes moved SKUs as numbers. At that cost 67 tickets a second
+        // take about 1.2 cores, and the bench's load generators about 1.6 more on the same 2 cores.
         new AuthenticatedWebSocketServerAdapter(
           this.wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
           (socket) => this.#socketPeers.get(socket) ?? null,
