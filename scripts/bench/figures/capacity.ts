@@ -7,20 +7,24 @@ import type { CapacityResult } from "../capacity.ts";
 
 // TODO: the relay does not keep up with 1,000 stores. In the last full run all 4,000 simulated terminals finished
 // their first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The relay also opens
-// every branch before it listens: 2 minutes for 1,000 stores.
-// The relay's cost per ticket does not depend on the number of stores. It is about 57 ms of process CPU (user and
-// system, all threads) at 50 stores, 19% of a core for 3.3 tickets a second (commit 7d21e15). At 400 stores it is
-// 155% for 26.7 tickets a second. About 30 ms of it is on the main thread. Its profile splits that time between making
-// and applying sync messages, writing chunks with their fsyncs, websocket compression, the baseline publish and GC,
-// none above a fifth. 1,000 stores sell 67 tickets a second, so the relay would need about 3.8 cores. The cost per
-// ticket has to come down about fourfold before sharding the relay over processes can fit this machine. At 400 stores the
-// relay is at the edge here. Two runs of the same commit acknowledged all 3,200 tickets of a 2-minute soak. Their
-// p99 lag per 20 s interval was 2.3-5.4 s in one run and up to 15.5 s in the other.
+// every branch before it listens: 2 minutes for 1,000 stores. At commit 16cb59d, `npm run bench -- --only capacity
+// --capacity-stores 1000 --soak-minutes 3 --runs 1 --skip-profiles` acknowledged 179 of 12,000 tickets (56 at commit
+// 20a9ac3): the relay was ready after 130 s, all 4,000 terminals synced after 349 s, and no ticket was acknowledged
+// during the soak, with the relay at 100-150% of the 2 cores it shares with the load generators. So at 1,000 stores
+// the backlog of first syncs, not the cost per ticket below, holds the relay back.
+// At commit 7d21e15 each ticket cost the relay about 57 ms of process CPU (user and system, all threads), at 50 stores
+// (19% of a core for 3.3 tickets a second) and at 400 (155% for 26.7). Its profile split that time between sync
+// messages, chunk writes with their fsyncs, websocket compression, the baseline publish and GC, none above a fifth.
+// Two changes took it to about 18 ms at 50 stores (6% of a core): a branch publishes its stock baseline at most once a
+// minute (commit 5b6a047), and a publish writes moved SKUs as numbers into one map bucket rather than rewriting bucket
+// strings (commit 2a2c34d). The relay's memory then stayed flat in 50-store soaks: its RSS grew 1 MiB and 6 MiB over
+// the last 80 s of two runs, against about 0.8 MB a second before. At 67 tickets a second, 1,000 stores, 18 ms a
+// ticket is about 1.2 cores.
+// At 400 stores (capacity worker, 2-minute soak) commit 2a2c34d acknowledged all 3,200 tickets with a p99 lag of
+// 0.35-3.7 s per 20 s interval, and the relay used 40-47% of a core at the end of the soak. Five runs of earlier
+// commits had p99 lags of up to 5.4, 15.5, 20.7, 13.9 and 9.5 s.
 // Memory: every branch's stock baseline stays loaded, about 250 KB of JavaScript heap each (400 loaded baselines of
-// the bundled catalog held 98 MiB in a bare script), and its history grows with every publish until it rolls.
-// Since commit 5b6a047 a branch publishes at most once a minute. In 50-store soaks that cut the relay's memory growth
-// from about 0.8 MB a second to 0.36 MB, nearly all of it Automerge's WebAssembly memory (see the TODO in
-// `writeBaselineStock`), and its CPU from about 16% of a core to 13%.
+// the bundled catalog held 98 MiB in a bare script).
 // The load generators (a Repo per simulated terminal) need CPU too: at 50 stores each one's main thread was busy
 // 2% for its 50 terminals, so at 1,000 stores the four would take about 1.6 cores. Reading the relay's own limit
 // there also needs lighter simulated terminals or a second machine.
