@@ -1,5 +1,5 @@
 import type { StockBaselineDoc } from "./schema.ts";
-import { MOVED_BUCKET, readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
+import { MOVED_BUCKET, readAllBaselineStock, readBaselineInfo, readStockBucket } from "./stock-baseline.ts";
 import type { StockLine } from "./types.ts";
 import { SkuUnits } from "./sku-units.ts";
 
@@ -31,13 +31,9 @@ export class AvailableStock {
   loadBaseline(doc: StockBaselineDoc): void {
     this.#baseline.clear();
     this.#negative.clear();
-    // The bucket of moved SKUs overrides the hashed buckets, so it goes last.
-    const stock = doc.stock ?? {};
-    for (const [key, bucket] of Object.entries(stock)) {
-      if (key === MOVED_BUCKET) continue;
-      for (const [sku, units] of Object.entries(readStockBucket(bucket))) this.#setBaselineValue(sku, units);
+    if (doc.stock) {
+      for (const [sku, units] of Object.entries(readAllBaselineStock(doc))) this.#setBaselineValue(sku, units);
     }
-    for (const [sku, units] of Object.entries(readStockBucket(stock[MOVED_BUCKET]))) this.#setBaselineValue(sku, units);
     this.#setApplied(readBaselineInfo(doc).applied, true);
   }
 

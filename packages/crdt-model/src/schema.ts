@@ -185,8 +185,8 @@ export interface StockBaselineDoc {
   businessDay: Imm;
   /**
    * Units per SKU, in buckets keyed by `stockBucket(sku)`, and the units of SKUs moved since the document opened
-   * in the bucket `MOVED_BUCKET`, which overrides them. Baselines opened before that bucket existed rewrite the
-   * buckets a publish touches.
+   * in the bucket `MOVED_BUCKET`, which overrides them. In baselines opened before that bucket existed, a publish
+   * rewrites the buckets it touches.
    */
   stock: Record<string, StockBucketDoc>;
   /** Per terminal, the highest contiguous sequence number folded into `stock`. */

@@ -13,16 +13,16 @@ export const STOCK_BUCKETS = 128;
 
 /**
  * Key of the bucket of moved SKUs in a baseline's stock map: a map of units
- * per SKU that every publish writes into, and whose values override the
- * SKU's own bucket. A rewritten bucket string stays in the document's
- * history: in a script with 50 baselines of the bundled catalog, 500
- * publishes of 12 SKUs took Automerge's memory from 28 MB to 87 MB that
- * way, and to 40 MB as numbers in this map.
+ * per SKU that every publish writes into, whose values override the SKU's
+ * own bucket. A rewritten bucket string stays in the document's history. In
+ * a script with 50 baselines of the bundled catalog, 500 publishes of 12
+ * SKUs took Automerge's memory from 28 MB to 87 MB with rewritten strings,
+ * and to 40 MB with numbers in this map.
  * The key sorts after every hashed bucket, so a materialized document lists
- * it last. Terminals of earlier versions apply the buckets in that order
- * and read a moved SKU from the bucket its patch names, so they read the
- * same stock (their `readBaselineStock` misses moved SKUs, but no terminal
- * calls it).
+ * it last. Terminals of earlier versions apply the buckets in that order and
+ * read a moved SKU from the bucket its patch names, so they read the same
+ * stock. Only their `readBaselineStock` misses moved SKUs, and no terminal
+ * calls it.
  */
 export const MOVED_BUCKET = "moved";
 

@@ -23,17 +23,19 @@ import type { Logger } from "pino";
  */
 export const STOCK_PUBLISH_QUIET_MS = 1000;
 
-/** Maximum time folded records wait for a publish while folding goes on, once the previous publish is `STOCK_PUBLISH_MIN_INTERVAL_MS` old. */
+/**
+ * Maximum time folded records wait for a publish while folding goes on,
+ * once the previous publish is `STOCK_PUBLISH_MIN_INTERVAL_MS` old.
+ */
 export const STOCK_PUBLISH_MAX_DELAY_MS = 10_000;
 
 /**
  * Minimum time between two publishes of a branch's baseline. A store that
- * sells steadily folds a record every few seconds. Each publish is a
- * change that the relay saves and sends to every terminal of the branch,
- * and its history stays in the baseline until the baseline rolls.
- * Replicas count a record above the marks as pending, so a later publish
- * changes no total that a cashier or HQ sees. A first fold after a quiet
- * minute still publishes a second later, as in a catch-up.
+ * sells steadily folds a record at every sale, and each publish is a change
+ * that the relay saves and sends to every terminal of the branch. Replicas
+ * count a record above the marks as pending, so a later publish changes no
+ * total shown to a cashier or HQ. A first fold after a quiet minute still
+ * publishes a second later, as in a catch-up.
  */
 export const STOCK_PUBLISH_MIN_INTERVAL_MS = 60_000;
 

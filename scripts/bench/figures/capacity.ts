@@ -9,9 +9,9 @@ import type { CapacityResult } from "../capacity.ts";
 // their first sync in 325 s, but the relay acknowledged 834 of the 40,000 tickets they wrote. The relay also opens
 // every branch before it listens: 2 minutes for 1,000 stores. At commit 16cb59d, `npm run bench -- --only capacity
 // --capacity-stores 1000 --soak-minutes 3 --runs 1 --skip-profiles` acknowledged 179 of 12,000 tickets (56 at commit
-// 20a9ac3): the relay was ready after 130 s, all 4,000 terminals synced after 349 s, and no ticket was acknowledged
-// during the soak, with the relay at 100-150% of the 2 cores it shares with the load generators. So at 1,000 stores
-// the backlog of first syncs, not the cost per ticket below, holds the relay back.
+// 20a9ac3). The relay was ready after 130 s and all 4,000 terminals synced after 349 s. No ticket was acknowledged
+// during the soak, while the relay used 100-150% of the 2 cores it shares with the load generators. So at 1,000 stores
+// the backlog of first syncs holds the relay back, not the cost per ticket below.
 // At commit 7d21e15 each ticket cost the relay about 57 ms of process CPU (user and system, all threads), at 50 stores
 // (19% of a core for 3.3 tickets a second) and at 400 (155% for 26.7). Its profile split that time between sync
 // messages, chunk writes with their fsyncs, websocket compression, the baseline publish and GC, none above a fifth.
