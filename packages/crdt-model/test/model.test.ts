@@ -16,6 +16,7 @@ import {
   compareHlc,
   divideRoundHalfUp,
   MOVED_BUCKET,
+  MOVED_FOLD_MIN_SKUS,
   STOCK_BUCKETS,
   STORAGE_CONCURRENCY,
   imm,
@@ -246,6 +247,31 @@ describe("stock baseline and deltas", function () {
       expect(readInListedOrder(copy), name).to.deep.equal({ "779": -3, "780": 2 });
       expect(readAllBaselineStock(copy), name).to.deep.equal({ "779": -3, "780": 2 });
     }
+  });
+
+  it("folds the moved bucket into the hashed buckets on a large publish", function () {
+    let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 4]]), { T1: 1 }));
+    const replica = new AvailableStock();
+    replica.loadBaseline(doc);
+    const large = new Map(Array.from({ length: MOVED_FOLD_MIN_SKUS }, (_, index) => [`S${index}`, index] as [string, number]));
+    large.set("780", 2);
+    const before = A.getHeads(doc);
+    doc = A.change(doc, (d) => writeBaselineStock(d, large, { T1: 2 }));
+    replica.applyBaselinePatches(doc, A.diff(doc, before, A.getHeads(doc)));
+    expect(doc.stock[MOVED_BUCKET], "the moved bucket is empty again").to.deep.equal({});
+    expect(readStockBucket(doc.stock[stockBucket("779")])["779"], "the earlier moved value reached its bucket").to.equal(4);
+    const expected = { ...Object.fromEntries(large), "779": 4 };
+    expect(readAllBaselineStock(doc)).to.deep.equal(expected);
+    expect(readInListedOrder(doc), "earlier terminals read the same").to.deep.equal(expected);
+    expect(replica.all(), "a replica patched by the change").to.deep.equal(expected);
+    expect(replica.applied("T1")).to.equal(2);
+    const synced = A.applyChanges(A.init<StockBaselineDoc>(), A.getAllChanges(doc))[0];
+    expect(readAllBaselineStock(synced), "a replica synced from scratch").to.deep.equal(expected);
+    // The next small publish goes to the moved bucket again.
+    doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 3]]), { T1: 3 }));
+    expect(doc.stock[MOVED_BUCKET]).to.deep.equal({ "779": 3 });
+    expect(readBaselineStock(doc, "779")).to.equal(3);
   });
 
   it("keeps moved values over bucket rewrites", function () {
