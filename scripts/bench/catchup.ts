@@ -42,10 +42,38 @@ interface Input {
 export interface CatchupResult {
   ms: number;
   records: number;
+  /** Bytes on the terminal-cloud links from their opening until they went quiet after the clock stopped. */
   wanBytes: number;
   bytesPerTicket: number;
+  /** Bytes on the same links when the clock stopped. */
+  wanBytesAtStop: number;
   peakRssCloud: number;
   peakRssTerminals: number[];
+}
+
+/** Time the links must carry less than `QUIET_SLACK_BYTES` before the byte count is read. */
+const QUIET_MS = 2000;
+/** Bytes that keepalive pings and status polls may add during `QUIET_MS` of an otherwise quiet link. */
+const QUIET_SLACK_BYTES = 4096;
+/** Longest wait for quiet links after the clock stops. */
+const QUIET_MAX_MS = 60_000;
+
+/**
+ * Returns the byte count of the links once it grew by less than
+ * `QUIET_SLACK_BYTES` in `QUIET_MS`, so traffic that the catch-up set off
+ * and that was still under way when the clock stopped (the relay copying
+ * each terminal's ledger to the other terminals) counts too.
+ */
+async function quietBytes(read: () => number): Promise<number> {
+  const deadline = nowMs() + QUIET_MAX_MS;
+  let last = read();
+  for (;;) {
+    await sleep(QUIET_MS);
+    const now = read();
+    if (now - last < QUIET_SLACK_BYTES) return now;
+    if (nowMs() > deadline) throw new Error(`terminal-cloud links still carried ${now - last} bytes in ${QUIET_MS} ms, ${QUIET_MAX_MS} ms after the clock stopped`);
+    last = now;
+  }
 }
 
 async function generate(input: Input): Promise<{ ms: number }> {
@@ -87,9 +115,10 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     await api(relayUrl, `/api/hq/branches/${BRANCH}/replica`, { timeoutMs: 120_000 });
     const ms = nowMs() - t0;
     const records = [...expected.values()].reduce((a, b) => a + b, 0);
-    const wanBytes = store.wanBytes();
+    const wanBytesAtStop = store.wanBytes();
+    const wanBytes = await quietBytes(() => store.wanBytes());
     const rss = store.peakRss();
-    return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
+    return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, wanBytesAtStop, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
   } finally {
     await store.stop();
   }
@@ -215,12 +244,15 @@ async function measurePouch(input: Input): Promise<CatchupResult> {
     await Promise.race([Promise.all([all, ...terminals.map((t) => t.done)]), timeout]);
     const ms = nowMs() - t0;
     if (failures > 0) throw new Error(`${failures} PouchDB records failed verification`);
-    const wanBytes = links.reduce((sum, link) => sum + link.bytesForwarded, 0);
+    const linkBytes = () => links.reduce((sum, link) => sum + link.bytesForwarded, 0);
+    const wanBytesAtStop = linkBytes();
+    const wanBytes = await quietBytes(linkBytes);
     return {
       ms,
       records: verified.size,
       wanBytes,
       bytesPerTicket: wanBytes / verified.size,
+      wanBytesAtStop,
       peakRssCloud: peakRssOf(server.child.pid),
       peakRssTerminals: children.map((child) => peakRssOf(child.pid)),
     };

@@ -60,6 +60,8 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
   const timeP = spread(pouch.map((r) => r.ms / 1000));
   const bytesM = spread(mercora.map((r) => r.bytesPerTicket));
   const bytesP = spread(pouch.map((r) => r.bytesPerTicket));
+  const atStopM = spread(mercora.map((r) => r.wanBytesAtStop / r.records));
+  const atStopP = spread(pouch.map((r) => r.wanBytesAtStop / r.records));
   const terminalRss = spread(mercora.flatMap((r) => r.peakRssTerminals));
   const pouchTerminalRss = spread(pouch.flatMap((r) => r.peakRssTerminals));
 
@@ -81,7 +83,8 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
         "totals, tenders and change) and sums stock per SKU; the clock stops when it has seen every record and every replication has finished.",
       "NOTE: the relay also checks each record's hash, its link to the terminal's previous record and the cashier's Ed25519 signature; " +
         "the PouchDB consumer does not, so it does less work per record than the relay.",
-      "Bytes: `LinkProxy.bytesForwarded` of the four terminal-cloud links, both directions, from the moment they open. " +
+      "Bytes: `LinkProxy.bytesForwarded` of the four terminal-cloud links, both directions, from the moment they open until they carried less than " +
+        "4 KB in 2 s after the clock stopped, so the relay's copies of each terminal's ledger to the three other terminals count even when they end after the clock. " +
         `The reference is the JSON size of one record (${recordBytes.toLocaleString("en")} bytes, the median of 200 bench records with their hash, signature and folio), ` +
           "the payload before any protocol overhead.",
     ],
@@ -110,7 +113,10 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
         goal: "ratio <= 0.5",
         met: bytesM.median / bytesP.median <= 0.5,
         peakRss: {},
-        notes: [],
+        notes: [
+          `when the clock stopped: Mercora ${Math.round(atStopM.median).toLocaleString("en")} (${Math.round(atStopM.min).toLocaleString("en")}–${Math.round(atStopM.max).toLocaleString("en")}), ` +
+            `PouchDB ${Math.round(atStopP.median).toLocaleString("en")} bytes per ticket`,
+        ],
       },
     ],
     findings: [
