@@ -244,18 +244,13 @@ async function measurePouch(input: Input): Promise<CatchupResult> {
     await Promise.race([Promise.all([all, ...terminals.map((t) => t.done)]), timeout]);
     const ms = nowMs() - t0;
     if (failures > 0) throw new Error(`${failures} PouchDB records failed verification`);
+    // The replicating processes exit shortly after they finish, so their peak RSS is read first.
+    const peakRssCloud = peakRssOf(server.child.pid);
+    const peakRssTerminals = children.map((child) => peakRssOf(child.pid));
     const linkBytes = () => links.reduce((sum, link) => sum + link.bytesForwarded, 0);
     const wanBytesAtStop = linkBytes();
     const wanBytes = await quietBytes(linkBytes);
-    return {
-      ms,
-      records: verified.size,
-      wanBytes,
-      bytesPerTicket: wanBytes / verified.size,
-      wanBytesAtStop,
-      peakRssCloud: peakRssOf(server.child.pid),
-      peakRssTerminals: children.map((child) => peakRssOf(child.pid)),
-    };
+    return { ms, records: verified.size, wanBytes, bytesPerTicket: wanBytes / verified.size, wanBytesAtStop, peakRssCloud, peakRssTerminals };
   } finally {
     feed?.cancel();
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
