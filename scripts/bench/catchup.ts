@@ -55,14 +55,14 @@ export interface CatchupResult {
 const QUIET_MS = 2000;
 /** Bytes that keepalive pings and status polls may add during `QUIET_MS` of an otherwise quiet link. */
 const QUIET_SLACK_BYTES = 4096;
-/** Longest wait for quiet links after the clock stops. */
+/** Maximum wait for quiet links after the clock stops. */
 const QUIET_MAX_MS = 60_000;
 
 /**
  * Returns the byte count of the links once it grew by less than
- * `QUIET_SLACK_BYTES` in `QUIET_MS`, so traffic that the catch-up set off
- * and that was still under way when the clock stopped (the relay copying
- * each terminal's ledger to the other terminals) counts too.
+ * `QUIET_SLACK_BYTES` in `QUIET_MS`. Traffic that the catch-up set off and
+ * that was still under way when the clock stopped counts too, such as the
+ * relay copying each terminal's ledger to the other terminals.
  */
 async function quietBytes(read: () => number): Promise<number> {
   const deadline = nowMs() + QUIET_MAX_MS;

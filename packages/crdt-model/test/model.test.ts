@@ -249,7 +249,7 @@ describe("stock baseline and deltas", function () {
     }
   });
 
-  it("folds the moved bucket into the hashed buckets on a large publish", function () {
+  it("folds moved SKUs on a large publish", function () {
     let doc = A.from(init() as unknown as Record<string, unknown>) as unknown as A.Doc<StockBaselineDoc>;
     doc = A.change(doc, (d) => writeBaselineStock(d, new Map([["779", 4]]), { T1: 1 }));
     const replica = new AvailableStock();

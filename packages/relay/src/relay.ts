@@ -214,13 +214,15 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 4.89 s in the bench against PouchDB's 6.56 s (goal: half). In a
-        // profiled run at zlib level 6 the main thread was busy 3.0 s of a 3.6 s window. Ed25519 checks took 0.5 s,
-        // and the worker thread checked as many. Applying the terminals' ledgers took 0.44 s, of which SHA-256 of
-        // their changes 0.27 s. Compressing the first copy of each forwarded ledger took 0.35 s (the patched
-        // automerge-repo reuses it for the other terminals), saves 0.18 s and GC 0.18 s.
-        // The four terminals share the bench machine's 2 cores and each spends about 0.6 s checking the 6,000 records
-        // forwarded to it. A terminal could skip a check only where it can tell that the relay checked the same bytes.
+        // TODO: catching up 8,000 tickets takes about 4.5 s in the bench against PouchDB's 6.0 s, and 1,442 bytes
+        // a ticket against 1,949 (goal: half of each). About 72% of those bytes are this relay's copies of each
+        // terminal's ledger to the three others, which the PouchDB side does not make. In alternated runs where the
+        // relay rejected those copies (a trial, not kept), the catch-up took 3.2-4.0 s against 4.3-4.8 s, because the
+        // relay and the terminals that receive the copies share the bench's 2 cores. Sending the copies after the
+        // ingest, or leaving them to the LAN, must keep what terminals read from peers' records (refund limits,
+        // branch reports). In a profiled run at commit b72025b the main thread was busy 3.1 s of a 4.0 s window.
+        // Applying the ledgers took 0.73 s (0.27 s of it materializing them), ingest 0.69 s with 0.45 s of Ed25519
+        // checks (the worker thread checked as many), first copies of the ledgers 0.37 s, saves 0.27 s, GC 0.22 s.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's
