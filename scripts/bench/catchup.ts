@@ -53,7 +53,7 @@ export interface CatchupResult {
 
 /** Time the links must carry less than `QUIET_SLACK_BYTES` before the byte count is read. */
 const QUIET_MS = 2000;
-/** Bytes that keepalive pings and status polls may add during `QUIET_MS` of an otherwise quiet link. */
+/** Bytes that keepalive pings and the terminals' health checks may add during `QUIET_MS` of otherwise quiet links. */
 const QUIET_SLACK_BYTES = 4096;
 /** Maximum wait for quiet links after the clock stops. */
 const QUIET_MAX_MS = 60_000;

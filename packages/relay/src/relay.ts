@@ -214,7 +214,7 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes about 4.5 s in the bench against PouchDB's 6.0 s, and 1,442 bytes
+        // TODO: catching up 8,000 tickets takes about 4.5 s in the bench against PouchDB's 6.3 s, and 1,440 bytes
         // a ticket against 1,949 (goal: half of each). About 72% of those bytes are this relay's copies of each
         // terminal's ledger to the three others, which the PouchDB side does not make. In alternated runs where the
         // relay rejected those copies (a trial, not kept), the catch-up took 3.2-4.0 s against 4.3-4.8 s, because the
