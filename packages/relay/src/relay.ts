@@ -218,9 +218,10 @@ export class Relay {
         // a ticket against 1,949 (goal: half of each). About 72% of those bytes are this relay's copies of each
         // terminal's ledger to the three others, which the PouchDB side does not make. In alternated runs where the
         // relay rejected those copies (a trial, not kept), the catch-up took 3.2-4.0 s against 4.3-4.8 s, because the
-        // relay and the terminals that receive the copies share the bench's 2 cores. Sending the copies after the
-        // ingest, or leaving them to the LAN, must keep what terminals read from peers' records (refund limits,
-        // branch reports). In a profiled run at commit b72025b the main thread was busy 3.1 s of a 4.0 s window.
+        // relay and the terminals that receive the copies share the bench's 2 cores. Copies sent sooner cost time
+        // too: sending messages of 64 KiB or more without websocket compression left the bytes as they were and
+        // took 6.8-7.1 s against 3.9-4.5 s. Sending the copies after the ingest, or leaving them to the LAN, must
+        // keep what terminals read from peers' records (refund limits, branch reports). In a profiled run at commit b72025b the main thread was busy 3.1 s of a 4.0 s window.
         // Applying the ledgers took 0.73 s (0.27 s of it materializing them), ingest 0.69 s with 0.45 s of Ed25519
         // checks (the worker thread checked as many), first copies of the ledgers 0.37 s, saves 0.27 s, GC 0.22 s.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
