@@ -248,6 +248,8 @@ export class Relay {
         // 4,000 terminals.
         mayShare: (peerId, documentId) => this.#mayShare(peerId, documentId),
         documentsFor: (peerId) => this.#documentsFor(peerId),
+        // Copies of a terminal's ledger to the other terminals wait while its records wait for ingest.
+        holdSync: (peerId, documentId) => this.#holdsCopy(peerId, documentId),
         // Offer a terminal only its own branch's documents and the catalog.
         announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),
         // A terminal reaches only its branch's documents and the catalog. A
@@ -298,6 +300,12 @@ export class Relay {
     if (branch === "*") return true;
     const peerBranch = terminalBranch(peerId);
     return peerBranch !== null && (branch === undefined || branch === peerBranch);
+  }
+
+  #holdsCopy(peerId: PeerId, documentId: DocumentId): boolean {
+    const branch = this.#docBranch.get(documentId);
+    if (branch === undefined || branch === "*") return false;
+    return this.branches.get(branch)?.holdsCopy(documentId, peerId) ?? false;
   }
 
   #sharesWith(peerId: PeerId, documentId: DocumentId | undefined): boolean {
