@@ -300,6 +300,7 @@ export class RelayBranch {
 
   /** Sends the held copies of a terminal's ledgers. */
   #releaseCopies(owner: string): void {
+    if (this.#closed) return;
     for (const [documentId, terminal] of this.#ledgerOwners) {
       if (terminal === owner) this.repo.synchronizer.docSynchronizers[documentId as DocumentId]?.releaseHeld();
     }
