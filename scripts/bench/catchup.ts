@@ -71,7 +71,12 @@ async function quietBytes(read: () => number): Promise<number> {
     await sleep(QUIET_MS);
     const now = read();
     if (now - last < QUIET_SLACK_BYTES) return now;
-    if (nowMs() > deadline) throw new Error(`terminal-cloud links still carried ${now - last} bytes in ${QUIET_MS} ms, ${QUIET_MAX_MS} ms after the clock stopped`);
+    if (nowMs() > deadline) {
+      throw new Error(
+        `terminal-cloud links still carried ${now - last} bytes in ${QUIET_MS} ms, ${QUIET_MAX_MS} ms after the clock stopped; ` +
+          "look in the relay and terminal logs of the run for a sync that does not settle",
+      );
+    }
     last = now;
   }
 }

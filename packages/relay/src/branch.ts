@@ -279,10 +279,10 @@ export class RelayBranch {
   }
 
   /**
-   * Tells whether the relay holds back a sync message of a ledger to a peer:
-   * only to another terminal than the ledger's writer, while that writer has
-   * records waiting for ingest, and for at most `COPY_HOLD_MAX_MS`. The held
-   * messages go out when the ingest drains the writer's records.
+   * Returns true when a sync message of a ledger to a peer must wait: the
+   * peer is another terminal than the ledger's writer, the writer has
+   * records waiting for ingest, and the wait is shorter than
+   * `COPY_HOLD_MAX_MS`. The messages go out once the ingest drains those records.
    */
   holdsCopy(documentId: string, peerId: string): boolean {
     const owner = this.#ledgerOwners.get(documentId);
@@ -293,7 +293,10 @@ export class RelayBranch {
     if (since === undefined) {
       since = now;
       this.#holdingSince.set(owner, since);
-      setTimeout(() => this.#releaseCopies(owner), COPY_HOLD_MAX_MS + 10).unref();
+      // A later hold of the same writer has its own timer, so this one releases only its own.
+      setTimeout(() => {
+        if (this.#holdingSince.get(owner) === now) this.#releaseCopies(owner);
+      }, COPY_HOLD_MAX_MS + 10).unref();
     }
     return now - since < COPY_HOLD_MAX_MS;
   }

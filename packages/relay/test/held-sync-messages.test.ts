@@ -7,8 +7,8 @@ import { repoScope, sleep } from "./repo-scope.ts";
 type Ledger = { records: Record<string, string> };
 
 // `shareConfig.holdSync` and `DocSynchronizer.releaseHeld` are in
-// patches/@automerge+automerge-repo+2.5.6.patch; the relay holds its copies of a
-// terminal's ledger to the other terminals while the ledger's records wait for ingest.
+// patches/@automerge+automerge-repo+2.5.6.patch. The relay keeps its copies of a
+// terminal's ledger to the other terminals waiting until the ledger's records are ingested.
 describe("held sync messages (patched automerge-repo)", function () {
   this.timeout(30_000);
   const scope = repoScope();
