@@ -278,6 +278,11 @@ export class RelayBranch {
     if (added) this.schedule();
   }
 
+  /** The terminal that writes ledger `documentId`, or undefined when it is not a ledger the directory lists. */
+  ledgerOwner(documentId: string): string | undefined {
+    return this.#ledgerOwners.get(documentId);
+  }
+
   /**
    * Returns true when a sync message of a ledger to a peer must wait: the
    * peer is another terminal than the ledger's writer, the writer has

@@ -193,6 +193,8 @@ export class Relay {
   #catalog: DocHandle<CatalogDoc> | null = null;
   /** Document id to branch id; the catalog maps to "*". */
   readonly #docBranch = new Map<string, string>();
+  /** The terminal that created each document the directory does not list yet: a new ledger, most likely. */
+  readonly #creators = new Map<string, PeerId>();
   /** Document ids by branch id, "*" for the catalog's: the index behind `documentsFor`. */
   readonly #branchDocs = new Map<string, Set<string>>();
   readonly #actionHandlers = new Map<string, ActionHandler>();
@@ -252,7 +254,7 @@ export class Relay {
         documentsFor: (peerId) => this.#documentsFor(peerId),
         // Copies of a terminal's ledger to the other terminals wait while its records wait for ingest.
         holdSync: (peerId, documentId) => this.#holdsCopy(peerId, documentId),
-        // Offer a terminal only its own branch's documents and the catalog.
+        // Offer a terminal only its own branch's documents (of ledgers, only its own) and the catalog.
         announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),
         // A terminal reaches only its branch's documents and the catalog. A
         // document the relay has never seen is one the terminal is creating
@@ -315,7 +317,17 @@ export class Relay {
     const branch = this.#docBranch.get(documentId);
     if (!branch) return false;
     if (branch === "*") return true;
-    return peerId.startsWith(`terminal:${branch}:`);
+    if (!peerId.startsWith(`terminal:${branch}:`)) return false;
+    // A ledger is offered to the terminal that writes it. Other terminals get it over the LAN, or ask for it
+    // by id (a refund of another terminal's ticket), and see its sales in the stock baseline. Until the
+    // directory lists a new document, only the terminal that created it is offered it.
+    const owner = this.branches.get(branch)?.ledgerOwner(documentId);
+    if (owner !== undefined) {
+      this.#creators.delete(documentId);
+      return peerId === `terminal:${branch}:${owner}`;
+    }
+    const creator = this.#creators.get(documentId);
+    return creator === undefined || creator === peerId;
   }
 
   #allows(peerId: PeerId, documentId: DocumentId): boolean {
@@ -326,6 +338,7 @@ export class Relay {
     if (peerBranch === null) return false;
     if (branch === undefined) {
       this.#assign(documentId, peerBranch);
+      this.#creators.set(documentId, peerId);
       return true;
     }
     const allowed = branch === "*" || branch === peerBranch;

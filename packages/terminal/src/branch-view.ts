@@ -90,6 +90,7 @@ export class BranchView {
       throw new ValidationError("ORIGINAL_MISSING", "The refund needs `original`, the id of the ticket to refund", "original");
     }
     const id = input.original.trim();
+    await this.#terminal.syncPeerRecords();
     const original = await this.#terminal.findRecord(id);
     if (!original) {
       throw new ValidationError("ORIGINAL_UNKNOWN", `No ticket ${id} on this terminal or its reachable peers; check the ticket number`, "original", id);

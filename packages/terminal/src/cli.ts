@@ -4,6 +4,7 @@ import { keepRunningOnLoadTimeouts } from "@mercora/crdt-model";
 import { openOrActivate } from "./activation.ts";
 import { DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 import { buildTerminalApi } from "./http.ts";
+import { DEFAULT_FORWARD_AFTER_MS } from "./relay-share.ts";
 import { OfflinePeriodPublisher } from "./offline-publisher.ts";
 import type { LanPeer } from "./lan.ts";
 import { printerSettingsFromFlags } from "./receipts.ts";
@@ -37,6 +38,8 @@ Options:
   --bootstrap-timeout MS  how long a first start waits for the branch documents (default: 60000)
   --clock-skew-threshold MS  a device clock further than this from the store's time raises a
                         clock-skew conflict (default: 120000)
+  --forward-after MS    send a peer's records to the relay when this terminal holds records of it that
+                        the relay has not acknowledged for MS (the peer has no WAN) (default: 10000)
   --clock-offset MS     add MS (may be negative) to this device's clock, to rehearse a wrong clock
                         (default: 0)
   --log-level LEVEL     pino level: debug, info, warn, error (default: info)
@@ -96,6 +99,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
       "printer-code-page": { type: "string" },
       "bootstrap-timeout": { type: "string" },
       "clock-skew-threshold": { type: "string" },
+      "forward-after": { type: "string" },
       "clock-offset": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean" },
@@ -155,6 +159,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
     bootstrapTimeoutMs: parseMs(values["bootstrap-timeout"], 60_000, "--bootstrap-timeout"),
     clockSkewThresholdMs: parseMs(values["clock-skew-threshold"], 120_000, "--clock-skew-threshold"),
     clockOffsetMs: parseOffset(values["clock-offset"]),
+    forwardAfterMs: parseMs(values["forward-after"], DEFAULT_FORWARD_AFTER_MS, "--forward-after"),
     log,
   });
   await terminal.start();

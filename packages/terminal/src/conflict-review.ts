@@ -69,6 +69,11 @@ export interface ConflictReviewPorts {
   /** Runs `task` in the replica's write queue with a writer whose records `signer` signs. */
   runWrites<T>(signer: Signer, task: (write: RecordWriter) => Promise<T>): Promise<T>;
   findRecord(id: string): Promise<LedgerRecord | null>;
+  /**
+   * Brings other replicas' records up to date before a refund reads them;
+   * left out where every record is at hand.
+   */
+  syncPeerRecords?(): Promise<void>;
   records(): Iterable<LedgerRecord>;
   store(): { currency: string; cashRoundingIncrement: number };
   flush(documentIds: string[]): Promise<void>;
@@ -168,6 +173,7 @@ export class ConflictReview {
     const handler = this.#handlerFor(this.#require(id), spec);
     const manager = await this.#ports.pins.authorize(request.manager, request.pin, "manager", `resolution of conflict ${id}`);
     const key = await this.#unlock(manager.id, request.pin);
+    if (request.action === "refund-customer") await this.#ports.syncPeerRecords?.();
     return this.#ports.runWrites({ userId: manager.id, key }, async (write) => {
       // Another action may have been recorded while the PIN was checked.
       const conflict = this.#require(id);

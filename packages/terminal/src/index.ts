@@ -20,6 +20,8 @@ export type { LogFrame, LogProblem } from "./write-ahead-log.ts";
 export { DurableWrites, CHECKPOINT_BYTES, replayFrames } from "./durable-writes.ts";
 export type { Checkpoint } from "./durable-writes.ts";
 export { LanNetwork } from "./lan.ts";
+export { DEFAULT_FORWARD_AFTER_MS, RelayShare } from "./relay-share.ts";
+export type { BranchDocuments, PeerProgress } from "./relay-share.ts";
 export type { LanPeer } from "./lan.ts";
 export { ConflictReview, parseAuditLimit, parseStatusFilter } from "./conflict-review.ts";
 export type { ActionHandler, ConflictReviewPorts, ConflictStatusFilter, RecordWriter, Signer } from "./conflict-review.ts";

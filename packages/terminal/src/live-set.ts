@@ -40,15 +40,14 @@ export function ownLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstSe
  * Chooses a peer's ledgers to open: those of `days` (today and yesterday),
  * its newest, and any with records above `applied`, the peer's mark in the
  * stock baseline, because their stock deltas count in available stock.
+ * They fill over the LAN; the relay sends them only for a lookup (see
+ * `RelayShare`).
  */
 export function peerLiveLedgers<R extends Pick<LedgerRef, "documentId" | "firstSeq" | "businessDay">>(
   refs: readonly R[],
   days: ReadonlySet<string>,
   applied: number,
 ): R[] {
-  // TODO: in a catch-up these peer ledgers reach every terminal through the relay: 8.3 of the 11.6 MB on the WAN
-  // with 4 terminals of 2,000 tickets. An online terminal could wait for the stock baseline to cover them, and
-  // fetch a peer's record on demand for a refund, as `findRecord` does for older ledgers.
   const last = lastSeqs(refs);
   return refs.filter((ref) => {
     const lastSeq = last.get(ref.documentId);

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { Repo, parseAutomergeUrl } from "@automerge/automerge-repo";
+import { Repo, isValidAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo";
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
   DurableFileStorageAdapter,
@@ -63,6 +63,7 @@ import type {
   PermissionsDoc,
   ConflictsDoc,
   DirectoryDoc,
+  TerminalEntry,
   IngestDoc,
   AnyLedgerDoc,
   LedgerDoc,
@@ -90,6 +91,8 @@ import { IssueCounters } from "./issue-counters.ts";
 import { LanNetwork } from "./lan.ts";
 import { liveLedgerIds, ownLiveLedgers, peerLiveLedgers } from "./live-set.ts";
 import { RecordIndex } from "./record-index.ts";
+import { DEFAULT_FORWARD_AFTER_MS, RelayShare } from "./relay-share.ts";
+import type { BranchDocuments } from "./relay-share.ts";
 import { StorageHealth } from "./storage-health.ts";
 import type { StorageProblem } from "./storage-health.ts";
 import { PinGuard } from "./pins.ts";
@@ -123,6 +126,12 @@ export interface TerminalOptions {
   clockSkewThresholdMs: number;
   /** Time before another attempt when the directory document failed to load after a start from its snapshot, 30 s when left out. */
   directoryRetryMs?: number;
+  /**
+   * How long the relay's acknowledgement of a peer must stand still, while
+   * this terminal holds newer records of that peer, before this terminal
+   * sends them to the relay itself; `DEFAULT_FORWARD_AFTER_MS` when left out.
+   */
+  forwardAfterMs?: number;
   log: Logger;
 }
 
@@ -164,6 +173,12 @@ const DIRECTORY_RETRY_MS = 30_000;
 
 /** Maximum wait of reports and lookups for the directory document before they read the snapshot. */
 const DIRECTORY_WAIT_MS = 10_000;
+
+/** Time between two comparisons of the peer records held here with the relay's marks (see `RelayShare`). */
+const FORWARD_CHECK_MS = 1000;
+
+/** Maximum wait of a lookup for peer ledgers it asked the relay for; after it, the lookup reads what is held here. */
+const PEER_FETCH_TIMEOUT_MS = 3000;
 
 /**
  * One cashier terminal: its documents in an automerge-repo with durable
@@ -234,6 +249,11 @@ export class Terminal {
   #ackedOnDisk = 0;
   #closed = false;
   readonly #peers = new Set<string>();
+  /** Which peer ledgers sync with the relay; see `RelayShare`. */
+  readonly #relayShare: RelayShare;
+  /** Per peer terminal, the highest sequence number of its records held here. */
+  readonly #peerSeqs = new Map<string, number>();
+  #forwardTimer: NodeJS.Timeout | null = null;
 
   constructor(options: TerminalOptions) {
     this.options = options;
@@ -261,12 +281,16 @@ export class Terminal {
       storage: this.storage,
       network: [],
       peerId: `terminal:${options.branch}:${options.terminal}` as PeerId,
-      // Terminals share every document they hold with their LAN peers and the relay.
-      sharePolicy: async () => true,
+      // LAN peers get every document held here; the relay gets peer ledgers only as `RelayShare` decides.
+      shareConfig: {
+        announce: async (peerId, documentId) => this.#relayShare.offers(peerId, documentId),
+        access: async (peerId, documentId) => this.#relayShare.offers(peerId, documentId),
+      },
       // The write-ahead log makes acknowledged changes durable, so background
       // saves can be rarer and larger: fewer pauses of the event loop per sale.
       saveDebounceRate: BACKGROUND_SAVE_MS,
     });
+    this.#relayShare = new RelayShare(this.repo, this.log.child({ component: "relay-share" }), options.forwardAfterMs ?? DEFAULT_FORWARD_AFTER_MS);
     this.#health = new StorageHealth(this.repo, this.log, () => this.#closed, (documentId, handle) => this.#onStorageRestored(documentId, handle));
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.#peers.add(peerId);
@@ -298,6 +322,7 @@ export class Terminal {
       now: () => this.clockWatch.now(),
       runWrites: (signer, task) => this.withWriter(task, signer),
       findRecord: (id) => this.findRecord(id),
+      syncPeerRecords: () => this.syncPeerRecords(),
       records: () => this.#records.values(),
       store: () => ({ currency: this.#catalogCache.index.currency(), cashRoundingIncrement: this.#cashRoundingIncrement }),
       flush: (ids) => this.repo.flush(ids as DocumentId[]),
@@ -353,6 +378,8 @@ export class Terminal {
     if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
     if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
     if (this.#directoryTimer) clearTimeout(this.#directoryTimer);
+    if (this.#forwardTimer) clearInterval(this.#forwardTimer);
+    this.#relayShare.close();
     await this.#writeQueue.catch(() => undefined);
     this.receipts.stop();
     this.clockWatch.stop();
@@ -728,7 +755,17 @@ export class Terminal {
     this.clockWatch.start(directory as DocHandle<unknown>);
     this.#directorySnapshot.follow(directory);
     this.#directoryFollowed = true;
+    this.#forwardTimer = setInterval(() => this.#checkForwarding(), FORWARD_CHECK_MS);
+    this.#forwardTimer.unref();
     this.#onDirectoryAttached(directory);
+  }
+
+  /** Compares the peer records held here with the relay's marks, for `RelayShare.updateForwarding`. */
+  #checkForwarding(): void {
+    if (this.#closed || !this.#ingest) return;
+    const ingest = this.#ingest.doc();
+    const peers = [...this.#peerSeqs].map(([terminal, heldSeq]) => ({ terminal, heldSeq, ackedSeq: readAcked(ingest, terminal) }));
+    this.#relayShare.updateForwarding(peers);
   }
 
   #adoptOwnLedger(handle: DocHandle<AnyLedgerDoc>, ref: { businessDay: string; part: number; firstSeq: number }): void {
@@ -790,7 +827,10 @@ export class Terminal {
   #onRecord(record: LedgerRecord): void {
     this.#baseline.stock.addRecord(record);
     if (record.terminal === this.options.terminal) this.#counters.observe(record);
-    else this.clock.observe(record.hlc);
+    else {
+      this.clock.observe(record.hlc);
+      if (record.seq > (this.#peerSeqs.get(record.terminal) ?? 0)) this.#peerSeqs.set(record.terminal, record.seq);
+    }
   }
 
   /** Raises one integrity conflict for a record, once. */
@@ -819,7 +859,10 @@ export class Terminal {
     const doc = this.branchDirectory();
     const zone = str(doc.timeZone);
     const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
-    for (const terminal of listTerminals(doc)) {
+    const terminals = listTerminals(doc);
+    // Before any peer ledger opens, so that none starts syncing with the relay unasked.
+    this.#relayShare.setBranchDocuments(this.#branchDocuments(doc, terminals));
+    for (const terminal of terminals) {
       if (terminal.id === this.options.terminal) continue;
       if (this.options.lanDiscovery && terminal.lanUrl && terminal.id > this.options.terminal) {
         this.lan.dial({ id: terminal.id, url: terminal.lanUrl });
@@ -830,6 +873,23 @@ export class Terminal {
     }
     const { baselineUrl } = readDirectoryUrls(doc);
     if (baselineUrl !== this.#baseline.url) await this.#loadBaseline(baselineUrl, 600_000);
+  }
+
+  /** Lists the peer ledgers and the shared documents of the directory, for `RelayShare`. */
+  #branchDocuments(doc: DirectoryDoc, terminals: readonly TerminalEntry[]): BranchDocuments {
+    const peerLedgers = new Map<string, string>();
+    const shared = new Set(this.#state.ledgers.map((ref) => ref.documentId));
+    for (const terminal of terminals) {
+      for (const ref of terminal.ledgers) {
+        if (terminal.id === this.options.terminal) shared.add(ref.documentId);
+        else peerLedgers.set(ref.documentId, terminal.id);
+      }
+    }
+    const { catalogUrl, conflictsUrl, permissionsUrl, foliosUrl, ingestUrl, baselineUrl } = readDirectoryUrls(doc);
+    for (const url of [this.#state.directoryUrl, catalogUrl, conflictsUrl, permissionsUrl, foliosUrl, ingestUrl, baselineUrl]) {
+      if (isValidAutomergeUrl(url)) shared.add(parseAutomergeUrl(url).documentId);
+    }
+    return { peerLedgers, shared };
   }
 
   #openPeerLedger(ref: LedgerRef): void {
@@ -985,8 +1045,9 @@ export class Terminal {
    * refund of it this terminal knows of, from any terminal; refunds that
    * terminals record while apart are caught as double-refund conflicts.
    */
-  recordRefund(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
+  async recordRefund(body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
     const request = parseRefundRequest(body);
+    await this.syncPeerRecords();
     return this.#enqueue(async () => {
       const existing = request.requestId ? this.#records.byRequest(request.requestId) : undefined;
       if (existing) return { record: this.#records.get(existing)!, duplicate: true };
@@ -1039,8 +1100,23 @@ export class Terminal {
     const terminal = listTerminals(await this.currentDirectory()).find((t) => t.id === match[2]);
     const seq = Number(match[3]);
     const ref = terminal?.ledgers.filter((l) => l.firstSeq <= seq).at(-1);
-    if (ref) await this.#loadLedger(ref);
+    if (!ref) return null;
+    // A peer's ledger reaches this terminal over the LAN; beyond it, the relay has it.
+    if (ref.terminal !== this.options.terminal) await this.#relayShare.fetch([ref.documentId], PEER_FETCH_TIMEOUT_MS);
+    await this.#loadLedger(ref);
     return this.#records.get(id) ?? null;
+  }
+
+  /**
+   * Brings the peers' live ledgers up to the relay's copy, when the relay
+   * is connected, so that a refund or a void counts the refunds and voids
+   * of a ticket recorded on terminals beyond the LAN. Peer ledgers do not
+   * otherwise sync with the relay (see `RelayShare`). Offline it returns at
+   * once, and the records held here count.
+   */
+  async syncPeerRecords(): Promise<void> {
+    const open = [...this.#peerLedgers].flatMap(([documentId, handle]) => (handle ? [documentId] : []));
+    await this.#relayShare.fetch(open, PEER_FETCH_TIMEOUT_MS);
   }
 
   /** Reads an older ledger into memory once, for a lookup or a report, and checks it like the live ones. */
@@ -1062,7 +1138,16 @@ export class Terminal {
    * read first.
    */
   async zReport(businessDay: string, scope: "terminal" | "branch") {
-    for (const terminal of listTerminals(await this.currentDirectory())) {
+    const terminals = listTerminals(await this.currentDirectory());
+    if (scope === "branch") {
+      const peers = terminals.filter((t) => t.id !== this.options.terminal);
+      const refs = peers.flatMap((t) => t.ledgers.filter((ref) => ref.businessDay === businessDay));
+      await this.#relayShare.fetch(
+        refs.map((ref) => ref.documentId),
+        PEER_FETCH_TIMEOUT_MS,
+      );
+    }
+    for (const terminal of terminals) {
       if (scope === "terminal" && terminal.id !== this.options.terminal) continue;
       for (const ref of terminal.ledgers) if (ref.businessDay === businessDay) await this.#loadLedger(ref);
     }
@@ -1468,6 +1553,8 @@ export class Terminal {
       // False until the branch directory document is loaded and followed (after the first sale when a start read its snapshot).
       directoryLoaded: this.#directoryFollowed,
       lanPeers,
+      // Peer terminals whose records this terminal carries to the relay, because the relay has not acknowledged them.
+      forwarding: [...this.#relayShare.forwarding].sort(),
       lastSeq: this.#counters.lastSeq,
       ackedSeq: acked,
       pending: Math.max(0, this.#counters.lastSeq - acked),

@@ -10,8 +10,9 @@ import type { Terminal } from "./terminal.ts";
  * again. A request with a `requestId` already recorded returns the
  * existing void.
  */
-export function recordVoid(terminal: Terminal, body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
+export async function recordVoid(terminal: Terminal, body: unknown): Promise<{ record: LedgerRecord; duplicate: boolean }> {
   const request = parseVoidRequest(body);
+  await terminal.syncPeerRecords();
   return terminal.withWriter(async (write) => {
     const existing = request.requestId ? terminal.ownRecords().find((r) => r.requestId === request.requestId) : undefined;
     if (existing) return { record: existing, duplicate: true };
