@@ -121,6 +121,8 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     const ms = nowMs() - t0;
     const records = [...expected.values()].reduce((a, b) => a + b, 0);
     const wanBytesAtStop = store.wanBytes();
+    // A CPU sampler of the processes reads the end of the timed window from this line.
+    process.stderr.write(`catch-up clock stopped after ${ms.toFixed(0)} ms; counting bytes until the links go quiet\n`);
     const wanBytes = await quietBytes(() => store.wanBytes());
     const rss = store.peakRss();
     return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, wanBytesAtStop, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
