@@ -216,18 +216,13 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes about 4.4 s in the bench against PouchDB's 6.2 s, and 1,443 bytes
-        // a ticket against 1,949 (goal: half of each). About 72% of those bytes are this relay's copies of each
-        // terminal's ledger to the three others, which the PouchDB side does not make. In alternated runs where the
-        // relay rejected those copies (a trial, not kept), the catch-up took 3.2-4.0 s against 4.3-4.8 s, because the
-        // relay and the terminals that receive the copies share the bench's 2 cores. Copies sent sooner cost time
-        // too: sending messages of 64 KiB or more without websocket compression left the bytes as they were and
-        // took 6.8-7.1 s against 3.9-4.5 s. Since commit 52897fb `holdSync` sends them after the ingest (median of
-        // alternated runs 4.28 s against 4.64 s). Leaving them to the LAN would cut the bytes, but must keep what
-        // terminals read from peers' records (refund limits, branch reports). In a profiled run at commit b72025b
-        // the main thread was busy 3.1 s of a 4.0 s window. Applying the ledgers took 0.73 s (0.27 s of it
-        // materializing them), ingest 0.69 s with 0.45 s of Ed25519 checks (the worker thread checked as many),
-        // first copies of the ledgers 0.37 s, saves 0.27 s, GC 0.22 s.
+        // TODO: catching up 8,000 tickets takes about 3.9 s in the bench against PouchDB's 6.5 s (goal: half). Since
+        // commit 43cbffc this relay offers a ledger only to its writer, so it no longer copies every ledger to every
+        // terminal. Its main thread is now the critical path. In a profiled run it was busy 3.1 s of a 4.3 s window:
+        // 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of the rest
+        // materializing the records) and 0.75 s in ingest, 0.5 s of that Ed25519 checks while the worker thread
+        // checked as many. Moving every check of a batch to one or two worker threads was slower in alternated
+        // runs. Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's

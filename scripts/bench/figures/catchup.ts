@@ -84,7 +84,7 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
       "NOTE: the relay also checks each record's hash, its link to the terminal's previous record and the cashier's Ed25519 signature; " +
         "the PouchDB consumer does not, so it does less work per record than the relay.",
       "Bytes: `LinkProxy.bytesForwarded` of the four terminal-cloud links, both directions, from the moment they open until they carried less than " +
-        "4 KB in 2 s after the clock stopped. So the relay's copies of each terminal's ledger to the three other terminals count even when they end after the clock. " +
+        "4 KB in 2 s after the clock stopped. So traffic the catch-up set off counts even when it ends after the clock, such as the acknowledgements and stock baseline changes going back to the terminals. " +
         `The reference is the JSON size of one record (${recordBytes.toLocaleString("en")} bytes, the median of 200 bench records with their hash, signature and folio), ` +
           "the payload before any protocol overhead.",
     ],
