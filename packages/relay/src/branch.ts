@@ -63,14 +63,6 @@ export const RELAY_REPLICA = "relay";
 /** Quiet time after the last provisional folio arrives before the relay assigns final ones. */
 export const PROVISIONAL_SETTLE_MS = 1500;
 
-/**
- * Maximum time the relay holds back its copies of a terminal's ledger from
- * the other terminals of the branch while records of that terminal wait
- * for ingest. Ingest and the copies compete for the relay's main thread,
- * and in the bench's catch-up for the cores the terminals share. A ledger
- * with a gap in its records never drains, so its copies go out after this.
- */
-export const COPY_HOLD_MAX_MS = 5000;
 
 /** Relay-side document URLs of one branch, kept in the relay's state file. */
 export interface BranchUrls {
@@ -164,8 +156,6 @@ export class RelayBranch {
   readonly #waiting = new Map<string, Map<number, LedgerRecord>>();
   /** The terminal that writes each ledger of the branch, by document id. */
   readonly #ledgerOwners = new Map<string, string>();
-  /** Per terminal, when the relay started holding back copies of its ledgers. */
-  readonly #holdingSince = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
   #closed = false;
@@ -283,37 +273,6 @@ export class RelayBranch {
     return this.#ledgerOwners.get(documentId);
   }
 
-  /**
-   * Returns true when a sync message of a ledger to a peer must wait: the
-   * peer is another terminal than the ledger's writer, the writer has
-   * records waiting for ingest, and the wait is shorter than
-   * `COPY_HOLD_MAX_MS`. The messages go out once the ingest drains those records.
-   */
-  holdsCopy(documentId: string, peerId: string): boolean {
-    const owner = this.#ledgerOwners.get(documentId);
-    if (owner === undefined || peerId === `terminal:${this.id}:${owner}`) return false;
-    if (!this.#waiting.get(owner)?.size) return false;
-    const now = Date.now();
-    let since = this.#holdingSince.get(owner);
-    if (since === undefined) {
-      since = now;
-      this.#holdingSince.set(owner, since);
-      // A later hold of the same writer has its own timer, so this one releases only its own.
-      setTimeout(() => {
-        if (this.#holdingSince.get(owner) === now) this.#releaseCopies(owner);
-      }, COPY_HOLD_MAX_MS + 10).unref();
-    }
-    return now - since < COPY_HOLD_MAX_MS;
-  }
-
-  /** Sends the held copies of a terminal's ledgers. */
-  #releaseCopies(owner: string): void {
-    if (this.#closed) return;
-    for (const [documentId, terminal] of this.#ledgerOwners) {
-      if (terminal === owner) this.repo.synchronizer.docSynchronizers[documentId as DocumentId]?.releaseHeld();
-    }
-  }
-
   /** Runs ingest and reconciliation soon, once for a burst of changes. */
   schedule(): void {
     if (this.#closed || this.#timer) return;
@@ -401,12 +360,6 @@ export class RelayBranch {
       }
       await this.repo.flush([this.ingest.documentId, this.conflicts.documentId]);
       this.log.info({ branch: this.id, records: batch.length }, "ingested records");
-    }
-    // Once a terminal's records are all ingested, its ledgers' copies to the other terminals go out.
-    for (const [owner] of this.#holdingSince) {
-      if (this.#waiting.get(owner)?.size) continue;
-      this.#holdingSince.delete(owner);
-      this.#releaseCopies(owner);
     }
     this.#foldIngested();
     await this.#reconcile();

@@ -247,8 +247,6 @@ export class Relay {
         // 4,000 terminals.
         mayShare: (peerId, documentId) => this.#mayShare(peerId, documentId),
         documentsFor: (peerId) => this.#documentsFor(peerId),
-        // Copies of a terminal's ledger to the other terminals wait while its records wait for ingest.
-        holdSync: (peerId, documentId) => this.#holdsCopy(peerId, documentId),
         // Offer a terminal only its own branch's documents (of ledgers, only its own) and the catalog.
         announce: async (peerId, documentId) => this.#sharesWith(peerId, documentId),
         // A terminal reaches only its branch's documents and the catalog. A
@@ -301,26 +299,18 @@ export class Relay {
     return peerBranch !== null && (branch === undefined || branch === peerBranch);
   }
 
-  #holdsCopy(peerId: PeerId, documentId: DocumentId): boolean {
-    const branch = this.#docBranch.get(documentId);
-    if (branch === undefined || branch === "*") return false;
-    return this.branches.get(branch)?.holdsCopy(documentId, peerId) ?? false;
-  }
-
   #sharesWith(peerId: PeerId, documentId: DocumentId | undefined): boolean {
     if (!documentId) return false;
     const branch = this.#docBranch.get(documentId);
     if (!branch) return false;
     if (branch === "*") return true;
     if (!peerId.startsWith(`terminal:${branch}:`)) return false;
-    // A ledger is offered to the terminal that writes it. Other terminals get it over the LAN, or ask for it
+    // A ledger is offered to the terminal that writes it. Other terminals get it over the LAN, or request it
     // by id (a refund of another terminal's ticket), and see its sales in the stock baseline. Until the
-    // directory lists a new document, only the terminal that created it is offered it.
+    // directory lists a new document, only the terminal that created it is offered it. The relay's own ledger
+    // (records of resolutions made at HQ) is offered to every terminal of the branch.
     const owner = this.branches.get(branch)?.ledgerOwner(documentId);
-    if (owner !== undefined) {
-      this.#creators.delete(documentId);
-      return peerId === `terminal:${branch}:${owner}`;
-    }
+    if (owner !== undefined) return owner === RELAY_REPLICA || peerId === `terminal:${branch}:${owner}`;
     const creator = this.#creators.get(documentId);
     return creator === undefined || creator === peerId;
   }
@@ -556,7 +546,11 @@ export class Relay {
 
   async #openBranch(id: string, urls: BranchUrls): Promise<RelayBranch> {
     const log = this.log.child({ branch: id });
-    const onDocument = (documentId: string, b: string) => this.#assign(documentId, b);
+    const onDocument = (documentId: string, branchId: string) => {
+      this.#assign(documentId, branchId);
+      // Listed now, so its offers follow the directory.
+      this.#creators.delete(documentId);
+    };
     const branch = new RelayBranch(id, urls, this.repo, this.clock, log, onDocument, () => this.#catalog, this.signatures);
     const ledger = await attachBranchReview(branch, {
       repo: this.repo,

@@ -39,7 +39,8 @@ Options:
   --clock-skew-threshold MS  a device clock further than this from the store's time raises a
                         clock-skew conflict (default: 120000)
   --forward-after MS    send a peer's records to the relay when this terminal holds records of it that
-                        the relay has not acknowledged for MS (the peer has no WAN) (default: 10000)
+                        the relay has not acknowledged for MS while the peer reports an outage, or six
+                        times as long otherwise (default: 10000)
   --clock-offset MS     add MS (may be negative) to this device's clock, to rehearse a wrong clock
                         (default: 0)
   --log-level LEVEL     pino level: debug, info, warn, error (default: info)

@@ -21,6 +21,7 @@ import {
   priceSale,
   putDetection,
   readAcked,
+  readTerminalConnectivity,
   readDetections,
   readDirectoryUrls,
   recordId,
@@ -764,7 +765,13 @@ export class Terminal {
   #checkForwarding(): void {
     if (this.#closed || !this.#ingest) return;
     const ingest = this.#ingest.doc();
-    const peers = [...this.#peerSeqs].map(([terminal, heldSeq]) => ({ terminal, heldSeq, ackedSeq: readAcked(ingest, terminal) }));
+    const directory = this.branchDirectory();
+    const peers = [...this.#peerSeqs].map(([terminal, heldSeq]) => ({
+      terminal,
+      heldSeq,
+      ackedSeq: readAcked(ingest, terminal),
+      offline: readTerminalConnectivity(directory, terminal)?.periods.some((period) => period.end === null) ?? false,
+    }));
     this.#relayShare.updateForwarding(peers);
   }
 
@@ -880,8 +887,10 @@ export class Terminal {
     const peerLedgers = new Map<string, string>();
     const shared = new Set(this.#state.ledgers.map((ref) => ref.documentId));
     for (const terminal of terminals) {
+      // The relay's own ledger (records of resolutions made at HQ) reaches terminals only through the relay.
+      const shareAll = terminal.id === this.options.terminal || terminal.id === RELAY_PEER;
       for (const ref of terminal.ledgers) {
-        if (terminal.id === this.options.terminal) shared.add(ref.documentId);
+        if (shareAll) shared.add(ref.documentId);
         else peerLedgers.set(ref.documentId, terminal.id);
       }
     }
@@ -892,14 +901,18 @@ export class Terminal {
     return { peerLedgers, shared };
   }
 
+  /** Follows a peer ledger of the live set once it is loaded; a second call for the same ledger does nothing. */
+  #adoptPeerLedger(handle: DocHandle<AnyLedgerDoc>): void {
+    if (this.#closed || this.#unfollow.has(handle.documentId)) return;
+    this.#peerLedgers.set(handle.documentId, handle);
+    this.#followLedger(handle);
+    this.#scheduleReconcile();
+  }
+
   #openPeerLedger(ref: LedgerRef): void {
     this.#peerLedgers.set(ref.documentId, null as unknown as DocHandle<AnyLedgerDoc>);
     void findDocument<AnyLedgerDoc>(this.repo, ref.url as DocumentId, { timeoutMs: 600_000, retryMs: 1000 })
-      .then((handle) => {
-        this.#peerLedgers.set(ref.documentId, handle);
-        this.#followLedger(handle);
-        this.#scheduleReconcile();
-      })
+      .then((handle) => this.#adoptPeerLedger(handle))
       .catch((error) => {
         this.#peerLedgers.delete(ref.documentId);
         this.log.warn({ err: error, documentId: ref.documentId }, "peer ledger not available yet");
@@ -1115,8 +1128,22 @@ export class Terminal {
    * once, and the records held here count.
    */
   async syncPeerRecords(): Promise<void> {
-    const open = [...this.#peerLedgers].flatMap(([documentId, handle]) => (handle ? [documentId] : []));
-    await this.#relayShare.fetch(open, PEER_FETCH_TIMEOUT_MS);
+    if (!this.#relayShare.relayConnected || !this.#directoryFollowed) return;
+    const doc = this.branchDirectory();
+    const zone = str(doc.timeZone);
+    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    const refs = listTerminals(doc)
+      .filter((terminal) => terminal.id !== this.options.terminal)
+      .flatMap((terminal) => peerLiveLedgers(terminal.ledgers, days, this.#baseline.stock.applied(terminal.id)));
+    await this.#relayShare.fetch(
+      refs.map((ref) => ref.documentId),
+      PEER_FETCH_TIMEOUT_MS,
+    );
+    // Ledgers that came with the fetch are indexed now, not at the next retry of their opening.
+    for (const ref of refs) {
+      const handle = this.repo.handles[ref.documentId as DocumentId] as DocHandle<AnyLedgerDoc> | undefined;
+      if (handle?.isReady()) this.#adoptPeerLedger(handle);
+    }
   }
 
   /** Reads an older ledger into memory once, for a lookup or a report, and checks it like the live ones. */
