@@ -23,12 +23,8 @@ export const ONLINE_FORWARD_FACTOR = 6;
 /** How long a peer ledger fetched for a lookup goes on syncing with the relay, for the lookups that follow. */
 export const LOOKUP_SYNC_MS = 60_000;
 
-/**
- * How long a lookup waits for the relay's reply when sync of a ledger
- * starts again. The relay does not reply when the ledger has not changed
- * since it last sent it, and then the heads it sent last still hold.
- */
-const RELAY_REPLY_MS = 500;
+/** Maximum wait of a lookup for a peer ledger not held here, which the relay may not have either. */
+const MISSING_WAIT_MS = 1000;
 
 /** LAN peers are other terminals; every other peer id is the relay. */
 export function isLanPeer(peerId: PeerId | string): boolean {
@@ -66,8 +62,8 @@ export interface BranchDocuments {
  *   acknowledged for `forwardAfterMs` (`updateForwarding`): the peer has no
  *   WAN of its own, so this terminal carries its records up.
  * A fetched ledger stops syncing `LOOKUP_SYNC_MS` after its last lookup,
- * and a forwarded peer's ledgers once the relay has acknowledged what this
- * terminal holds and the peer no longer shows an outage. This terminal
+ * and a forwarded peer's ledgers once the relay has acknowledged the
+ * records this terminal has and the peer no longer shows an outage. This terminal
  * then refuses the relay's next message of that ledger, and the relay (as
  * patched in patches/) stops sending it changes. A document first heard of from a LAN peer
  * and not listed in the directory (a peer's new ledger, most likely) waits
@@ -90,6 +86,8 @@ export class RelayShare {
   readonly #relayHeads = new Map<string, A.Heads>();
   /** Peer ledgers with a sync message from the relay not yet applied here. */
   readonly #heard = new Set<string>();
+  /** Peer ledgers whose relay heads are out of date: the relay sent a change while they did not sync. */
+  readonly #outdated = new Set<string>();
   readonly #waiters = new Set<() => void>();
   #expiry: NodeJS.Timeout | null = null;
   #closed = false;
@@ -107,7 +105,9 @@ export class RelayShare {
         // This listener runs before the repo opens a handle for a document it did not hold.
         if (!repo.handles[documentId as DocumentId]) this.#fromLan.add(documentId);
       } else if (this.#peerLedgers.has(documentId)) {
-        this.#heard.add(documentId);
+        // A message of a ledger that does not sync now is refused, so the relay has changes not held here.
+        if (this.offers(message.senderId, documentId as DocumentId)) this.#heard.add(documentId);
+        else this.#outdated.add(documentId);
       }
     });
     // A sync state is also set when a message to the relay is made, or when sync begins from one kept in
@@ -124,6 +124,7 @@ export class RelayShare {
       this.#stalled.clear();
       this.#relayHeads.clear();
       this.#heard.clear();
+      this.#outdated.clear();
       // A lookup waiting for the relay reads what is held here now.
       for (const wake of [...this.#waiters]) wake();
     });
@@ -167,31 +168,27 @@ export class RelayShare {
     const ledgers = documentIds.filter((id) => this.#peerLedgers.has(id));
     const added = ledgers.filter((id) => !((this.#synced.get(id) ?? 0) > now));
     for (const documentId of ledgers) this.#synced.set(documentId, now + this.lookupSyncMs);
-    // A ledger that starts syncing again waits for the relay's reply, or for `RELAY_REPLY_MS` when the relay's
-    // heads of an earlier sync are known. A forwarded ledger is syncing already.
-    const remembered = new Map<string, A.Heads>();
+    // The relay sends nothing when a ledger that starts syncing again has not changed since it last sent it, and
+    // then the heads it sent last still hold. When it did change, the relay's message was refused, so the heads
+    // are dropped and the lookup waits for its reply (the refusal reset what the relay counts as sent).
     for (const documentId of added) {
-      if (this.#forwarding.has(this.#peerLedgers.get(documentId)!)) continue;
-      const heads = this.#relayHeads.get(documentId);
-      if (heads) remembered.set(documentId, heads);
+      if (!this.#outdated.delete(documentId)) continue;
       this.#relayHeads.delete(documentId);
       this.#heard.delete(documentId);
     }
-    const quietAt = Date.now() + RELAY_REPLY_MS;
     this.#scheduleExpiry();
     if (added.length > 0) this.repo.shareConfigChanged();
-    // A ledger that never came over the LAN is requested from the relay now.
+    // A ledger that never came over the LAN is requested from the relay now, for at most `MISSING_WAIT_MS`: one
+    // the relay does not have either is left out of the wait.
     const missing = ledgers.filter((id) => !this.repo.handles[id as DocumentId]?.isReady());
-    await Promise.all(
-      missing.map((id) => findDocument(this.repo, id as DocumentId, { timeoutMs: Math.max(1, deadline - Date.now()) }).catch(() => null)),
-    );
-    const synced = () =>
-      ledgers.every((id) => this.#holdsRelayHeads(id) || (Date.now() >= quietAt && this.#holds(id, remembered.get(id))));
+    const findMs = Math.max(1, Math.min(MISSING_WAIT_MS, deadline - Date.now()));
+    await Promise.all(missing.map((id) => findDocument(this.repo, id as DocumentId, { timeoutMs: findMs, retryMs: 100 }).catch(() => null)));
+    const loaded = ledgers.filter((id) => this.repo.handles[id as DocumentId]?.isReady());
+    const synced = () => loaded.every((id) => this.#holdsRelayHeads(id));
     if (synced() || !this.relayConnected) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        clearTimeout(quiet);
         this.#waiters.delete(check);
         resolve();
       };
@@ -199,11 +196,10 @@ export class RelayShare {
         if (synced() || this.#closed || !this.relayConnected) done();
       };
       const timer = setTimeout(() => {
-        const lagging = ledgers.filter((id) => !this.#holdsRelayHeads(id));
+        const lagging = loaded.filter((id) => !this.#holdsRelayHeads(id));
         this.log.warn({ ledgers: lagging, timeoutMs }, "peer ledgers not synced with the relay in time; reading the records held here");
         done();
       }, Math.max(1, deadline - Date.now()));
-      const quiet = setTimeout(check, Math.max(0, quietAt - Date.now()) + 5);
       this.#waiters.add(check);
     });
   }

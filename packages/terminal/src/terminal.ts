@@ -1121,19 +1121,21 @@ export class Terminal {
   }
 
   /**
-   * Brings the peers' live ledgers up to the relay's copy, when the relay
-   * is connected, so that a refund or a void counts the refunds and voids
-   * of a ticket recorded on terminals beyond the LAN. Peer ledgers do not
-   * otherwise sync with the relay (see `RelayShare`). Offline it returns at
-   * once, and the records held here count.
+   * Brings the live ledgers of the peers not connected over the LAN up to
+   * the relay's copy, when the relay is connected, so that a refund or a
+   * void counts the refunds and voids of a ticket recorded on terminals
+   * beyond the LAN. Peer ledgers do not otherwise sync with the relay (see
+   * `RelayShare`). Offline it returns at once, and the records held here
+   * count.
    */
   async syncPeerRecords(): Promise<void> {
     if (!this.#relayShare.relayConnected || !this.#directoryFollowed) return;
     const doc = this.branchDirectory();
     const zone = str(doc.timeZone);
     const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    // A peer connected over the LAN sends its ledgers that way.
     const refs = listTerminals(doc)
-      .filter((terminal) => terminal.id !== this.options.terminal)
+      .filter((terminal) => terminal.id !== this.options.terminal && !this.#peers.has(`terminal:${this.options.branch}:${terminal.id}`))
       .flatMap((terminal) => peerLiveLedgers(terminal.ledgers, days, this.#baseline.stock.applied(terminal.id)));
     await this.#relayShare.fetch(
       refs.map((ref) => ref.documentId),
