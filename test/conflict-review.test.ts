@@ -2,10 +2,9 @@ import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import type { AuditEntry, Conflict, LedgerRecord } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
-import { relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
+import { MANAGER, relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Argentina/Buenos_Aires";
-const MANAGER = { manager: "gerente", pin: "2468" };
 
 interface ApiFailure {
   error: string;

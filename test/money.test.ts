@@ -3,7 +3,7 @@ import { expect } from "chai";
 import type { Conflict, LedgerRecord } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
 import { DEFAULT_USERS } from "../scripts/lib/store.ts";
-import { startStore, stockAt } from "./helpers/fixtures.ts";
+import { MANAGER, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const HEADER = "ean,marca,nombre,presentacion,precio_sucursal_25_1_1";
 // Costa Rican shelf prices with 13% IVA included, and one product at 1%.
@@ -15,7 +15,6 @@ const CATALOG_13 = [
 ].join("\n");
 const CATALOG_1 = [HEADER, "7441001100048,TIO PELON,Arroz Tío Pelón 99% Grano Entero 2 Kg,2.0 kg,1010.00"].join("\n");
 const [MILK, COFFEE, COOKIES, RICE] = ["7441001100017", "7441001100024", "7441001100031", "7441001100048"];
-const MANAGER = { manager: "gerente", pin: "2468" };
 
 describe("money at a Costa Rican store", function () {
   let fixture: Awaited<ReturnType<typeof startStore>>;

@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import type { LedgerRecord } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
-import { sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
+import { MANAGER, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Mexico_City";
-const MANAGER = { manager: "gerente", pin: "2468" };
 
 interface Status {
   lastSeq: number;

@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import type { Conflict, LedgerRecord, ZReport } from "@mercora/crdt-model";
 import { api, waitFor } from "../scripts/lib/processes.ts";
-import { relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
+import { MANAGER, relayStock, sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Argentina/Buenos_Aires";
-const MANAGER = { manager: "gerente", pin: "2468" };
 
 interface VoidResponse {
   record: LedgerRecord;

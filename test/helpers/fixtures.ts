@@ -19,6 +19,9 @@ export function smallCatalog(rows = 200): { csv: string; products: ProductInput[
   return { csv, products };
 }
 
+/** The manager of the test stores and the PIN that authorizes refunds, voids and resolutions. */
+export const MANAGER = { manager: "gerente", pin: "2468" };
+
 export interface StoreOptions {
   /** Country of the catalog's tax profile (default AR). */
   country?: string;

@@ -2,7 +2,7 @@ import type { DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { expect } from "chai";
 import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
-import { repoScope, sleep } from "./repo-scope.ts";
+import { repoScope, sleep, waitUntil } from "./repo-scope.ts";
 
 type Ledger = { records: Record<string, string> };
 
@@ -37,15 +37,6 @@ describe("held sync messages (patched automerge-repo)", function () {
     return client;
   }
 
-  /** Waits up to `ms` for `test`, checking every 50 ms. */
-  async function waitFor(test: () => boolean, ms: number): Promise<boolean> {
-    for (let waited = 0; waited < ms; waited += 50) {
-      if (test()) return true;
-      await sleep(50);
-    }
-    return test();
-  }
-
   it("holds a copy until released", async function () {
     const { server, handle, holding, url } = await startServer(new Set(["terminal:S1:T2"]));
     const writer = await connect(url, "terminal:S1:T1");
@@ -71,8 +62,8 @@ describe("held sync messages (patched automerge-repo)", function () {
     holding.on = false;
     server.synchronizer.docSynchronizers[handle.documentId as DocumentId]?.releaseHeld();
     const copy = await lookup;
-    expect(await waitFor(() => copy.doc().records.r2 === "written while held", 5000)).to.equal(true);
+    expect(await waitUntil(() => copy.doc().records.r2 === "written while held", 5000)).to.equal(true);
     handle.change((doc) => void (doc.records.r3 = "written after the release"));
-    expect(await waitFor(() => copy.doc().records.r3 === "written after the release", 5000)).to.equal(true);
+    expect(await waitUntil(() => copy.doc().records.r3 === "written after the release", 5000)).to.equal(true);
   });
 });

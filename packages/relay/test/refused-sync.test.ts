@@ -2,7 +2,7 @@ import type { PeerId } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { expect } from "chai";
 import { ListeningWebSocketServerAdapter } from "@mercora/terminal";
-import { repoScope, sleep } from "./repo-scope.ts";
+import { repoScope, sleep, waitUntil } from "./repo-scope.ts";
 
 type Ledger = { records: Record<string, string> };
 
@@ -13,15 +13,6 @@ type Ledger = { records: Record<string, string> };
 describe("refused sync (patched automerge-repo)", function () {
   this.timeout(30_000);
   const scope = repoScope();
-
-  /** Waits up to `ms` for `test`, checking every 50 ms. */
-  async function waitFor(test: () => boolean, ms: number): Promise<boolean> {
-    for (let waited = 0; waited < ms; waited += 50) {
-      if (test()) return true;
-      await sleep(50);
-    }
-    return test();
-  }
 
   async function setUp() {
     const { wss, url } = await scope.listen();
@@ -59,7 +50,7 @@ describe("refused sync (patched automerge-repo)", function () {
     await sleep(300);
     const before = received();
     handle.change((doc) => void (doc.records.r2 = "refused by the peer"));
-    expect(await waitFor(() => received() > before, 5000), "the first change still goes out").to.equal(true);
+    expect(await waitUntil(() => received() > before, 5000), "the first change still goes out").to.equal(true);
     await sleep(300);
     const afterRefusal = received();
     handle.change((doc) => void (doc.records.r3 = "not sent"));
@@ -81,6 +72,6 @@ describe("refused sync (patched automerge-repo)", function () {
 
     wanted.on = true;
     client.shareConfigChanged();
-    expect(await waitFor(() => copy.doc().records.r2 === "refused by the peer", 5000)).to.equal(true);
+    expect(await waitUntil(() => copy.doc().records.r2 === "refused by the peer", 5000)).to.equal(true);
   });
 });

@@ -4,6 +4,15 @@ import { WebSocketServer } from "ws";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits up to `ms` for `test` to return true, checking every 50 ms, and returns its last result. */
+export async function waitUntil(test: () => boolean, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += 50) {
+    if (test()) return true;
+    await sleep(50);
+  }
+  return test();
+}
+
 /** Repos and servers of one mocha `describe`, stopped after each test in reverse order. */
 export interface RepoScope {
   /** automerge-repo's `Repo` class, loaded before the first test. */

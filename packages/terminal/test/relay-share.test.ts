@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { pino } from "pino";
 import { ListeningWebSocketServerAdapter } from "../src/network.ts";
 import { RelayShare } from "../src/relay-share.ts";
-import { repoScope, sleep } from "../../relay/test/repo-scope.ts";
+import { repoScope, sleep, waitUntil } from "../../relay/test/repo-scope.ts";
 
 type Ledger = { records: Record<string, string> };
 
@@ -42,7 +42,7 @@ describe("RelayShare", function () {
     share = new RelayShare(terminal, log, 1000, lookupSyncMs);
     scope.defer(async () => share!.close());
     share.setBranchDocuments({ peerLedgers: new Map([[peerLedger.documentId, "T1"]]), shared: new Set([shared.documentId]) });
-    for (let waited = 0; !share.relayConnected && waited < 5000; waited += 50) await sleep(50);
+    await waitUntil(() => share!.relayConnected, 5000);
     return { relay, terminal, share, peerLedger, shared };
   }
 
@@ -64,8 +64,7 @@ describe("RelayShare", function () {
     await share.fetch([peerLedger.documentId], 3000);
     const copy = terminal.handles[peerLedger.documentId] as DocHandle<Ledger>;
     peerLedger.change((doc) => void (doc.records.r2 = "within the lookup's time"));
-    for (let waited = 0; copy.doc().records.r2 === undefined && waited < 3000; waited += 50) await sleep(50);
-    expect(copy.doc().records.r2).to.equal("within the lookup's time");
+    expect(await waitUntil(() => copy.doc().records.r2 === "within the lookup's time", 3000)).to.equal(true);
 
     await sleep(1200);
     peerLedger.change((doc) => void (doc.records.r3 = "after it"));
