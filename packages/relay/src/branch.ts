@@ -268,7 +268,7 @@ export class RelayBranch {
     if (added) this.schedule();
   }
 
-  /** The terminal that writes ledger `documentId`, or undefined when it is not a ledger the directory lists. */
+  /** Returns the terminal that writes ledger `documentId`, or undefined when the directory lists no such ledger. */
   ledgerOwner(documentId: string): string | undefined {
     return this.#ledgerOwners.get(documentId);
   }

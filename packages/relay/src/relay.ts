@@ -218,10 +218,10 @@ export class Relay {
       network: [
         // TODO: catching up 8,000 tickets takes about 3.9 s in the bench against PouchDB's 6.5 s (goal: half). Since
         // commit 43cbffc this relay offers a ledger only to its writer, so it no longer copies every ledger to every
-        // terminal. Its main thread is now the critical path. In a profiled run it was busy 3.1 s of a 4.3 s window:
-        // 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of the rest
-        // materializing the records) and 0.75 s in ingest, 0.5 s of that Ed25519 checks while the worker thread
-        // checked as many. Moving every check of a batch to one or two worker threads was slower in alternated
+        // terminal. Its main thread is now the critical path. In a profiled run it was busy 3.1 s of a 4.3 s window.
+        // It spent 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of
+        // the rest materializing the records) and 0.75 s in ingest. Of the ingest, 0.5 s was Ed25519 checks, and the
+        // worker thread checked as many. Moving every check of a batch to one or two worker threads was slower in alternated
         // runs. Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage

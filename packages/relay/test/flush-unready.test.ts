@@ -7,8 +7,8 @@ import { DurableFileStorageAdapter } from "@mercora/crdt-model";
 import { repoScope } from "./repo-scope.ts";
 
 // The change to `Repo.flush` is in patches/@automerge+automerge-repo+2.5.6.patch.
-// A terminal holds handles of peer ledgers that no connected peer offered it,
-// and those never load; unpatched, they failed the flush of every document.
+// A terminal keeps handles of peer ledgers that no connected peer offered it,
+// and those never load. Unpatched, they failed the flush of every document.
 describe("flush with a handle that never loaded (patched automerge-repo)", function () {
   const scope = repoScope();
 

@@ -8,7 +8,7 @@ type Ledger = { records: Record<string, string> };
 
 // `shareConfig.holdSync` and `DocSynchronizer.releaseHeld` are in
 // patches/@automerge+automerge-repo+2.5.6.patch. The relay no longer sets the
-// hook (docs/architecture.md says why), but the patch still provides it.
+// hook (docs/architecture.md explains why), but the patch still provides it.
 describe("held sync messages (patched automerge-repo)", function () {
   this.timeout(30_000);
   const scope = repoScope();

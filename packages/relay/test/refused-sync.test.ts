@@ -23,8 +23,8 @@ describe("refused sync (patched automerge-repo)", function () {
     });
     scope.defer(() => server.shutdown());
     const handle = server.create<Ledger>({ records: { r1: "first" } });
-    const wanted = { on: true };
-    const policy = async () => wanted.on;
+    const allowed = { on: true };
+    const policy = async () => allowed.on;
     const client = new scope.Repo({
       network: [new WebSocketClientAdapter(url, 1000)],
       peerId: "terminal:S1:T2" as PeerId,
@@ -35,42 +35,42 @@ describe("refused sync (patched automerge-repo)", function () {
     client.networkSubsystem.on("message", (message) => {
       if ("documentId" in message && message.documentId === handle.documentId && message.type === "sync") received += 1;
     });
-    return { handle, client, wanted, received: () => received };
+    return { handle, client, allowed, received: () => received };
   }
 
   it("stops sending to a peer that refused", async function () {
-    const { handle, client, wanted, received } = await setUp();
+    const { handle, client, allowed, received } = await setUp();
     const copy = await client.find<Ledger>(handle.documentId);
     expect(copy.doc().records.r1).to.equal("first");
     // The first sync ends with a few more messages; one refused among them would end it early.
     await sleep(500);
 
-    wanted.on = false;
+    allowed.on = false;
     client.shareConfigChanged();
     await sleep(300);
     const before = received();
     handle.change((doc) => void (doc.records.r2 = "refused by the peer"));
     expect(await waitUntil(() => received() > before, 5000), "the first change still goes out").to.equal(true);
     await sleep(300);
-    const afterRefusal = received();
+    const countAfterRejection = received();
     handle.change((doc) => void (doc.records.r3 = "not sent"));
     handle.change((doc) => void (doc.records.r4 = "not sent either"));
     await sleep(1000);
-    expect(received(), "messages after the refusal").to.equal(afterRefusal);
+    expect(received(), "messages after the refusal").to.equal(countAfterRejection);
     expect(copy.doc().records.r2).to.equal(undefined);
   });
 
   it("syncs again when the peer asks", async function () {
-    const { handle, client, wanted } = await setUp();
+    const { handle, client, allowed } = await setUp();
     const copy = await client.find<Ledger>(handle.documentId);
     await sleep(500);
-    wanted.on = false;
+    allowed.on = false;
     client.shareConfigChanged();
     await sleep(300);
     handle.change((doc) => void (doc.records.r2 = "refused by the peer"));
     await sleep(500);
 
-    wanted.on = true;
+    allowed.on = true;
     client.shareConfigChanged();
     expect(await waitUntil(() => copy.doc().records.r2 === "refused by the peer", 5000)).to.equal(true);
   });

@@ -197,7 +197,7 @@ export class RelayShare {
       };
       const timer = setTimeout(() => {
         const lagging = loaded.filter((id) => !this.#holdsRelayHeads(id));
-        this.log.warn({ ledgers: lagging, timeoutMs }, "peer ledgers not synced with the relay in time; reading the records held here");
+        this.log.warn({ ledgers: lagging, timeoutMs }, "timed out waiting for peer ledgers from the relay; reading the records held here");
         done();
       }, Math.max(1, deadline - Date.now()));
       this.#waiters.add(check);

@@ -128,9 +128,9 @@ export interface TerminalOptions {
   /** Time before another attempt when the directory document failed to load after a start from its snapshot, 30 s when left out. */
   directoryRetryMs?: number;
   /**
-   * How long the relay's acknowledgement of a peer must stand still, while
-   * this terminal holds newer records of that peer, before this terminal
-   * sends them to the relay itself; `DEFAULT_FORWARD_AFTER_MS` when left out.
+   * Time the relay's acknowledgement mark of a peer must stay unchanged,
+   * while this terminal has newer records of that peer, before this
+   * terminal sends them to the relay itself. `DEFAULT_FORWARD_AFTER_MS` when left out.
    */
   forwardAfterMs?: number;
   log: Logger;
@@ -174,6 +174,12 @@ const DIRECTORY_RETRY_MS = 30_000;
 
 /** Maximum wait of reports and lookups for the directory document before they read the snapshot. */
 const DIRECTORY_WAIT_MS = 10_000;
+
+/** Returns today's and yesterday's business days in the branch's time zone: the days of the live set. */
+function liveDays(doc: DirectoryDoc): Set<string> {
+  const zone = str(doc.timeZone);
+  return new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+}
 
 /** Time between two comparisons of the peer records held here with the relay's marks (see `RelayShare`). */
 const FORWARD_CHECK_MS = 1000;
@@ -250,7 +256,7 @@ export class Terminal {
   #ackedOnDisk = 0;
   #closed = false;
   readonly #peers = new Set<string>();
-  /** Which peer ledgers sync with the relay; see `RelayShare`. */
+  /** Policy for which peer ledgers sync with the relay (see `RelayShare`). */
   readonly #relayShare: RelayShare;
   /** Per peer terminal, the highest sequence number of its records held here. */
   readonly #peerSeqs = new Map<string, number>();
@@ -802,8 +808,7 @@ export class Terminal {
    */
   #pruneLiveSet(): void {
     const doc = this.branchDirectory();
-    const zone = str(doc.timeZone);
-    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    const days = liveDays(doc);
     const self = this.options.terminal;
     const covered = Math.min(readAcked(this.#ingest.doc(), self), this.#baseline.stock.applied(self));
     const live = liveLedgerIds(listTerminals(doc), self, covered, days, (terminal) => this.#baseline.stock.applied(terminal));
@@ -864,8 +869,7 @@ export class Terminal {
   /** Loads peer ledgers of the live set, dials discovered LAN peers and follows the stock baseline. */
   async #followDirectory(): Promise<void> {
     const doc = this.branchDirectory();
-    const zone = str(doc.timeZone);
-    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    const days = liveDays(doc);
     const terminals = listTerminals(doc);
     // Before any peer ledger opens, so that none starts syncing with the relay unasked.
     this.#relayShare.setBranchDocuments(this.#branchDocuments(doc, terminals));
@@ -1122,17 +1126,14 @@ export class Terminal {
 
   /**
    * Brings the live ledgers of the peers not connected over the LAN up to
-   * the relay's copy, when the relay is connected, so that a refund or a
-   * void counts the refunds and voids of a ticket recorded on terminals
-   * beyond the LAN. Peer ledgers do not otherwise sync with the relay (see
-   * `RelayShare`). Offline it returns at once, and the records held here
-   * count.
+   * the relay's copy while the relay is connected. A refund or a void then
+   * counts the refunds and voids of a ticket recorded beyond the LAN.
+   * Offline it returns at once, and the records held here count.
    */
   async syncPeerRecords(): Promise<void> {
     if (!this.#relayShare.relayConnected || !this.#directoryFollowed) return;
     const doc = this.branchDirectory();
-    const zone = str(doc.timeZone);
-    const days = new Set([businessDayOf(new Date(), zone), businessDayOf(new Date(Date.now() - 86_400_000), zone)]);
+    const days = liveDays(doc);
     // A peer connected over the LAN sends its ledgers that way.
     const refs = listTerminals(doc)
       .filter((terminal) => terminal.id !== this.options.terminal && !this.#peers.has(`terminal:${this.options.branch}:${terminal.id}`))
