@@ -58,6 +58,26 @@ describe("terminal durability", function () {
     await store.waitForConvergence("A");
   });
 
+  it("keeps a burst of sales after kill -9", async function () {
+    const { store } = fixture;
+    const t1 = store.terminal("A", "T1");
+    await store.isolate("A", "T1");
+    const product = products[8]!;
+    const before = await stockAt(t1.http, product.sku);
+    // Concurrent requests run their writes one after another without the event loop turning between some of them,
+    // so records wait for their ledger change in batches when the kill comes.
+    const sales = await Promise.all(Array.from({ length: 12 }, () => sell(t1.http, product, 1)));
+    for (const sale of sales) expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
+    await store.killTerminal("A", "T1");
+    const restarted = await store.restartTerminal("A", "T1");
+    const records = await api<LedgerRecord[]>(restarted.http, "/records");
+    const ids = records.body.map((r) => r.id);
+    for (const sale of sales) expect(ids.filter((id) => id === sale.body.record.id), `acknowledged ${sale.body.record.id}`).to.have.length(1);
+    expect(await stockAt(restarted.http, product.sku)).to.equal(before! - 12);
+    await store.reconnectAll();
+    await store.waitForConvergence("A");
+  });
+
   it("replays a sale logged before a crash", async function () {
     const { store, root } = fixture;
     const t2 = store.terminal("A", "T2");
@@ -65,8 +85,8 @@ describe("terminal durability", function () {
     const product = products[6]!;
     const before = await stockAt(t2.http, product.sku);
     await t2.process.stop();
-    // Start T2 with the fault that kills it once the sale's change is in the
-    // write-ahead log, before it responds and before automerge-repo saves the ledger.
+    // Start T2 with the fault that kills it once the sale's record is in the
+    // write-ahead log, before it responds and before the ledger change exists.
     const args = (t2.process.child.spawnargs as string[]).slice(2);
     const faulty = await (async () => {
       process.env.MERCORA_FAULT = "crash-after-log";
@@ -85,7 +105,7 @@ describe("terminal durability", function () {
     const records = await api<LedgerRecord[]>(restarted.http, "/records");
     const crashed = records.body.filter((r) => r.lines.some((l) => l.sku === product.sku && l.qty === 2));
     expect(crashed).to.have.length(1);
-    // The sale and its stock delta are one change of one document, so the stock moved exactly once.
+    // The sale and its stock delta are one record of one document, so the stock moved exactly once.
     expect(await stockAt(restarted.http, product.sku)).to.equal(before! - 2);
     const log = await readFile(restarted.process.logPath, "utf8");
     expect(log).to.include("write-ahead log replayed");

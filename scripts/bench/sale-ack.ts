@@ -31,6 +31,8 @@ interface Input {
   history?: number;
   warmup?: number;
   count?: number;
+  /** Idle time after each timed write, in ms; 0 times the writes back to back. */
+  gapMs?: number;
 }
 
 export interface AckResult {
@@ -51,6 +53,11 @@ function summarize(samples: number[], extra: Partial<AckResult> = {}): AckResult
     peakRss: ownPeakRss(),
     ...extra,
   };
+}
+
+/** Waits the idle time between two timed writes, if any. */
+async function pause(input: Input): Promise<void> {
+  if (input.gapMs) await new Promise((resolve) => setTimeout(resolve, input.gapMs));
 }
 
 /** Start of the fake clock: `history` tickets at 300 a day end yesterday. */
@@ -91,6 +98,7 @@ async function measureMercora(input: Input): Promise<AckResult> {
     await terminal.recordSale(body);
     const elapsed = nowMs() - t0;
     if (n >= warmup) samples.push(elapsed);
+    await pause(input);
   }
   await terminal.stop();
   return summarize(samples);
@@ -132,6 +140,7 @@ async function measurePouch(input: Input): Promise<AckResult> {
     const elapsed = nowMs() - t0;
     if (n >= warmup) samples.push(elapsed);
     bytes = JSON.stringify(doc).length;
+    await pause(input);
   }
   await db.close();
   return summarize(samples, { recordBytes: bytes });
@@ -153,6 +162,7 @@ async function measureFsync(input: Input): Promise<AckResult> {
     const elapsed = nowMs() - t0;
     if (n >= warmup) samples.push(elapsed);
     bytes = line.length;
+    await pause(input);
   }
   closeSync(fd);
   return summarize(samples, { recordBytes: bytes });

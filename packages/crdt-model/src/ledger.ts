@@ -46,8 +46,16 @@ export class RecordFormatError extends Error {
   }
 }
 
-/** Builds the initial value of a ledger document for one terminal, business day and part. */
+/**
+ * Builds the initial value of a ledger document for one terminal, business
+ * day and part, with an empty bucket for every sequence number the part can
+ * hold (see `ledgerBucketsReady`).
+ */
 export function initLedger(init: LedgerInit): LedgerDoc {
+  const records: LedgerDoc["records"] = {};
+  for (let bucket = Number(ledgerBucket(init.firstSeq)); bucket <= Number(ledgerBucket(init.firstSeq + LEDGER_PART_CAP - 1)); bucket++) {
+    records[String(bucket)] = {};
+  }
   return {
     schema: SCHEMA_VERSION,
     type: imm("ledger"),
@@ -56,8 +64,22 @@ export function initLedger(init: LedgerInit): LedgerDoc {
     businessDay: imm(init.businessDay),
     part: init.part,
     firstSeq: init.firstSeq,
-    records: {},
+    records,
   };
+}
+
+/**
+ * True when a version 2 ledger already has the bucket of the last sequence
+ * number its part can hold, so appending a record never creates a bucket.
+ * Such an append puts one key in an existing map, and making it again from
+ * the record's JSON gives the same value under the same key. So a terminal
+ * that lost the change after a peer received it can append the record
+ * again from its write-ahead log without hiding anything. A change that
+ * creates a bucket cannot be made again that way, since two maps created
+ * under one key conflict and only one of them shows.
+ */
+export function ledgerBucketsReady(doc: AnyLedgerDoc): boolean {
+  return !isLedgerV1(doc) && doc.records[ledgerBucket(doc.firstSeq + LEDGER_PART_CAP - 1)] !== undefined;
 }
 
 /** Tells a version 1 ledger (records as nested objects) from a version 2 one. */
@@ -79,6 +101,24 @@ export function ledgerBucket(seq: number): string {
  * has it. Returns the stored JSON.
  */
 export function appendRecord(doc: AnyLedgerDoc, record: LedgerRecord, json = canonicalJson(record)): string {
+  checkAppend(doc, record);
+  const bucketKey = ledgerBucket(record.seq);
+  // Only the ledger's terminal writes it, so creating a bucket here never races another writer. Ledgers made by
+  // `initLedger` have every bucket already, so only older ledgers take this branch.
+  // Assigning a new map through the proxy returns the plain object, so the bucket is read back.
+  const records = doc.records;
+  if (!records[bucketKey]) records[bucketKey] = {};
+  records[bucketKey]![record.id] = imm(json);
+  return json;
+}
+
+/**
+ * Throws the error `appendRecord` would throw for this record, without a
+ * change: a record of another terminal, a version 1 ledger, or an id the
+ * ledger already holds. A writer that logs a record before its change
+ * checks it with this first.
+ */
+export function checkAppend(doc: AnyLedgerDoc, record: LedgerRecord): asserts doc is LedgerDoc {
   if (record.terminal !== str(doc.terminal)) {
     throw new Error(
       `Record ${record.id} belongs to terminal ${record.terminal}, not to ledger owner ${str(doc.terminal)}`,
@@ -90,16 +130,9 @@ export function appendRecord(doc: AnyLedgerDoc, record: LedgerRecord, json = can
         "append to a new ledger part",
     );
   }
-  const bucketKey = ledgerBucket(record.seq);
-  // Only the ledger's terminal writes it, so creating a bucket here never races another writer.
-  // Assigning a new map through the proxy returns the plain object, so the bucket is read back.
-  if (!doc.records[bucketKey]) doc.records[bucketKey] = {};
-  const bucket = doc.records[bucketKey]!;
-  if (bucket[record.id]) {
+  if (doc.records[ledgerBucket(record.seq)]?.[record.id]) {
     throw new Error(`Ledger already holds a record with id ${record.id}; records are never edited`);
   }
-  bucket[record.id] = imm(json);
-  return json;
 }
 
 /** Reads one stored record of either version as a plain object; throws `RecordFormatError` when it is unreadable. */

@@ -1,10 +1,11 @@
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
-import { readJsonFile, writeJsonDurable } from "@mercora/crdt-model";
+import type { AnyLedgerDoc } from "@mercora/crdt-model";
+import { appendRecord, parseRecordJson, readJsonFile, storedRecord, writeJsonDurable } from "@mercora/crdt-model";
 import type { Logger } from "pino";
 import type { IssueCountersState } from "./issue-counters.ts";
-import type { LogFrame, LogProblem } from "./write-ahead-log.ts";
+import type { ChangeFrame, LogFrame, LogProblem, RecordFrame } from "./write-ahead-log.ts";
 import { WriteAheadLog } from "./write-ahead-log.ts";
 
 /**
@@ -32,10 +33,15 @@ export interface DurableState {
 
 /**
  * The terminal's acknowledgement path and its recovery: every acknowledged
- * change goes to the write-ahead log before the response, automerge-repo
- * saves the documents in the background, and a checkpoint now and then
- * flushes the documents the log covers, records their heads and counters
- * durably, and deletes the log segments it no longer needs.
+ * change or record goes to the write-ahead log before the response,
+ * automerge-repo saves the documents in the background, and a checkpoint
+ * now and then flushes the documents the log covers, records their heads
+ * and counters durably, and deletes the log segments it no longer needs.
+ *
+ * A record is logged before the change that appends it to its ledger
+ * exists, so the response does not wait for the change. Until that change
+ * is logged too (`acknowledge`, then `recordsApplied`), no checkpoint
+ * starts: it could delete the only copy of the record.
  */
 export class DurableWrites {
   readonly log: WriteAheadLog;
@@ -47,6 +53,8 @@ export class DurableWrites {
   readonly #uncovered = new Set<string>();
   #running: Promise<void> = Promise.resolve();
   #checkpointing = false;
+  /** Records logged whose change is not logged yet. */
+  #unapplied = 0;
 
   constructor(dataDir: string, key: Buffer, logger: Logger) {
     this.log = new WriteAheadLog(join(dataDir, "wal"), key);
@@ -83,9 +91,24 @@ export class DurableWrites {
     await this.log.append(handle.documentId, hash, change);
   }
 
-  /** True when the current segment is large enough for a checkpoint. */
+  /**
+   * Appends a ledger record to the log, on disk when the call returns, for
+   * a change that appends it later. Call `recordsApplied` once that change
+   * is acknowledged.
+   */
+  async logRecord(documentId: string, recordId: string, json: string): Promise<void> {
+    await this.log.appendRecord(documentId, recordId, json);
+    this.#unapplied += 1;
+  }
+
+  /** Counts logged records whose change is now in the log too. */
+  recordsApplied(count: number): void {
+    this.#unapplied = Math.max(0, this.#unapplied - count);
+  }
+
+  /** True when the current segment is large enough for a checkpoint and none waits on a record's change. */
   get due(): boolean {
-    return this.log.segmentBytes >= CHECKPOINT_BYTES && !this.#checkpointing;
+    return this.log.segmentBytes >= CHECKPOINT_BYTES && !this.#checkpointing && this.#unapplied === 0;
   }
 
   /**
@@ -96,6 +119,10 @@ export class DurableWrites {
    */
   async checkpoint(repo: Repo, counters: IssueCountersState): Promise<void> {
     if (this.#checkpointing) return;
+    if (this.#unapplied > 0) {
+      this.#logger.debug({ records: this.#unapplied }, "checkpoint put off: logged records wait for their change");
+      return;
+    }
     this.#checkpointing = true;
     let rotated: { segments: number[]; documents: Set<string> };
     try {
@@ -153,9 +180,9 @@ export class DurableWrites {
 
 /** The outcome of replaying the log into the documents. */
 export interface ReplayResult {
-  /** Changes storage lacked that the log supplied. */
+  /** Changes storage lacked that the log supplied, and records appended from the log. */
   applied: number;
-  /** Per document, logged changes still missing after the replay (their dependencies are missing too). */
+  /** Per document, logged change hashes and record ids still missing after the replay. */
   missing: Map<string, string[]>;
   /** Documents with logged changes that could not be opened at all. */
   unavailable: string[];
@@ -164,12 +191,16 @@ export interface ReplayResult {
 /**
  * Applies to each document every logged change it lacks, through its
  * `DocHandle`, so automerge-repo saves and syncs the result like any other
- * change. `open` returns the handle of a document, or null when neither
- * storage nor a peer has it.
+ * change. Then appends to each ledger the logged records it still lacks,
+ * in one change that `logChange` writes to the log before anything else
+ * runs, so a peer never receives a change the log does not hold. `open`
+ * returns the handle of a document, or null when neither storage nor a
+ * peer has it.
  */
 export async function replayFrames(
   frames: readonly LogFrame[],
   open: (documentId: string) => Promise<DocHandle<unknown> | null>,
+  logChange: (handle: DocHandle<unknown>) => Promise<void> = async () => undefined,
 ): Promise<ReplayResult> {
   const byDocument = new Map<string, LogFrame[]>();
   for (const frame of frames) {
@@ -184,13 +215,40 @@ export async function replayFrames(
       result.unavailable.push(documentId);
       continue;
     }
-    const lacking = logged.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash]));
+    const changes = logged.filter((frame): frame is ChangeFrame => frame.kind === "change");
+    const lacking = changes.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash]));
     if (lacking.length > 0) {
       handle.update((doc) => A.applyChanges(doc as A.Doc<unknown>, lacking.map((frame) => frame.change))[0]);
       result.applied += lacking.length;
     }
-    const still = logged.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash])).map((frame) => frame.hash);
-    if (still.length > 0) result.missing.set(documentId, still);
+    const missing = changes.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash])).map((frame) => frame.hash);
+    const records = logged.filter((frame): frame is RecordFrame => frame.kind === "record");
+    missing.push(...(await appendLoggedRecords(handle as DocHandle<AnyLedgerDoc>, records, logChange, result)));
+    if (missing.length > 0) result.missing.set(documentId, missing);
   }
   return result;
+}
+
+/** Appends the logged records a ledger lacks; returns the ids of those it could not append. */
+async function appendLoggedRecords(
+  handle: DocHandle<AnyLedgerDoc>,
+  frames: readonly RecordFrame[],
+  logChange: (handle: DocHandle<unknown>) => Promise<void>,
+  result: ReplayResult,
+): Promise<string[]> {
+  const lacking = frames.filter((frame) => !storedRecord(handle.doc(), frame.recordId));
+  if (lacking.length === 0) return [];
+  try {
+    handle.change((doc) => {
+      for (const frame of lacking) {
+        if (!storedRecord(doc, frame.recordId)) appendRecord(doc, parseRecordJson(frame.recordId, frame.json), frame.json);
+      }
+    });
+  } catch {
+    // The ledger rejected them (another terminal's, or read-only), so the caller reports them missing.
+    return lacking.map((frame) => frame.recordId);
+  }
+  await logChange(handle as DocHandle<unknown>);
+  result.applied += lacking.length;
+  return [];
 }

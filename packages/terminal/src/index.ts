@@ -16,7 +16,7 @@ export { Connectivity, DEFAULT_CONNECTIVITY } from "./connectivity.ts";
 export type { ConnectivityOptions } from "./connectivity.ts";
 export { AuthenticatedWebSocketServerAdapter, ListeningWebSocketServerAdapter, ResilientWebSocketClientAdapter, SYNC_DEFLATE } from "./network.ts";
 export { WriteAheadLog } from "./write-ahead-log.ts";
-export type { LogFrame, LogProblem } from "./write-ahead-log.ts";
+export type { ChangeFrame, LogFrame, LogProblem, RecordFrame } from "./write-ahead-log.ts";
 export { DurableWrites, CHECKPOINT_BYTES, replayFrames } from "./durable-writes.ts";
 export type { Checkpoint } from "./durable-writes.ts";
 export { LanNetwork } from "./lan.ts";

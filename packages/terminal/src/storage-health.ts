@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
-import { findDocument } from "@mercora/crdt-model";
+import type { AnyLedgerDoc } from "@mercora/crdt-model";
+import { findDocument, storedRecord } from "@mercora/crdt-model";
 import type { Logger } from "pino";
 import { replayFrames } from "./durable-writes.ts";
 import type { LogFrame } from "./write-ahead-log.ts";
@@ -17,7 +18,8 @@ export interface StorageProblem {
 /**
  * The completeness of the terminal's storage as far as it can check: the heads
  * each document must contain (from the last checkpoint and the
- * write-ahead log), damaged chunks and log frames, and the documents that
+ * write-ahead log), the records each own ledger must hold (from the log),
+ * damaged chunks and log frames, and the documents that
  * lack acknowledged changes. Such a document blocks writes until a LAN
  * peer or the relay supplies the missing changes; otherwise they could
  * come back later next to records issued in their place.
@@ -25,6 +27,8 @@ export interface StorageProblem {
 export class StorageHealth {
   #problems: StorageProblem[] = [];
   readonly #expected = new Map<string, Set<string>>();
+  /** Record ids each ledger must hold. */
+  readonly #expectedRecords = new Map<string, Set<string>>();
   readonly #refetching = new Set<string>();
   /** Logged changes of documents that were not in storage, applied once a peer supplies the document. */
   readonly #unreplayed = new Map<string, LogFrame[]>();
@@ -34,6 +38,8 @@ export class StorageHealth {
     readonly log: Logger,
     readonly isClosed: () => boolean,
     readonly onRestored: (documentId: string, handle: DocHandle<unknown>) => void,
+    /** Logs the change a replay of logged records made, before anything else runs. */
+    readonly logChange: (handle: DocHandle<unknown>) => Promise<void>,
   ) {}
 
   get problems(): StorageProblem[] {
@@ -57,6 +63,20 @@ export class StorageHealth {
     this.#expected.set(documentId, set);
   }
 
+  /** Adds a record id that a ledger must hold. */
+  expectRecord(documentId: string, recordId: string): void {
+    const set = this.#expectedRecords.get(documentId) ?? new Set<string>();
+    set.add(recordId);
+    this.#expectedRecords.set(documentId, set);
+  }
+
+  /** True when a document has every expected head and record. */
+  #complete(documentId: string, doc: A.Doc<unknown>): boolean {
+    if (!A.hasHeads(doc, [...(this.#expected.get(documentId) ?? [])])) return false;
+    const records = this.#expectedRecords.get(documentId);
+    return !records || [...records].every((id) => storedRecord(doc as AnyLedgerDoc, id) !== null);
+  }
+
   /** Keeps logged changes of a document storage lacks, to apply when a peer supplies it. */
   holdFrames(documentId: string, frames: LogFrame[]): void {
     this.#unreplayed.set(documentId, [...(this.#unreplayed.get(documentId) ?? []), ...frames]);
@@ -64,8 +84,7 @@ export class StorageHealth {
 
   /** Checks a loaded document against its expected heads; reports and refetches it when changes are missing. */
   check(documentId: string, handle: DocHandle<unknown>): void {
-    const expected = [...(this.#expected.get(documentId) ?? [])];
-    if (expected.length === 0 || A.hasHeads(handle.doc() as A.Doc<unknown>, expected)) return;
+    if (this.#complete(documentId, handle.doc() as A.Doc<unknown>)) return;
     this.reportMissing(documentId, "acknowledged changes missing from storage");
   }
 
@@ -85,7 +104,7 @@ export class StorageHealth {
         const handle = await findDocument(this.repo, documentId as DocumentId, { timeoutMs: 5000, retryMs: 1000 });
         const frames = this.#unreplayed.get(documentId) ?? [];
         this.#unreplayed.delete(documentId);
-        if (frames.length > 0) await replayFrames(frames, async () => handle);
+        if (frames.length > 0) await replayFrames(frames, async () => handle, this.logChange);
         handle.on("change", () => this.#recheck(documentId, handle));
         this.#recheck(documentId, handle);
         return;
@@ -97,7 +116,7 @@ export class StorageHealth {
 
   #recheck(documentId: string, handle: DocHandle<unknown>): void {
     const doc = handle.doc() as A.Doc<unknown> | undefined;
-    if (!doc || !A.hasHeads(doc, [...(this.#expected.get(documentId) ?? [])])) return;
+    if (!doc || !this.#complete(documentId, doc)) return;
     const before = this.#problems.length;
     this.#problems = this.#problems.filter((p) => !(p.documentId === documentId && p.blocking));
     if (this.#problems.length === before) return;

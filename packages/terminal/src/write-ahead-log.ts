@@ -3,8 +3,9 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { openSealedBytes, sealBytes } from "@mercora/crdt-model";
 
-/** One acknowledged change as stored in the log. */
-export interface LogFrame {
+/** One acknowledged Automerge change as stored in the log. */
+export interface ChangeFrame {
+  kind: "change";
   documentId: string;
   /** Hash of the Automerge change (hex), which `A.hasHeads` takes. */
   hash: string;
@@ -12,16 +13,39 @@ export interface LogFrame {
   segment: number;
 }
 
+/**
+ * One acknowledged ledger record as stored in the log, before the change
+ * that appends it to its ledger exists: its id and its sealed canonical
+ * JSON, which a replay appends to the ledger when the ledger lacks it.
+ */
+export interface RecordFrame {
+  kind: "record";
+  documentId: string;
+  recordId: string;
+  json: string;
+  segment: number;
+}
+
+export type LogFrame = ChangeFrame | RecordFrame;
+
 /** A frame that could not be read back. */
 export interface LogProblem {
   segment: number;
   offset: number;
-  /** The frame's document and change hash, when its header was readable. */
+  /** The frame's document, and its change hash or record id, when its header was readable. */
   documentId: string | null;
   hash: string | null;
+  recordId: string | null;
   reason: string;
   /** True for the last frame of the newest segment cut short by a crash during its append. */
   torn: boolean;
+}
+
+/** A frame header: the document, and the change hash (`h`) or the record id (`r`). */
+interface FrameHeader {
+  d?: string;
+  h?: string;
+  r?: string;
 }
 
 const SEGMENT_SUFFIX = ".wal";
@@ -39,15 +63,16 @@ export const SEGMENT_PREALLOCATED_BYTES = 1280 * 1024;
 const PREPARED_NAME = "next-segment.tmp";
 
 /**
- * The terminal's write-ahead log: one frame per acknowledged change,
- * appended and `fdatasync`ed before the terminal responds, so a `kill -9`
- * or a power cut right after the response loses nothing even though
- * automerge-repo saves documents in the background.
+ * The terminal's write-ahead log: one frame per acknowledged change or
+ * record, appended and `fdatasync`ed before the terminal responds, so a
+ * `kill -9` or a power cut right after the response loses nothing even
+ * though automerge-repo saves documents in the background.
  *
  * A frame is a 4-byte big-endian length, a 2-byte header length, the
- * header (JSON with the document id and the change hash, in clear but
- * authenticated), and the change sealed with AES-256-GCM under the storage
- * key with the header as additional data. The log is split in numbered
+ * header (JSON with the document id and either the change hash or the
+ * record id, in clear but authenticated), and the change or the record's
+ * JSON sealed with AES-256-GCM under the storage key with the header as
+ * additional data. The log is split in numbered
  * segments; a checkpoint starts a new segment and deletes older ones once
  * the documents they cover are saved.
  *
@@ -118,12 +143,22 @@ export class WriteAheadLog {
    * with `O_DSYNC`, so the one `write` returns after the data is durable,
    * as a `write` and an `fdatasync` would. It is a synchronous call on
    * purpose: it takes a fraction of a millisecond, and on the thread pool
-   * it would queue behind automerge-repo's background saves.
+   * it would queue behind automerge-repo's background saves. The frame is
+   * on disk when the call returns, before the promise settles.
    */
   async append(documentId: string, hash: string, change: Uint8Array): Promise<void> {
+    this.#appendFrame(documentId, { d: documentId, h: hash }, change);
+  }
+
+  /** Appends one record's canonical JSON, on disk when the call returns, as `append` does. */
+  async appendRecord(documentId: string, recordId: string, json: string): Promise<void> {
+    this.#appendFrame(documentId, { d: documentId, r: recordId }, Buffer.from(json, "utf8"));
+  }
+
+  #appendFrame(documentId: string, fields: FrameHeader, payload: Uint8Array): void {
     if (this.#fd === null) throw new Error(`Write-ahead log in ${this.#dir} is not open`);
-    const header = Buffer.from(JSON.stringify({ d: documentId, h: hash }), "utf8");
-    const sealed = sealBytes(this.#key, change, frameContext(header));
+    const header = Buffer.from(JSON.stringify(fields), "utf8");
+    const sealed = sealBytes(this.#key, payload, frameContext(header));
     const frame = Buffer.alloc(LENGTH_BYTES + HEADER_LENGTH_BYTES + header.length + sealed.length);
     frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
     frame.writeUInt16BE(header.length, LENGTH_BYTES);
@@ -177,14 +212,15 @@ export class WriteAheadLog {
             offset: data,
             documentId: null,
             hash: null,
+            recordId: null,
             reason: `bytes at offset ${data} follow the end of the frames at offset ${offset}`,
             torn: false,
           });
         }
         return;
       }
-      const problem = (reason: string, header: { d?: string; h?: string } | null, torn: boolean) =>
-        problems.push({ segment, offset, documentId: header?.d ?? null, hash: header?.h ?? null, reason, torn });
+      const problem = (reason: string, header: FrameHeader | null, torn: boolean) =>
+        problems.push({ segment, offset, documentId: header?.d ?? null, hash: header?.h ?? null, recordId: header?.r ?? null, reason, torn });
       if (bytes.length - offset < LENGTH_BYTES + HEADER_LENGTH_BYTES) {
         problem(`frame cut short after ${bytes.length - offset} bytes`, null, newest);
         return;
@@ -199,15 +235,17 @@ export class WriteAheadLog {
       const headerLength = bytes.readUInt16BE(offset + LENGTH_BYTES);
       const headerStart = offset + LENGTH_BYTES + HEADER_LENGTH_BYTES;
       const headerBytes = bytes.subarray(headerStart, headerStart + headerLength);
-      let header: { d?: string; h?: string } | null = null;
+      let header: FrameHeader | null = null;
       try {
-        header = JSON.parse(headerBytes.toString("utf8")) as { d?: string; h?: string };
+        header = JSON.parse(headerBytes.toString("utf8")) as FrameHeader;
       } catch {
         header = null;
       }
-      const opened = header?.d && header.h ? openSealedBytes(this.#key, bytes.subarray(headerStart + headerLength, end), frameContext(headerBytes)) : null;
-      if (header?.d && header.h && opened instanceof Uint8Array) {
-        frames.push({ documentId: header.d, hash: header.h, change: opened, segment });
+      const key = frameKey(header);
+      const opened = key ? openSealedBytes(this.#key, bytes.subarray(headerStart + headerLength, end), frameContext(headerBytes)) : null;
+      if (key && opened instanceof Uint8Array) {
+        if ("hash" in key) frames.push({ kind: "change", ...key, change: opened, segment });
+        else frames.push({ kind: "record", ...key, json: Buffer.from(opened).toString("utf8"), segment });
       } else {
         const reason = opened && !(opened instanceof Uint8Array) ? opened.reason : "frame header is not readable";
         problem(reason, header, newest && last);
@@ -275,6 +313,14 @@ export class WriteAheadLog {
   #pathOf(segment: number): string {
     return join(this.#dir, `${String(segment).padStart(8, "0")}${SEGMENT_SUFFIX}`);
   }
+}
+
+/** Reads the document a header names with its change hash or its record id; returns null when it has neither or both. */
+function frameKey(header: FrameHeader | null): { documentId: string; hash: string } | { documentId: string; recordId: string } | null {
+  if (typeof header?.d !== "string") return null;
+  if (typeof header.h === "string" && header.r === undefined) return { documentId: header.d, hash: header.h };
+  if (typeof header.r === "string" && header.h === undefined) return { documentId: header.d, recordId: header.r };
+  return null;
 }
 
 /** Index of the first byte that is not zero at or after `from`, or -1. */

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,10 +6,60 @@ import * as A from "@automerge/automerge";
 import type { Repo as RepoClass } from "@automerge/automerge-repo";
 import { expect } from "chai";
 import { pino } from "pino";
+import type { AnyLedgerDoc, LedgerRecord } from "@mercora/crdt-model";
+import { appendRecord, genesisHash, initLedger, recordId, sealRecordJson, storedRecords } from "@mercora/crdt-model";
 import { DurableWrites, WriteAheadLog, replayFrames } from "../src/index.ts";
+import type { LogFrame } from "../src/index.ts";
 import { SEGMENT_PREALLOCATED_BYTES } from "../src/write-ahead-log.ts";
 
 const KEY = randomBytes(32);
+const { privateKey } = generateKeyPairSync("ed25519");
+
+/** A frame's change hash or record id. */
+function keyOf(frame: LogFrame): string {
+  return frame.kind === "change" ? frame.hash : frame.recordId;
+}
+
+/** Sealed sales of terminal T1 with their canonical JSON, chained from the first. */
+function sales(count: number): { record: LedgerRecord; json: string }[] {
+  const out: { record: LedgerRecord; json: string }[] = [];
+  for (let seq = 1; seq <= count; seq++) {
+    const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash"> = {
+      id: recordId("A", "T1", seq),
+      kind: "sale",
+      branch: "A",
+      terminal: "T1",
+      seq,
+      hlc: `${String(1000 + seq).padStart(16, "0")}.0000.T1`,
+      at: "2026-12-04T15:00:00.000Z",
+      businessDay: "2026-12-04",
+      timeZone: "America/Argentina/Buenos_Aires",
+      epoch: 1,
+      offline: false,
+      cashier: "cajero",
+      requestId: null,
+      lines: [
+        { sku: "779", barcode: null, name: "Yerba Ñandú", qty: 1, unitPrice: 121, taxCode: "IVA21", taxRateBp: 2100, base: 100, tax: 21, total: 121, stockBefore: 5, refLine: null, soldQty: null },
+      ],
+      tenders: [{ type: "cash", amount: 121 }],
+      total: 121,
+      tax: 21,
+      cashRounding: 0,
+      change: 0,
+      stock: [{ sku: "779", delta: -1 }],
+      cashAmount: 0,
+      reason: null,
+      refundOf: null,
+      authorizedBy: null,
+      deviceAt: null,
+      folio: null,
+      folioNumber: null,
+      provisionalFolio: null,
+    };
+    out.push(sealRecordJson(unsealed, out.at(-1)?.record.hash ?? genesisHash("A", "T1"), privateKey));
+  }
+  return out;
+}
 
 /** Changes of one document, each adding one key, with their hashes. */
 function changes(count: number): { doc: A.Doc<Record<string, number>>; list: { change: Uint8Array; hash: string }[] } {
@@ -21,6 +71,11 @@ function changes(count: number): { doc: A.Doc<Record<string, number>>; list: { c
     list.push({ change, hash: A.decodeChange(change).hash });
   }
   return { doc, list };
+}
+
+/** Appends a sealed record to a ledger inside a change. */
+function appendRecordTo(doc: AnyLedgerDoc, sale: { record: LedgerRecord; json: string }): void {
+  appendRecord(doc, sale.record, sale.json);
 }
 
 describe("write-ahead log", function () {
@@ -60,8 +115,8 @@ describe("write-ahead log", function () {
     const { frames, problems } = await log.open();
     await log.close();
     expect(problems).to.deep.equal([]);
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
-    expect(frames.map((f) => Buffer.from(f.change).equals(Buffer.from(list[frames.indexOf(f)]!.change)))).to.deep.equal([true, true, true]);
+    expect(frames.map(keyOf)).to.deep.equal(list.map((c) => c.hash));
+    expect(frames.map((f, i) => f.kind === "change" && Buffer.from(f.change).equals(Buffer.from(list[i]!.change)))).to.deep.equal([true, true, true]);
   });
 
   it("stores no change in clear", async function () {
@@ -84,7 +139,7 @@ describe("write-ahead log", function () {
     const log = new WriteAheadLog(dir, KEY);
     const { frames, problems } = await log.open();
     await log.close();
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
+    expect(frames.map(keyOf)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
     expect(problems).to.have.length(1);
     expect(problems[0]!.torn).to.equal(true);
     expect(problems[0]!.reason).to.include("cut short");
@@ -130,14 +185,14 @@ describe("write-ahead log", function () {
     const { bytes, list } = await crashedSegment(3);
     const { frames, problems } = await openCopy(bytes);
     expect(problems).to.deep.equal([]);
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
+    expect(frames.map(keyOf)).to.deep.equal(list.map((c) => c.hash));
   });
 
   it("reports a torn frame before zeros", async function () {
     const { bytes, used, list } = await crashedSegment(3);
     bytes.fill(0, used - 7, used);
     const { frames, problems } = await openCopy(bytes);
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
+    expect(frames.map(keyOf)).to.deep.equal(list.slice(0, 2).map((c) => c.hash));
     expect(problems).to.have.length(1);
     expect(problems[0]).to.include({ torn: true, hash: list[2]!.hash });
   });
@@ -147,7 +202,7 @@ describe("write-ahead log", function () {
     // A frame whose first bytes were lost: its length reads as zero, its tail does not.
     bytes[used + 600] = 0x5a;
     const { frames, problems } = await openCopy(bytes);
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.map((c) => c.hash));
+    expect(frames.map(keyOf)).to.deep.equal(list.map((c) => c.hash));
     expect(problems).to.have.length(1);
     expect(problems[0]).to.include({ torn: false, offset: used + 600 });
     expect(problems[0]!.reason).to.include(`follow the end of the frames at offset ${used}`);
@@ -166,7 +221,7 @@ describe("write-ahead log", function () {
     const log = new WriteAheadLog(dir, KEY);
     const { frames, problems } = await log.open();
     await log.close();
-    expect(frames.map((f) => f.hash)).to.deep.equal(list.slice(1).map((c) => c.hash));
+    expect(frames.map(keyOf)).to.deep.equal(list.slice(1).map((c) => c.hash));
     expect(problems).to.have.length(1);
     expect(problems[0]).to.include({ torn: false, documentId: "doc-1", hash: list[0]!.hash });
     expect(problems[0]!.reason).to.include("authentication");
@@ -215,6 +270,86 @@ describe("write-ahead log", function () {
     expect(state.frames).to.deep.equal([]);
     expect(state.checkpoint?.counters).to.deep.equal(counters);
     expect(state.checkpoint?.heads[handle.documentId]).to.deep.equal(A.getHeads(handle.doc()));
+    await repo.shutdown();
+  });
+
+  it("reads record frames between changes", async function () {
+    const { list } = changes(2);
+    const [sale] = sales(1);
+    const log = new WriteAheadLog(dir, KEY);
+    await log.open();
+    await log.append("doc-1", list[0]!.hash, list[0]!.change);
+    await log.appendRecord("ledger-1", sale!.record.id, sale!.json);
+    await log.append("doc-1", list[1]!.hash, list[1]!.change);
+    await log.close();
+    const [file] = await segmentFiles();
+    expect((await readFile(join(dir, file!))).includes(Buffer.from("Yerba"))).to.equal(false);
+    const reopened = new WriteAheadLog(dir, KEY);
+    const { frames, problems } = await reopened.open();
+    await reopened.close();
+    expect(problems).to.deep.equal([]);
+    expect(frames.map((f) => f.kind)).to.deep.equal(["change", "record", "change"]);
+    expect(frames.map(keyOf)).to.deep.equal([list[0]!.hash, sale!.record.id, list[1]!.hash]);
+    expect(frames[1]).to.include({ documentId: "ledger-1", json: sale!.json });
+  });
+
+  it("appends logged records a ledger lacks", async function () {
+    const list = sales(3);
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T1", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
+    // The ledger kept the first record; the log holds all three.
+    handle.change((doc) => void appendRecordTo(doc, list[0]!));
+    const frames: LogFrame[] = list.map(({ record, json }) => ({ kind: "record", documentId: handle.documentId, recordId: record.id, json, segment: 1 }));
+    const logged: string[][] = [];
+    const result = await replayFrames(frames, async () => handle as never, async (h) => void logged.push(A.getHeads(h.doc() as A.Doc<unknown>)));
+    expect(result.applied).to.equal(2);
+    expect(result.missing.size).to.equal(0);
+    expect(storedRecords(handle.doc()).map((entry) => entry.id)).to.deep.equal(list.map((s) => s.record.id));
+    expect(logged).to.deep.equal([A.getHeads(handle.doc() as A.Doc<unknown>)]);
+    // A second replay finds every record and changes nothing.
+    const again = await replayFrames(frames, async () => handle as never, async () => expect.fail("no change to log"));
+    expect(again.applied).to.equal(0);
+    await repo.shutdown();
+  });
+
+  it("reports rejected logged records missing", async function () {
+    const [sale] = sales(1);
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T2", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
+    const frames: LogFrame[] = [{ kind: "record", documentId: handle.documentId, recordId: sale!.record.id, json: sale!.json, segment: 1 }];
+    const result = await replayFrames(frames, async () => handle as never);
+    expect(result.applied).to.equal(0);
+    expect(result.missing.get(handle.documentId)).to.deep.equal([sale!.record.id]);
+    await repo.shutdown();
+  });
+
+  it("delays checkpoints for unappended records", async function () {
+    const [sale] = sales(1);
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T1", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
+    const durable = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    await durable.open();
+    const counters = { lastSeq: 1, lastHash: sale!.record.hash, folios: { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 } };
+    await durable.logRecord(handle.documentId, sale!.record.id, sale!.json);
+    await durable.checkpoint(repo, counters);
+    await durable.settled();
+    await durable.close();
+    // No checkpoint ran, so the record frame is still there.
+    const reopened = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    const state = await reopened.open();
+    expect(state.checkpoint).to.equal(null);
+    expect(state.frames.map(keyOf)).to.deep.equal([sale!.record.id]);
+    handle.change((doc) => void appendRecordTo(doc, sale!));
+    await reopened.acknowledge(handle as never);
+    reopened.recordsApplied(1);
+    await reopened.checkpoint(repo, counters);
+    await reopened.settled();
+    await reopened.close();
+    const last = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    const after = await last.open();
+    await last.close();
+    expect(after.checkpoint?.counters).to.deep.equal(counters);
+    expect(after.frames).to.deep.equal([]);
     await repo.shutdown();
   });
 });
