@@ -20,7 +20,7 @@ import type { LedgerRecord } from "@mercora/crdt-model";
 import { verifyRecord } from "@mercora/relay";
 import { LinkProxy } from "../lib/link-proxy.ts";
 import { api } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, fileLogger, startTerminal, ticket } from "./lib/fixture.ts";
+import { BRANCH, buildBranch, catalogProducts, fileLogger, nextTurn, startTerminal, ticket } from "./lib/fixture.ts";
 import { PouchDB, startPouchServer } from "./lib/pouch.ts";
 import type { PouchDatabase } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
@@ -88,7 +88,10 @@ async function generate(input: Input): Promise<{ ms: number }> {
   for (const [index, id] of CATCHUP_TERMINALS.entries()) {
     const log = fileLogger(join(input.dir, `generate-${id}.log`));
     const terminal = await startTerminal({ dataDir: join(input.dir, id), terminal: id, relayUrl: null, log, receipts: "none" });
-    for (let n = 0; n < input.tickets; n++) await terminal.recordSale(ticket(products, index * 100_000 + n));
+    for (let n = 0; n < input.tickets; n++) {
+      await terminal.recordSale(ticket(products, index * 100_000 + n));
+      await nextTurn();
+    }
     await terminal.stop();
   }
   return { ms: nowMs() - started };

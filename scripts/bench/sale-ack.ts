@@ -16,7 +16,7 @@ import * as A from "@automerge/automerge";
 import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { buildBranch, catalogProducts, fileLogger, installFakeClock, startTerminal, ticket } from "./lib/fixture.ts";
+import { buildBranch, catalogProducts, fileLogger, installFakeClock, nextTurn, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { nowMs, ownPeakRss, percentile } from "./lib/stats.ts";
@@ -81,6 +81,7 @@ async function generate(input: Input): Promise<{ generated: number; ms: number }
     const day = Math.floor(n / TICKETS_PER_DAY);
     clock.set(start + day * DAY_MS + (n % TICKETS_PER_DAY) * 120_000);
     await terminal.recordSale(ticket(products, n));
+    await nextTurn();
   }
   await terminal.stop();
   return { generated: history, ms: nowMs() - started };

@@ -45,6 +45,15 @@ export function fileLogger(path: string, level = "warn"): Logger {
 }
 
 /**
+ * Lets the event loop turn, as it does between two sales at a till, so a
+ * generated history gets one ledger change per record. Back to back, a
+ * terminal appends the records waiting in one change per four records.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * Builds a ticket of `lines` products paid with two tenders (card, then
  * cash with change), picked deterministically from `products` by `n`.
  */
