@@ -1317,10 +1317,11 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement is 3.65 ms on an empty terminal and 4.59 ms after 50,000 tickets in the full
-    // bench (goal 2.5 ms, p50 0.75-0.79 ms). A sale allocates about 120 KB: Automerge's patches to the materialized
-    // document about 33 KB, the record's encoding and copies most of the rest. So a scavenge lands on about one sale
-    // in 110, and after 50,000 tickets it takes 3.3-3.6 ms. Fewer allocations per sale are next.
+    // TODO: the p99 acknowledgement is 4.89 ms on an empty terminal and 4.11 ms after 50,000 tickets in the full
+    // bench back to back, and 3.58 and 4.43 ms with 10 ms idle after each sale (goal 2.5 ms). A sale with its ledger
+    // change allocates about 120 KB: Automerge's patches to the materialized document about 33 KB, the record's
+    // encoding and copies most of the rest. So a scavenge lands on about one sale in 110, and after 50,000 tickets it
+    // took 3.3-3.6 ms. Fewer allocations per sale are next.
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.
