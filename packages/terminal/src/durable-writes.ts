@@ -53,8 +53,10 @@ export class DurableWrites {
   readonly #uncovered = new Set<string>();
   #running: Promise<void> = Promise.resolve();
   #checkpointing = false;
-  /** Records logged whose change is not logged yet. */
+  /** Records logged whose change is not made yet. */
   #unapplied = 0;
+  /** True while the log must stay whole, such as while storage lacks acknowledged changes or records. */
+  #keepLog: () => boolean = () => false;
 
   constructor(dataDir: string, key: Buffer, logger: Logger) {
     this.log = new WriteAheadLog(join(dataDir, "wal"), key);
@@ -91,17 +93,22 @@ export class DurableWrites {
     await this.log.append(handle.documentId, hash, change);
   }
 
+  /** Makes checkpoints keep every segment while `keep` returns true. */
+  keepLogWhile(keep: () => boolean): void {
+    this.#keepLog = keep;
+  }
+
   /**
    * Appends a ledger record to the log, on disk when the call returns, for
    * a change that appends it later. Call `recordsApplied` once that change
-   * is acknowledged.
+   * is made.
    */
   async logRecord(documentId: string, recordId: string, json: string): Promise<void> {
     await this.log.appendRecord(documentId, recordId, json);
     this.#unapplied += 1;
   }
 
-  /** Counts logged records whose change is now in the log too. */
+  /** Counts logged records whose ledger change is now made. */
   recordsApplied(count: number): void {
     this.#unapplied = Math.max(0, this.#unapplied - count);
   }
@@ -140,8 +147,15 @@ export class DurableWrites {
       else unready.push(documentId);
     }
     // A segment with a change of a document that is not loaded (storage lost it) is the only copy of that change.
-    const removable = unready.length === 0 ? rotated.segments : [];
-    if (unready.length > 0) this.#logger.warn({ documents: unready }, "checkpoint keeps the log: documents with logged changes are not loaded");
+    // So is a record logged during the rotation whose change is not made yet, or a frame storage lacks.
+    const keep = unready.length > 0 || this.#unapplied > 0 || this.#keepLog();
+    const removable = keep ? [] : rotated.segments;
+    if (keep) {
+      this.#logger.warn(
+        { documents: unready, records: this.#unapplied },
+        "checkpoint keeps the log: logged changes or records are not in the loaded documents yet",
+      );
+    }
     this.#running = this.#running
       .then(() => this.#finish(repo, removable, heads, counters))
       .catch((error) => this.#logger.error({ err: error, segments: rotated.segments }, "checkpoint failed; keeping the log segments"))
@@ -186,6 +200,8 @@ export interface ReplayResult {
   missing: Map<string, string[]>;
   /** Documents with logged changes that could not be opened at all. */
   unavailable: string[];
+  /** Logged records not appended because their ledger lacks changes it must contain; append them once it has them. */
+  deferred: RecordFrame[];
 }
 
 /**
@@ -195,12 +211,16 @@ export interface ReplayResult {
  * in one change that `logChange` writes to the log before anything else
  * runs, so a peer never receives a change the log does not hold. `open`
  * returns the handle of a document, or null when neither storage nor a
- * peer has it.
+ * peer has it. `complete` returns whether a document has every change it
+ * must contain. Records go only into a complete ledger: in an older one a
+ * logged record may need a bucket that a lost change created, and creating
+ * it again would hide what a peer has in it.
  */
 export async function replayFrames(
   frames: readonly LogFrame[],
   open: (documentId: string) => Promise<DocHandle<unknown> | null>,
   logChange: (handle: DocHandle<unknown>) => Promise<void> = async () => undefined,
+  complete: (documentId: string, handle: DocHandle<unknown>) => boolean = () => true,
 ): Promise<ReplayResult> {
   const byDocument = new Map<string, LogFrame[]>();
   for (const frame of frames) {
@@ -208,7 +228,7 @@ export async function replayFrames(
     list.push(frame);
     byDocument.set(frame.documentId, list);
   }
-  const result: ReplayResult = { applied: 0, missing: new Map(), unavailable: [] };
+  const result: ReplayResult = { applied: 0, missing: new Map(), unavailable: [], deferred: [] };
   for (const [documentId, logged] of byDocument) {
     const handle = await open(documentId);
     if (!handle) {
@@ -223,7 +243,13 @@ export async function replayFrames(
     }
     const missing = changes.filter((frame) => !A.hasHeads(handle.doc() as A.Doc<unknown>, [frame.hash])).map((frame) => frame.hash);
     const records = logged.filter((frame): frame is RecordFrame => frame.kind === "record");
-    missing.push(...(await appendLoggedRecords(handle as DocHandle<AnyLedgerDoc>, records, logChange, result)));
+    if (records.length > 0 && missing.length === 0 && complete(documentId, handle)) {
+      missing.push(...(await appendLoggedRecords(handle as DocHandle<AnyLedgerDoc>, records, logChange, result)));
+    } else {
+      const lacking = records.filter((frame) => !storedRecord(handle.doc() as AnyLedgerDoc, frame.recordId));
+      result.deferred.push(...lacking);
+      missing.push(...lacking.map((frame) => frame.recordId));
+    }
     if (missing.length > 0) result.missing.set(documentId, missing);
   }
   return result;

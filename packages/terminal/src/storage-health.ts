@@ -18,7 +18,7 @@ export interface StorageProblem {
 /**
  * The completeness of the terminal's storage as far as it can check: the heads
  * each document must contain (from the last checkpoint and the
- * write-ahead log), the records each own ledger must hold (from the log),
+ * write-ahead log), the records each own ledger must contain (from the log),
  * damaged chunks and log frames, and the documents that
  * lack acknowledged changes. Such a document blocks writes until a LAN
  * peer or the relay supplies the missing changes; otherwise they could
@@ -27,7 +27,7 @@ export interface StorageProblem {
 export class StorageHealth {
   #problems: StorageProblem[] = [];
   readonly #expected = new Map<string, Set<string>>();
-  /** Record ids each ledger must hold. */
+  /** Record ids each ledger must contain. */
   readonly #expectedRecords = new Map<string, Set<string>>();
   readonly #refetching = new Set<string>();
   /** Logged changes of documents that were not in storage, applied once a peer supplies the document. */
@@ -63,16 +63,21 @@ export class StorageHealth {
     this.#expected.set(documentId, set);
   }
 
-  /** Adds a record id that a ledger must hold. */
+  /** Adds a record id that a ledger must contain. */
   expectRecord(documentId: string, recordId: string): void {
     const set = this.#expectedRecords.get(documentId) ?? new Set<string>();
     set.add(recordId);
     this.#expectedRecords.set(documentId, set);
   }
 
+  /** True when a document has every expected head, the changes that logged records may build on. */
+  headsComplete(documentId: string, doc: A.Doc<unknown>): boolean {
+    return A.hasHeads(doc, [...(this.#expected.get(documentId) ?? [])]);
+  }
+
   /** True when a document has every expected head and record. */
   #complete(documentId: string, doc: A.Doc<unknown>): boolean {
-    if (!A.hasHeads(doc, [...(this.#expected.get(documentId) ?? [])])) return false;
+    if (!this.headsComplete(documentId, doc)) return false;
     const records = this.#expectedRecords.get(documentId);
     return !records || [...records].every((id) => storedRecord(doc as AnyLedgerDoc, id) !== null);
   }
@@ -102,16 +107,27 @@ export class StorageHealth {
     while (!this.isClosed()) {
       try {
         const handle = await findDocument(this.repo, documentId as DocumentId, { timeoutMs: 5000, retryMs: 1000 });
-        const frames = this.#unreplayed.get(documentId) ?? [];
-        this.#unreplayed.delete(documentId);
-        if (frames.length > 0) await replayFrames(frames, async () => handle, this.logChange);
-        handle.on("change", () => this.#recheck(documentId, handle));
+        await this.#replayHeld(documentId, handle);
+        handle.on("change", () => void this.#replayHeld(documentId, handle).then(() => this.#recheck(documentId, handle)));
         this.#recheck(documentId, handle);
         return;
       } catch {
         // No connected peer has it yet; the next attempt follows.
       }
     }
+  }
+
+  /**
+   * Applies the held frames of a document a peer supplied: its logged
+   * changes at once, and its logged records once it has every expected
+   * head. Records that still wait stay held.
+   */
+  async #replayHeld(documentId: string, handle: DocHandle<unknown>): Promise<void> {
+    const frames = this.#unreplayed.get(documentId) ?? [];
+    if (frames.length === 0) return;
+    this.#unreplayed.delete(documentId);
+    const result = await replayFrames(frames, async () => handle, this.logChange, (id, h) => this.headsComplete(id, h.doc() as A.Doc<unknown>));
+    if (result.deferred.length > 0) this.holdFrames(documentId, result.deferred);
   }
 
   #recheck(documentId: string, handle: DocHandle<unknown>): void {

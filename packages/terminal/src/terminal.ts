@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type * as A from "@automerge/automerge";
 import { Repo, isValidAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo";
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId } from "@automerge/automerge-repo";
 import {
@@ -318,6 +319,8 @@ export class Terminal {
       (documentId, handle) => this.#onStorageRestored(documentId, handle),
       (handle) => this.durable.acknowledge(handle),
     );
+    // A frame storage lacks may be the only copy of an acknowledged change or record, so no checkpoint deletes it.
+    this.durable.keepLogWhile(() => this.#health.blocking !== null);
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.#peers.add(peerId);
       this.log.info({ peerId }, "peer connected");
@@ -605,8 +608,12 @@ export class Terminal {
       state.frames,
       async (documentId) => findDocument(this.repo, documentId as DocumentId, { timeoutMs: 2000 }).catch(() => null),
       (handle) => this.durable.acknowledge(handle),
+      (documentId, handle) => this.#health.headsComplete(documentId, handle.doc() as A.Doc<unknown>),
     );
     if (result.applied > 0) this.log.warn({ changes: result.applied }, "write-ahead log replayed");
+    for (const documentId of new Set(result.deferred.map((frame) => frame.documentId))) {
+      this.#health.holdFrames(documentId, result.deferred.filter((frame) => frame.documentId === documentId));
+    }
     for (const documentId of result.unavailable) {
       this.#health.holdFrames(documentId, state.frames.filter((frame) => frame.documentId === documentId));
       this.#health.reportMissing(documentId, "acknowledged changes missing: document not in storage");
@@ -1357,7 +1364,7 @@ export class Terminal {
       this.#appendTimer = null;
       if (this.#closed) return;
       void this.#enqueue(() => this.#appendLogged()).catch((error) =>
-        this.log.error({ err: error }, "acknowledged records not appended to their ledger; the next write tries again"),
+        this.log.error({ err: error }, "acknowledged records not appended to their ledger; the next write tries again, and a restart replays them"),
       );
     });
   }
@@ -1368,9 +1375,9 @@ export class Terminal {
    * log, and the replay at start appends them. When the change also creates
    * a bucket (a ledger from before buckets were made with the ledger), it
    * goes to the log in the same synchronous step: automerge-repo sends
-   * changes to peers on a later turn of the event loop, so no peer holds
-   * such a change the log lacks. Runs in the write queue; a failure keeps
-   * the records for the next attempt.
+   * changes to peers on a later turn of the event loop, so no peer has
+   * such a change before the log does. Runs in the write queue. A change
+   * that fails keeps its records for the next attempt.
    */
   async #appendLogged(): Promise<void> {
     while (this.#unappended.length > 0) {
@@ -1379,15 +1386,29 @@ export class Terminal {
       while (count < this.#unappended.length && this.#unappended[count]!.handle === handle) count++;
       const batch = this.#unappended.slice(0, count);
       const logChange = !ledgerBucketsReady(handle.doc());
+      let appended = 0;
       handle.change((doc) => {
-        for (const { record, json } of batch) if (!storedRecord(doc, record.id)) appendRecord(doc, record, json);
+        for (const { record, json } of batch) {
+          if (storedRecord(doc, record.id)) continue;
+          appendRecord(doc, record, json);
+          appended++;
+        }
       });
       this.#unappended.splice(0, count);
-      if (logChange) await this.durable.acknowledge(handle as DocHandle<unknown>);
+      // The records are in the ledger now, so a checkpoint that flushes it covers them.
       this.durable.recordsApplied(count);
+      if (!logChange || appended === 0) continue;
+      try {
+        await this.durable.acknowledge(handle as DocHandle<unknown>);
+      } catch (error) {
+        // Saving the ledger at once is the other way to keep a change that peers may receive.
+        this.log.error({ err: error, documentId: handle.documentId }, "ledger change not written to the write-ahead log; saving the ledger now");
+        await this.repo.flush([handle.documentId]);
+      }
     }
     if (this.durable.due) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
   }
+
 
   /**
    * Creates today's ledger in the write queue right after start when the

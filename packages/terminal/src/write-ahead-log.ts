@@ -174,8 +174,7 @@ export class WriteAheadLog {
 
   /** Starts a new segment for appends; returns the segments before it and the documents they cover. */
   async rotate(): Promise<{ segments: number[]; documents: Set<string> }> {
-    const documents = new Set(this.#documents);
-    await this.#startSegment(this.#segment + 1);
+    const documents = await this.#startSegment(this.#segment + 1);
     const segments = (await this.#listSegments()).filter((segment) => segment < this.#segment);
     return { segments, documents };
   }
@@ -254,9 +253,8 @@ export class WriteAheadLog {
     }
   }
 
-  async #startSegment(segment: number): Promise<void> {
-    const previous = this.#fd;
-    const previousBytes = this.#bytes;
+  /** Opens a new segment and makes it the one appends go to; returns the documents with frames in the previous one. */
+  async #startSegment(segment: number): Promise<Set<string>> {
     const path = this.#pathOf(segment);
     // Without a prepared file, the segment starts empty and every frame extends it.
     if (this.#preparedReady) {
@@ -265,14 +263,25 @@ export class WriteAheadLog {
       this.#preparedReady = false;
     }
     // No O_APPEND: frames are written at their offset, over the zeros.
-    this.#fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC, 0o600);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC, 0o600);
     // The new file's directory entry must survive a power cut before any frame in it counts.
-    await syncDir(this.#dir);
+    try {
+      await syncDir(this.#dir);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    // Frames appended during the awaits above went to the previous segment; from here on they go to the new one.
+    const previous = this.#fd;
+    const previousBytes = this.#bytes;
+    const documents = new Set(this.#documents);
+    this.#fd = fd;
     this.#segment = segment;
     this.#bytes = 0;
     this.#documents.clear();
     if (previous !== null) this.#closeSegment(previous, previousBytes);
     void this.#prepare();
+    return documents;
   }
 
   /** Writes the zero-filled file for the next segment and syncs it. Returns the preparation in progress if there is one. */

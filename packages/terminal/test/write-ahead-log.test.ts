@@ -352,4 +352,57 @@ describe("write-ahead log", function () {
     expect(after.frames).to.deep.equal([]);
     await repo.shutdown();
   });
+
+  it("keeps a frame appended during rotation", async function () {
+    const { list } = changes(3);
+    const log = new WriteAheadLog(dir, KEY);
+    await log.open();
+    await log.append("doc-1", list[0]!.hash, list[0]!.change);
+    const rotation = log.rotate();
+    // The rotation waits on the disk, and an append in that time goes to the segment still in use.
+    await log.append("doc-2", list[1]!.hash, list[1]!.change);
+    const rotated = await rotation;
+    await log.append("doc-1", list[2]!.hash, list[2]!.change);
+    await log.close();
+    expect([...rotated.documents].sort()).to.deep.equal(["doc-1", "doc-2"]);
+    const reopened = new WriteAheadLog(dir, KEY);
+    const { frames, problems } = await reopened.open();
+    await reopened.close();
+    expect(problems).to.deep.equal([]);
+    expect(frames.map(keyOf)).to.deep.equal(list.map((c) => c.hash));
+  });
+
+  it("defers records of an incomplete ledger", async function () {
+    const [sale] = sales(1);
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T1", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
+    const frames: LogFrame[] = [{ kind: "record", documentId: handle.documentId, recordId: sale!.record.id, json: sale!.json, segment: 1 }];
+    const result = await replayFrames(frames, async () => handle as never, async () => expect.fail("no change to log"), () => false);
+    expect(result.applied).to.equal(0);
+    expect(result.deferred).to.deep.equal(frames);
+    expect(result.missing.get(handle.documentId)).to.deep.equal([sale!.record.id]);
+    expect(storedRecords(handle.doc())).to.deep.equal([]);
+    await repo.shutdown();
+  });
+
+  it("keeps segments while told to", async function () {
+    const repo = new Repo({ network: [] });
+    const handle = repo.create<Record<string, number>>({});
+    const durable = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
+    await durable.open();
+    let keep = true;
+    durable.keepLogWhile(() => keep);
+    handle.change((d) => void (d.a = 1));
+    await durable.acknowledge(handle);
+    const counters = { lastSeq: 1, lastHash: "h", folios: { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 } };
+    await durable.checkpoint(repo, counters);
+    await durable.settled();
+    expect((await readdir(join(dir, "terminal", "wal"))).filter((name) => name.endsWith(".wal"))).to.have.length(2);
+    keep = false;
+    await durable.checkpoint(repo, counters);
+    await durable.settled();
+    await durable.close();
+    expect((await readdir(join(dir, "terminal", "wal"))).filter((name) => name.endsWith(".wal"))).to.have.length(1);
+    await repo.shutdown();
+  });
 });
