@@ -78,6 +78,26 @@ describe("terminal durability", function () {
     await store.waitForConvergence("A");
   });
 
+  it("appends waiting sales at a clean stop", async function () {
+    const { store } = fixture;
+    const t1 = store.terminal("A", "T1");
+    await store.isolate("A", "T1");
+    const product = products[9]!;
+    const sales = await Promise.all(Array.from({ length: 6 }, () => sell(t1.http, product, 1)));
+    for (const sale of sales) expect(sale.status, JSON.stringify(sale.body)).to.equal(201);
+    await t1.process.stop();
+    const logged = (await readFile(t1.process.logPath, "utf8")).length;
+    const restarted = await store.restartTerminal("A", "T1");
+    const log = (await readFile(restarted.process.logPath, "utf8")).slice(logged);
+    // The stop made the ledger changes and its checkpoint covered them, so this start has nothing to replay.
+    expect(log).to.include("terminal started");
+    expect(log).to.not.include("write-ahead log replayed");
+    const records = await api<LedgerRecord[]>(restarted.http, "/records");
+    for (const sale of sales) expect(records.body.map((r) => r.id)).to.include(sale.body.record.id);
+    await store.reconnectAll();
+    await store.waitForConvergence("A");
+  });
+
   it("replays a sale logged before a crash", async function () {
     const { store, root } = fixture;
     const t2 = store.terminal("A", "T2");

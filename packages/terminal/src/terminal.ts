@@ -1259,10 +1259,16 @@ export class Terminal {
    * Runs `task` in the write queue with a writer of this terminal's
    * records, signed by `signer` (a manager resolving a conflict), or by the
    * signed-in cashier when it is left out. Voids and conflict resolutions
-   * write through it.
+   * write through it. Each record goes into its ledger before the writer
+   * returns, so a change the task makes next (a conflict action) never
+   * reaches a peer before the records it names.
    */
   withWriter<T>(task: (write: RecordWriter) => Promise<T>, signer?: Signer): Promise<T> {
-    const write: RecordWriter = (kind, fields) => this.#write(kind, { offline: !this.connectivity.online, ...fields }, signer);
+    const write: RecordWriter = async (kind, fields) => {
+      const record = await this.#write(kind, { offline: !this.connectivity.online, ...fields }, signer);
+      await this.#appendLogged();
+      return record;
+    };
     return this.#enqueue(() => task(write));
   }
 
