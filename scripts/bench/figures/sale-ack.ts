@@ -12,8 +12,8 @@ const GENERATE_MS = 60 * 60_000;
 
 /**
  * Idle time after each sale in the paced runs. A till records a sale every
- * few seconds at most, and after an idle moment the disk and the CPU answer
- * slower than in a run of writes back to back (an `O_DSYNC` write of 1 KB
+ * few seconds at most, and after an idle moment the disk and the CPU
+ * respond more slowly than in a run of writes back to back (an `O_DSYNC` write of 1 KB
  * took a median of 0.44 ms with 10 ms between writes against 0.15 ms back
  * to back on the bench machine), so the paced runs time what a cashier waits.
  */
