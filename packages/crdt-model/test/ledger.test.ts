@@ -164,7 +164,7 @@ describe("ledger schema v2", function () {
     const base = ledgerDoc();
     const first = record(1);
     const second = record(2);
-    // The terminal appended both and a peer received that change; then the terminal lost it in a crash.
+    // The terminal appended both, and a peer received that change. Then the terminal lost it in a crash.
     const peer = A.change(A.clone(base), (d) => {
       appendRecord(d, first);
       appendRecord(d, second);
@@ -181,7 +181,7 @@ describe("ledger schema v2", function () {
   });
 
   it("hides one of two bucket creations", function () {
-    // Why a replay never creates a bucket again: two maps made under one key conflict, and only one of them shows.
+    // Why a replay creates a bucket only in a ledger with every expected head: two maps made under one key conflict, and only one shows.
     const base = A.change(ledgerDoc(), (d) => {
       for (const key of Object.keys(d.records)) delete d.records[key];
     });

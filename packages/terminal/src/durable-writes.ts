@@ -32,16 +32,16 @@ export interface DurableState {
 }
 
 /**
- * The terminal's acknowledgement path and its recovery: every acknowledged
- * change or record goes to the write-ahead log before the response,
- * automerge-repo saves the documents in the background, and a checkpoint
- * now and then flushes the documents the log covers, records their heads
+ * The terminal's acknowledgement path and its recovery. Every acknowledged
+ * change or record goes to the write-ahead log before the response, and
+ * automerge-repo saves the documents in the background. Now and then a
+ * checkpoint flushes the documents the log covers, records their heads
  * and counters durably, and deletes the log segments it no longer needs.
  *
  * A record is logged before the change that appends it to its ledger
- * exists, so the response does not wait for the change. Until that change
- * is logged too (`acknowledge`, then `recordsApplied`), no checkpoint
- * starts: it could delete the only copy of the record.
+ * exists, so the response does not wait for the change. While records wait
+ * for their change (`countPendingRecordsWith`), no checkpoint starts,
+ * because it could delete the only copy of a record.
  */
 export class DurableWrites {
   readonly log: WriteAheadLog;
@@ -53,8 +53,8 @@ export class DurableWrites {
   readonly #uncovered = new Set<string>();
   #running: Promise<void> = Promise.resolve();
   #checkpointing = false;
-  /** Records logged whose change is not made yet. */
-  #unapplied = 0;
+  /** Counts the records logged whose change is not made yet. */
+  #pendingRecords: () => number = () => 0;
   /** True while the log must stay whole, such as while storage lacks acknowledged changes or records. */
   #keepLog: () => boolean = () => false;
 
@@ -98,24 +98,19 @@ export class DurableWrites {
     this.#keepLog = keep;
   }
 
-  /**
-   * Appends a ledger record to the log, on disk when the call returns, for
-   * a change that appends it later. Call `recordsApplied` once that change
-   * is made.
-   */
-  async logRecord(documentId: string, recordId: string, json: string): Promise<void> {
-    await this.log.appendRecord(documentId, recordId, json);
-    this.#unapplied += 1;
+  /** Sets the function that counts the logged records whose ledger change is not made yet. */
+  countPendingRecordsWith(count: () => number): void {
+    this.#pendingRecords = count;
   }
 
-  /** Counts logged records whose ledger change is now made. */
-  recordsApplied(count: number): void {
-    this.#unapplied = Math.max(0, this.#unapplied - count);
+  /** Appends a ledger record to the log, on disk when the call returns, for a change that appends it later. */
+  async logRecord(documentId: string, recordId: string, json: string): Promise<void> {
+    await this.log.appendRecord(documentId, recordId, json);
   }
 
   /** True when the current segment is large enough for a checkpoint and none waits on a record's change. */
   get due(): boolean {
-    return this.log.segmentBytes >= CHECKPOINT_BYTES && !this.#checkpointing && this.#unapplied === 0;
+    return this.log.segmentBytes >= CHECKPOINT_BYTES && !this.#checkpointing && this.#pendingRecords() === 0;
   }
 
   /**
@@ -126,8 +121,9 @@ export class DurableWrites {
    */
   async checkpoint(repo: Repo, counters: IssueCountersState): Promise<void> {
     if (this.#checkpointing) return;
-    if (this.#unapplied > 0) {
-      this.#logger.debug({ records: this.#unapplied }, "checkpoint put off: logged records wait for their change");
+    const pending = this.#pendingRecords();
+    if (pending > 0) {
+      this.#logger.debug({ records: pending }, "checkpoint put off: logged records wait for their change");
       return;
     }
     this.#checkpointing = true;
@@ -148,11 +144,12 @@ export class DurableWrites {
     }
     // A segment with a change of a document that is not loaded (storage lost it) is the only copy of that change.
     // So is a record logged during the rotation whose change is not made yet, or a frame storage lacks.
-    const keep = unready.length > 0 || this.#unapplied > 0 || this.#keepLog();
+    const waiting = this.#pendingRecords();
+    const keep = unready.length > 0 || waiting > 0 || this.#keepLog();
     const removable = keep ? [] : rotated.segments;
     if (keep) {
       this.#logger.warn(
-        { documents: unready, records: this.#unapplied },
+        { documents: unready, records: waiting },
         "checkpoint keeps the log: logged changes or records are not in the loaded documents yet",
       );
     }
@@ -209,7 +206,7 @@ export interface ReplayResult {
  * `DocHandle`, so automerge-repo saves and syncs the result like any other
  * change. Then appends to each ledger the logged records it still lacks,
  * in one change that `logChange` writes to the log before anything else
- * runs, so a peer never receives a change the log does not hold. `open`
+ * runs, so a peer never receives a change the log does not contain. `open`
  * returns the handle of a document, or null when neither storage nor a
  * peer has it. `complete` returns whether a document has every change it
  * must contain. Records go only into a complete ledger: in an older one a

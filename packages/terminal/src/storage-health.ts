@@ -70,12 +70,12 @@ export class StorageHealth {
     this.#expectedRecords.set(documentId, set);
   }
 
-  /** True when a document has every expected head, the changes that logged records may build on. */
+  /** Returns true when a document has every expected head, the changes that logged records may build on. */
   headsComplete(documentId: string, doc: A.Doc<unknown>): boolean {
     return A.hasHeads(doc, [...(this.#expected.get(documentId) ?? [])]);
   }
 
-  /** True when a document has every expected head and record. */
+  /** Returns true when a document has every expected head and record. */
   #complete(documentId: string, doc: A.Doc<unknown>): boolean {
     if (!this.headsComplete(documentId, doc)) return false;
     const records = this.#expectedRecords.get(documentId);

@@ -321,6 +321,7 @@ export class Terminal {
     );
     // A frame storage lacks may be the only copy of an acknowledged change or record, so no checkpoint deletes it.
     this.durable.keepLogWhile(() => this.#health.blocking !== null);
+    this.durable.countPendingRecordsWith(() => this.#unappended.length);
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.#peers.add(peerId);
       this.log.info({ peerId }, "peer connected");
@@ -1380,7 +1381,7 @@ export class Terminal {
    * one change per ledger. A crash before this leaves the records in the
    * log, and the replay at start appends them. When the change also creates
    * a bucket (a ledger from before buckets were made with the ledger), it
-   * goes to the log in the same synchronous step: automerge-repo sends
+   * goes to the log in the same synchronous step. automerge-repo sends
    * changes to peers on a later turn of the event loop, so no peer has
    * such a change before the log does. Runs in the write queue. A change
    * that fails keeps its records for the next attempt.
@@ -1400,9 +1401,8 @@ export class Terminal {
           appended++;
         }
       });
-      this.#unappended.splice(0, count);
       // The records are in the ledger now, so a checkpoint that flushes it covers them.
-      this.durable.recordsApplied(count);
+      this.#unappended.splice(0, count);
       if (!logChange || appended === 0) continue;
       try {
         await this.durable.acknowledge(handle as DocHandle<unknown>);

@@ -14,9 +14,9 @@ export interface ChangeFrame {
 }
 
 /**
- * One acknowledged ledger record as stored in the log, before the change
- * that appends it to its ledger exists: its id and its sealed canonical
- * JSON, which a replay appends to the ledger when the ledger lacks it.
+ * One acknowledged ledger record as stored in the log, written before the
+ * change that appends it to its ledger exists. A replay appends its JSON
+ * to the ledger when the ledger lacks the record.
  */
 export interface RecordFrame {
   kind: "record";

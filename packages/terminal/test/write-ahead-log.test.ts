@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,58 +7,28 @@ import type { Repo as RepoClass } from "@automerge/automerge-repo";
 import { expect } from "chai";
 import { pino } from "pino";
 import type { AnyLedgerDoc, LedgerRecord } from "@mercora/crdt-model";
-import { appendRecord, genesisHash, initLedger, recordId, sealRecordJson, storedRecords } from "@mercora/crdt-model";
+import { appendRecord, canonicalJson, initLedger, storedRecords } from "@mercora/crdt-model";
+import { catalogProducts } from "../../../scripts/bench/lib/fixture.ts";
+import { RecordChain } from "../../../scripts/bench/lib/records.ts";
 import { DurableWrites, WriteAheadLog, replayFrames } from "../src/index.ts";
 import type { LogFrame } from "../src/index.ts";
 import { SEGMENT_PREALLOCATED_BYTES } from "../src/write-ahead-log.ts";
 
 const KEY = randomBytes(32);
-const { privateKey } = generateKeyPairSync("ed25519");
 
-/** A frame's change hash or record id. */
+/** Returns a frame's change hash or record id. */
 function keyOf(frame: LogFrame): string {
   return frame.kind === "change" ? frame.hash : frame.recordId;
 }
 
-/** Sealed sales of terminal T1 with their canonical JSON, chained from the first. */
+/** Sealed sales of terminal T1 of branch A with their canonical JSON, chained from the first. */
 function sales(count: number): { record: LedgerRecord; json: string }[] {
-  const out: { record: LedgerRecord; json: string }[] = [];
-  for (let seq = 1; seq <= count; seq++) {
-    const unsealed: Omit<LedgerRecord, "hash" | "signature" | "prevHash"> = {
-      id: recordId("A", "T1", seq),
-      kind: "sale",
-      branch: "A",
-      terminal: "T1",
-      seq,
-      hlc: `${String(1000 + seq).padStart(16, "0")}.0000.T1`,
-      at: "2026-12-04T15:00:00.000Z",
-      businessDay: "2026-12-04",
-      timeZone: "America/Argentina/Buenos_Aires",
-      epoch: 1,
-      offline: false,
-      cashier: "cajero",
-      requestId: null,
-      lines: [
-        { sku: "779", barcode: null, name: "Yerba Ñandú", qty: 1, unitPrice: 121, taxCode: "IVA21", taxRateBp: 2100, base: 100, tax: 21, total: 121, stockBefore: 5, refLine: null, soldQty: null },
-      ],
-      tenders: [{ type: "cash", amount: 121 }],
-      total: 121,
-      tax: 21,
-      cashRounding: 0,
-      change: 0,
-      stock: [{ sku: "779", delta: -1 }],
-      cashAmount: 0,
-      reason: null,
-      refundOf: null,
-      authorizedBy: null,
-      deviceAt: null,
-      folio: null,
-      folioNumber: null,
-      provisionalFolio: null,
-    };
-    out.push(sealRecordJson(unsealed, out.at(-1)?.record.hash ?? genesisHash("A", "T1"), privateKey));
-  }
-  return out;
+  const chain = new RecordChain("T1", { branch: "A" });
+  const products = catalogProducts();
+  return Array.from({ length: count }, () => {
+    const record = chain.next(products, new Date("2026-12-04T15:00:00.000Z"));
+    return { record, json: canonicalJson(record) };
+  });
 }
 
 /** Changes of one document, each adding one key, with their hashes. */
@@ -283,7 +253,7 @@ describe("write-ahead log", function () {
     await log.append("doc-1", list[1]!.hash, list[1]!.change);
     await log.close();
     const [file] = await segmentFiles();
-    expect((await readFile(join(dir, file!))).includes(Buffer.from("Yerba"))).to.equal(false);
+    expect((await readFile(join(dir, file!))).includes(Buffer.from(sale!.record.lines[0]!.name))).to.equal(false);
     const reopened = new WriteAheadLog(dir, KEY);
     const { frames, problems } = await reopened.open();
     await reopened.close();
@@ -297,7 +267,7 @@ describe("write-ahead log", function () {
     const list = sales(3);
     const repo = new Repo({ network: [] });
     const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T1", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
-    // The ledger kept the first record; the log holds all three.
+    // The ledger kept the first record, and the log contains all three.
     handle.change((doc) => void appendRecordTo(doc, list[0]!));
     const frames: LogFrame[] = list.map(({ record, json }) => ({ kind: "record", documentId: handle.documentId, recordId: record.id, json, segment: 1 }));
     const logged: string[][] = [];
@@ -329,22 +299,28 @@ describe("write-ahead log", function () {
     const handle = repo.create<AnyLedgerDoc>(initLedger({ branch: "A", terminal: "T1", businessDay: "2026-12-04", part: 1, firstSeq: 1 }));
     const durable = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
     await durable.open();
+    durable.countPendingRecordsWith(() => 1);
     const counters = { lastSeq: 1, lastHash: sale!.record.hash, folios: { byDocumentType: {}, highestNumber: 0, highestProvisional: 0 } };
     await durable.logRecord(handle.documentId, sale!.record.id, sale!.json);
     await durable.checkpoint(repo, counters);
     await durable.settled();
     await durable.close();
+
     // No checkpoint ran, so the record frame is still there.
     const reopened = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
     const state = await reopened.open();
+    let pending = 1;
+    reopened.countPendingRecordsWith(() => pending);
     expect(state.checkpoint).to.equal(null);
     expect(state.frames.map(keyOf)).to.deep.equal([sale!.record.id]);
+
     handle.change((doc) => void appendRecordTo(doc, sale!));
     await reopened.acknowledge(handle as never);
-    reopened.recordsApplied(1);
+    pending = 0;
     await reopened.checkpoint(repo, counters);
     await reopened.settled();
     await reopened.close();
+
     const last = new DurableWrites(join(dir, "terminal"), KEY, pino({ level: "silent" }));
     const after = await last.open();
     await last.close();
