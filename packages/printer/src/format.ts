@@ -2,6 +2,28 @@ import { cleanText } from "./text.ts";
 
 const MAX_FRACTION_DIGITS = 20;
 
+/** Most formatters a cache keeps; a terminal uses a handful (its locale, currency and time zone). */
+const FORMATTER_CACHE_MAX = 64;
+
+/**
+ * Returns the formatter built for `key`, building it on first use. Building
+ * an `Intl` formatter takes longer than formatting with it, and a receipt
+ * used to build one per amount, tax rate and date.
+ */
+function cachedFormatter<F>(cache: Map<string, F>, key: string, build: () => F): F {
+  let formatter = cache.get(key);
+  if (formatter === undefined) {
+    formatter = build();
+    if (cache.size >= FORMATTER_CACHE_MAX) cache.clear();
+    cache.set(key, formatter);
+  }
+  return formatter;
+}
+
+const amountFormats = new Map<string, Intl.NumberFormat>();
+const percentFormats = new Map<string, Intl.NumberFormat>();
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Writes integer minor units as an exact decimal string, e.g. 123450 with 2 digits as "1234.50". */
 export function toDecimalString(minor: number, minorUnitDigits: number): string {
   const sign = minor < 0 ? "-" : "";
@@ -27,13 +49,15 @@ export function createAmountFormatter(
       `minorUnitDigits ${minorUnitDigits} is invalid. Use a whole number from 0 to ${MAX_FRACTION_DIGITS} (2 for ARS)`,
     );
   }
-  const formatter = new Intl.NumberFormat(locale, {
-    style: "currency",
-    currency,
-    currencyDisplay: "narrowSymbol",
-    minimumFractionDigits: minorUnitDigits,
-    maximumFractionDigits: minorUnitDigits,
-  });
+  const formatter = cachedFormatter(amountFormats, `${locale} ${currency} ${minorUnitDigits}`, () =>
+    new Intl.NumberFormat(locale, {
+      style: "currency",
+      currency,
+      currencyDisplay: "narrowSymbol",
+      minimumFractionDigits: minorUnitDigits,
+      maximumFractionDigits: minorUnitDigits,
+    }),
+  );
   // Node 20 formats decimal strings exactly (Intl.NumberFormat v3, ES2023),
   // but the ES2022 lib types of this project only accept number | bigint.
   // Dividing by 10^digits instead would print 9007199254740991 minor units
@@ -58,7 +82,8 @@ export function formatAmount(minor: number, currency: string, minorUnitDigits: n
 
 /** Formats a tax rate in basis points as a percentage, e.g. 1050 as "10.5%" in es-419. */
 export function formatRate(rateBp: number, locale: string): string {
-  const percent = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }).format(rateBp / 100);
+  const formatter = cachedFormatter(percentFormats, locale, () => new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }));
+  const percent = formatter.format(rateBp / 100);
   return `${cleanText(percent)}%`;
 }
 
@@ -78,16 +103,18 @@ export function formatDateTime(at: string, timeZone: string, order: DateOrder): 
   let formatter: Intl.DateTimeFormat;
   try {
     // en-US gives Latin digits in every zone, and the locale's order is applied below.
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    });
+    formatter = cachedFormatter(dateTimeFormats, timeZone, () =>
+      new Intl.DateTimeFormat("en-US", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hourCycle: "h23",
+      }),
+    );
   } catch (error) {
     const message = `Time zone ${JSON.stringify(timeZone)} is invalid. Use an IANA zone such as America/Costa_Rica`;
     throw new RangeError(message, { cause: error });

@@ -68,7 +68,8 @@ function percent(rateBp: number): string {
 export function zReportLines(report: ZReport, options: ReceiptOptions, width: number, clean: (text: string) => string = cleanText): string[] {
   const locale = options.locale ?? "es-419";
   const labels = LABELS[locale];
-  const money = (minor: number) => clean(createAmountFormatter(options.currency, options.minorUnitDigits, locale)(minor));
+  const amount = createAmountFormatter(options.currency, options.minorUnitDigits, locale);
+  const money = (minor: number) => clean(amount(minor));
   const pair = (left: string, right: string) => alignPair(clean(left), right, width);
   const line = "-".repeat(width);
   const out: string[] = [...centerLines(clean(labels.title), width), line];
