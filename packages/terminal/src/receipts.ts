@@ -194,9 +194,11 @@ export class ReceiptSpooler {
     if (this.settings.target === "none") return;
     this.#queue.push({ record, copy });
     if (this.#running) return;
-    // Rendering starts on the next turn, so it never adds to the sale's acknowledgement.
+    // Rendering starts two turns of the event loop later, so it adds neither to the sale's acknowledgement nor to
+    // the sale's way to the LAN peers: the next turn makes the sale's ledger change, and automerge-repo sends it on
+    // the turn after, before this render.
     this.#running = true;
-    setImmediate(() => void this.#drain());
+    setImmediate(() => setImmediate(() => void this.#drain()));
   }
 
   /** Renders a receipt as text without printing it. */
