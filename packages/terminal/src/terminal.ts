@@ -1332,10 +1332,12 @@ export class Terminal {
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
     // TODO: the p99 acknowledgement is 4.89 ms on an empty terminal and 4.11 ms after 50,000 tickets in the full
-    // bench back to back, and 3.58 and 4.43 ms with 10 ms idle after each sale (goal 2.5 ms). A sale with its ledger
-    // change allocates about 120 KB: Automerge's patches to the materialized document about 33 KB, the record's
-    // encoding and copies most of the rest. So a scavenge lands on about one sale in 110, and after 50,000 tickets it
-    // took 3.3-3.6 ms. Fewer allocations per sale are next.
+    // bench back to back, and 3.58 and 4.43 ms with 10 ms idle after each sale (goal 2.5 ms). Back to back, about 60 of
+    // 2,000 sales take over 2.5 ms, and about 10 of those overlap a scavenge. Most of the rest wait for a core after
+    // the log write: its p99 is 1.9-2.4 ms, though alone on this 2-core machine the same write has a p99 of 0.23 ms.
+    // In the first thousands of sales V8's four background threads compile and mark (630-800 ms of CPU during the
+    // 2,000 timed sales). After 6,000 sales the p99 was 2.05-2.68 ms, and with `--v8-pool-size=1` it was 2.3-2.9 ms.
+    // The other slow sales make the change of four records that waited (0.6 ms p50, 4.6 ms p99).
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.
