@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import type { Codepage } from "@point-of-sale/codepage-encoder";
 import { CODE_PAGES } from "@mercora/printer";
 
 // patches/@point-of-sale+codepage-encoder+3.0.2.patch replaces the encoder's search of a code page's
@@ -8,7 +9,7 @@ import { CODE_PAGES } from "@mercora/printer";
 // code page, and as "?" (0x3f) where the code page lacks it.
 
 /** Encodes `text` by the unpatched rule, searching the definition that the encoder returns. */
-function referenceEncode(text: string, codePage: string): number[] {
+function referenceEncode(text: string, codePage: Codepage): number[] {
   const codepoints = CodepageEncoder.getEncoding(codePage).codepoints;
   const out: number[] = [];
   for (let index = 0; index < text.length; index++) {
@@ -41,21 +42,22 @@ describe("code page encoder (patched lookup)", () => {
 
   it("splits text between candidate code pages as the unpatched search did", () => {
     const text = "Peña “Ñandú” € ½";
-    const fragments = CodepageEncoder.autoEncode(text, ["cp850", "windows1252"]);
+    const candidates: Codepage[] = ["cp850", "windows1252"];
+    const fragments = CodepageEncoder.autoEncode(text, candidates);
     // The reference walk: stay on the current code page while it has the character, else take the
     // first candidate that has it, else print "?" on the current one.
-    const expected: { codepage: string; bytes: number[] }[] = [];
-    let current: string | undefined;
+    const expected: { codepage: Codepage; bytes: number[] }[] = [];
+    let current: Codepage | undefined;
     for (let index = 0; index < text.length; index++) {
       const codepoint = text.codePointAt(index);
-      const positionIn = (page: string) => CodepageEncoder.getEncoding(page).codepoints.findIndex((c) => c === codepoint);
-      let page: string | undefined;
+      const positionIn = (page: Codepage) => CodepageEncoder.getEncoding(page).codepoints.findIndex((c) => c === codepoint);
+      let page: Codepage | undefined;
       let byte = 0x3f;
       if (current !== undefined && positionIn(current) !== -1) {
         page = current;
         byte = positionIn(current);
       } else {
-        page = ["cp850", "windows1252"].find((candidate) => positionIn(candidate) !== -1);
+        page = candidates.find((candidate) => positionIn(candidate) !== -1);
         if (page !== undefined) byte = positionIn(page);
       }
       page ??= current ?? "cp850";
