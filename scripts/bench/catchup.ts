@@ -181,8 +181,11 @@ function verifyArithmetic(record: LedgerRecord): boolean {
   return verifyRecord(record, BRANCH, record.terminal, rules, PROFILE.cashRoundingIncrement) === null;
 }
 
-/** Starts one PouchDB terminal process that replicates to `target` when it reads "go" on stdin. */
-async function startPouchTerminal(dbPath: string, target: string, logPath: string): Promise<{ child: ChildProcess; done: Promise<void>; go(): void }> {
+/**
+ * Starts one PouchDB terminal process that replicates to `target` when it
+ * reads "go" on stdin. `done` resolves to the peak RSS it reports.
+ */
+async function startPouchTerminal(dbPath: string, target: string, logPath: string): Promise<{ child: ChildProcess; done: Promise<number>; go(): void }> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(ROOT, "scripts", "bench", "pouch-replicate.ts"), JSON.stringify({ dbPath, target, logPath })],
@@ -190,16 +193,16 @@ async function startPouchTerminal(dbPath: string, target: string, logPath: strin
   );
   const lines = createInterface({ input: child.stdout! });
   let resolveReady: () => void = () => undefined;
-  let resolveDone: () => void = () => undefined;
+  let resolveDone: (peakRss: number) => void = () => undefined;
   let rejectDone: (error: Error) => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  const done = new Promise<void>((resolve, reject) => {
+  const done = new Promise<number>((resolve, reject) => {
     resolveDone = resolve;
     rejectDone = reject;
   });
   lines.on("line", (line) => {
     if (line === "ready") resolveReady();
-    if (line === "done") resolveDone();
+    if (line.startsWith("done ")) resolveDone(Number(line.slice("done ".length)));
   });
   child.once("exit", (code) => {
     if (code !== 0) rejectDone(new Error(`PouchDB replication of ${dbPath} exited with code ${code}`));
@@ -254,9 +257,9 @@ async function measurePouch(input: Input): Promise<CatchupResult> {
     await Promise.race([Promise.all([all, ...terminals.map((t) => t.done)]), timeout]);
     const ms = nowMs() - t0;
     if (failures > 0) throw new Error(`${failures} PouchDB records failed verification`);
-    // The replicating processes exit shortly after they finish, so their peak RSS is read first.
     const peakRssCloud = peakRssOf(server.child.pid);
-    const peakRssTerminals = children.map((child) => peakRssOf(child.pid));
+    // Each replicating process reported its own peak RSS as it finished, since it exits right after.
+    const peakRssTerminals = await Promise.all(terminals.map((terminal) => terminal.done));
     const linkBytes = () => links.reduce((sum, link) => sum + link.bytesForwarded, 0);
     const wanBytesAtStop = linkBytes();
     const wanBytes = await quietBytes(linkBytes);

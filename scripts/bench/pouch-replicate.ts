@@ -1,7 +1,7 @@
 /**
  * A PouchDB terminal for the catch-up figure: opens its database, prints
  * "ready", and on "go" from stdin replicates it once to the target URL,
- * prints "done" and exits. Peak RSS is read by the parent from /proc.
+ * prints "done" with its peak RSS in bytes and exits.
  */
 import { createInterface } from "node:readline";
 import { openDurablePouch } from "./lib/pouch.ts";
@@ -18,9 +18,8 @@ const timer = setTimeout(() => {
 for await (const line of lines) {
   if (line !== "go") continue;
   await db.replicate.to(target);
-  process.stdout.write("done\n");
   clearTimeout(timer);
-  // Keep the process alive briefly so the parent can read its peak RSS.
-  setTimeout(() => process.exit(0), 2000);
+  // The parent reads the peak RSS from this line: the process may have exited before it could read /proc.
+  process.stdout.write(`done ${process.resourceUsage().maxRSS * 1024}\n`, () => process.exit(0));
   break;
 }
