@@ -143,6 +143,11 @@ async function measure(input: Input): Promise<CapacityResult> {
     }
     await Promise.all(done);
     const intervals: IntervalReport[] = [];
+    // A generator that saw no acknowledgement in an interval reports no lag for it, which is not a lag of zero.
+    const worst = (values: (number | null)[]) => {
+      const known = values.filter((value): value is number => value !== null && Number.isFinite(value));
+      return known.length > 0 ? Math.max(...known) : null;
+    };
     const length = Math.max(0, ...reports.intervals.map((r) => r.length));
     for (let i = 0; i < length; i++) {
       const row = reports.intervals.map((r) => r[i]).filter((r): r is IntervalReport => r !== undefined);
@@ -151,9 +156,9 @@ async function measure(input: Input): Promise<CapacityResult> {
         written: row.reduce((s, r) => s + r.written, 0),
         acknowledged: row.reduce((s, r) => s + r.acknowledged, 0),
         outstanding: row.reduce((s, r) => s + r.outstanding, 0),
-        p50: Math.max(...row.map((r) => r.p50 ?? 0)),
-        p99: Math.max(...row.map((r) => r.p99 ?? 0)),
-        max: Math.max(...row.map((r) => r.max ?? 0)),
+        p50: worst(row.map((r) => r.p50)),
+        p99: worst(row.map((r) => r.p99)),
+        max: worst(row.map((r) => r.max)),
       });
     }
     return {

@@ -81,7 +81,8 @@ export async function capacityFigure(ctx: BenchContext, options: { stores?: numb
         `Mercora: ${mercora.written} tickets written, ${mercora.acknowledged} acknowledged, ${mercora.outstanding} still unacknowledged 30 s after the soak; ` +
           `relay ready after ${(mercora.relayStartMs / 1000).toFixed(1)} s, ${mercora.terminals} of ${stores * 4} terminals synced ` +
           `(${mercora.connectFailures} failed to within 10 minutes) after ${(mercora.connectMs / 1000).toFixed(1)} s, ` +
-          `relay CPU median ${spread(cpu).median.toFixed(0)}% of one core (max ${spread(cpu).max.toFixed(0)}%); keeping up: ${keepsUp(mercora) ? "yes" : "no"}`,
+          `relay CPU median ${spread(cpu).median.toFixed(0)}% of one core (max ${spread(cpu).max.toFixed(0)}%); keeping up: ${keepsUp(mercora) ? "yes" : "no"}` +
+          (last(mercora) && last(mercora)!.p99 === null ? `; no ticket was acknowledged in the last ${reportMs / 1000} s, so that interval has no lag` : ""),
         `PouchDB: ${pouch.written} tickets pushed, ${pouch.acknowledged} verified, ${pouch.outstanding} outstanding; keeping up: ${keepsUp(pouch) ? "yes" : "no"}`,
       ],
     },

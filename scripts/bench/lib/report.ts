@@ -38,6 +38,7 @@ function ratio(row: FigureRow): string {
   // A ratio of two growth figures is not a useful comparison.
   if (row.unit === "%" || row.unit === "x") return "–";
   if (!row.pouch || !Number.isFinite(row.pouch.median) || row.pouch.median === 0) return "–";
+  if (!Number.isFinite(row.mercora.median)) return "–";
   return (row.mercora.median / row.pouch.median).toFixed(2);
 }
 
@@ -106,7 +107,7 @@ function marker(mode: string, edge: "start" | "end"): string {
 
 /**
  * Replaces the section of `report.mode` in the page `previous`, keeping the
- * other mode's section and any text written above the sections.
+ * other mode's section and any text written above or below the sections.
  */
 export function mergeReport(previous: string, report: BenchReport): string {
   const sections: Record<string, string> = {};
@@ -120,13 +121,22 @@ export function mergeReport(previous: string, report: BenchReport): string {
   const quick = sections.quick ?? `${marker("quick", "start")}\n## Quick run\n\nNo quick run recorded yet: run \`npm run bench -- --quick\`.\n${marker("quick", "end")}`;
   const firstSection = previous.indexOf("<!-- bench:");
   const header = firstSection > 0 ? previous.slice(0, firstSection).trimEnd() + "\n" : PAGE_HEADER;
-  return `${header}\n${full}\n\n${quick}\n`;
+  const lastEnd = Math.max(
+    ...["full", "quick"].map((mode) => {
+      const at = previous.lastIndexOf(marker(mode, "end"));
+      return at < 0 ? -1 : at + marker(mode, "end").length;
+    }),
+  );
+  const trailer = lastEnd >= 0 ? previous.slice(lastEnd).trim() : "";
+  return `${header}\n${full}\n\n${quick}\n${trailer ? `\n${trailer}\n` : ""}`;
 }
 
 /** Renders the section of `docs/benchmarks.md` for one bench run. */
 export function renderReport(report: BenchReport): string {
   const machine = report.machine;
-  const busy = Math.max(...report.loadBefore.slice(0, 1), ...report.loadAfter.slice(0, 1)) > machine.cores * 0.5;
+  // Only the load before the run tells of other work: the load after counts the bench's own last figure, such as the
+  // capacity soak's load generators.
+  const busy = (report.loadBefore[0] ?? 0) > machine.cores * 0.5;
   const out: string[] = [
     `## ${report.mode === "full" ? "Full" : "Quick"} run`,
     "",
@@ -140,7 +150,7 @@ export function renderReport(report: BenchReport): string {
   ];
   if (busy) {
     out.push(
-      "- NOTE: the machine was busy with other work during this run (1-minute load average above half the core count), " +
+      "- NOTE: the machine was busy with other work when this run started (1-minute load average above half the core count), " +
         "so latencies and throughput are worse and noisier than on an idle machine.",
     );
   }
