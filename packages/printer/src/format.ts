@@ -2,7 +2,7 @@ import { cleanText } from "./text.ts";
 
 const MAX_FRACTION_DIGITS = 20;
 
-/** Most formatters a cache keeps; a terminal uses a handful (its locale, currency and time zone). */
+/** Maximum number of formatters in each cache; a terminal uses a handful (its locale, currency and time zone). */
 const FORMATTER_CACHE_MAX = 64;
 
 /**

@@ -216,7 +216,7 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes about 3.9-4.1 s in the bench against PouchDB's 6.5-7.2 s (goal: half). Since
+        // TODO: catching up 8,000 tickets takes about 3.9-4.9 s in the bench against PouchDB's 6.5-7.2 s (goal: half). Since
         // commit 43cbffc this relay offers a ledger only to its writer, so it no longer copies every ledger to every
         // terminal. Its main thread is now the critical path. In a profiled run it was busy 3.1 s of a 4.3 s window.
         // It spent 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of

@@ -1331,8 +1331,8 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement is 4.89 ms on an empty terminal and 4.11 ms after 50,000 tickets in the full
-    // bench back to back, and 3.58 and 4.43 ms with 10 ms idle after each sale (goal 2.5 ms). Back to back, about 60 of
+    // TODO: the p99 acknowledgement is 5 ms on an empty terminal and 4.2 ms after 50,000 tickets in the full bench
+    // back to back, and 3.36 and 4.4 ms with 10 ms idle after each sale (goal 2.5 ms). Back to back, about 60 of
     // 2,000 sales take over 2.5 ms, and about 10 of those overlap a scavenge. Most of the rest wait for a core after
     // the log write: its p99 is 1.9-2.4 ms, though alone on this 2-core machine the same write has a p99 of 0.23 ms.
     // In the first thousands of sales V8's four background threads compile and mark (630-800 ms of CPU during the
