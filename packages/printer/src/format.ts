@@ -1,14 +1,15 @@
+import { zonedParts } from "@mercora/crdt-model";
 import { cleanText } from "./text.ts";
 
 const MAX_FRACTION_DIGITS = 20;
 
-/** Maximum number of formatters in each cache; a terminal uses a handful (its locale, currency and time zone). */
+/** Maximum number of formatters in each cache; a terminal uses a handful (its locale and currency). */
 const FORMATTER_CACHE_MAX = 64;
 
 /**
  * Returns the formatter built for `key`, building it on first use. Building
  * an `Intl` formatter takes longer than formatting with it, and a receipt
- * used to build one per amount, tax rate and date.
+ * used to build one per amount and tax rate.
  */
 function cachedFormatter<F>(cache: Map<string, F>, key: string, build: () => F): F {
   let formatter = cache.get(key);
@@ -22,7 +23,6 @@ function cachedFormatter<F>(cache: Map<string, F>, key: string, build: () => F):
 
 const amountFormats = new Map<string, Intl.NumberFormat>();
 const percentFormats = new Map<string, Intl.NumberFormat>();
-const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** Writes integer minor units as an exact decimal string, e.g. 123450 with 2 digits as "1234.50". */
 export function toDecimalString(minor: number, minorUnitDigits: number): string {
@@ -100,30 +100,18 @@ export function formatDateTime(at: string, timeZone: string, order: DateOrder): 
   if (Number.isNaN(instant.getTime())) {
     throw new RangeError(`Timestamp ${JSON.stringify(at)} is invalid. Use a UTC ISO 8601 string`);
   }
-  let formatter: Intl.DateTimeFormat;
+  let parts: ReturnType<typeof zonedParts>;
   try {
-    // en-US gives Latin digits in every zone, and the locale's order is applied below.
-    formatter = cachedFormatter(dateTimeFormats, timeZone, () =>
-      new Intl.DateTimeFormat("en-US", {
-        timeZone,
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: "2-digit",
-        hourCycle: "h23",
-      }),
-    );
+    // The model's wall-clock parts come from a formatter kept per zone, with Latin digits in every zone.
+    parts = zonedParts(instant.getTime(), timeZone);
   } catch (error) {
     const message = `Time zone ${JSON.stringify(timeZone)} is invalid. Use an IANA zone such as America/Costa_Rica`;
     throw new RangeError(message, { cause: error });
   }
-  const parts = formatter.formatToParts(instant);
-  const part = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? "";
+  const two = (value: number) => String(value).padStart(2, "0");
   const date =
     order === "day-month-year"
-      ? `${part("day")}/${part("month")}/${part("year")}`
-      : `${part("month")}/${part("day")}/${part("year")}`;
-  return `${date} ${part("hour")}:${part("minute")}:${part("second")}`;
+      ? `${two(parts.day)}/${two(parts.month)}/${parts.year}`
+      : `${two(parts.month)}/${two(parts.day)}/${parts.year}`;
+  return `${date} ${two(parts.hour)}:${two(parts.minute)}:${two(parts.second)}`;
 }
