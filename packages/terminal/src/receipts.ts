@@ -194,9 +194,8 @@ export class ReceiptSpooler {
     if (this.settings.target === "none") return;
     this.#queue.push({ record, copy });
     if (this.#running) return;
-    // Rendering starts two turns of the event loop later, so it adds neither to the sale's acknowledgement nor to
-    // the sale's way to the LAN peers: the next turn makes the sale's ledger change, and automerge-repo sends it on
-    // the turn after, before this render.
+    // Rendering starts two turns of the event loop later, so it delays neither the sale's response nor its sync to
+    // LAN peers. The next turn makes the sale's ledger change, and automerge-repo sends it on the turn after.
     this.#running = true;
     setImmediate(() => setImmediate(() => void this.#drain()));
   }

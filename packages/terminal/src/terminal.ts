@@ -93,6 +93,7 @@ import { CatalogCache } from "./catalog-cache.ts";
 import { DirectorySnapshot } from "./directory-snapshot.ts";
 import { DurableWrites, replayFrames } from "./durable-writes.ts";
 import type { DurableState } from "./durable-writes.ts";
+import type { RecordFrame } from "./write-ahead-log.ts";
 import { IssueCounters } from "./issue-counters.ts";
 import { LanNetwork } from "./lan.ts";
 import { liveLedgerIds, ownLiveLedgers, peerLiveLedgers } from "./live-set.ts";
@@ -612,9 +613,13 @@ export class Terminal {
       (documentId, handle) => this.#health.headsComplete(documentId, handle.doc() as A.Doc<unknown>),
     );
     if (result.applied > 0) this.log.warn({ changes: result.applied }, "write-ahead log replayed");
-    for (const documentId of new Set(result.deferred.map((frame) => frame.documentId))) {
-      this.#health.holdFrames(documentId, result.deferred.filter((frame) => frame.documentId === documentId));
+    const deferred = new Map<string, RecordFrame[]>();
+    for (const frame of result.deferred) {
+      const frames = deferred.get(frame.documentId) ?? [];
+      frames.push(frame);
+      deferred.set(frame.documentId, frames);
     }
+    for (const [documentId, frames] of deferred) this.#health.holdFrames(documentId, frames);
     for (const documentId of result.unavailable) {
       this.#health.holdFrames(documentId, state.frames.filter((frame) => frame.documentId === documentId));
       this.#health.reportMissing(documentId, "acknowledged changes missing: document not in storage");
@@ -1416,7 +1421,6 @@ export class Terminal {
     }
     if (this.durable.due) await this.durable.checkpoint(this.repo, this.#counters.snapshot());
   }
-
 
   /**
    * Creates today's ledger in the write queue right after start when the

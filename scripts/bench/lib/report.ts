@@ -134,7 +134,7 @@ export function mergeReport(previous: string, report: BenchReport): string {
 /** Renders the section of `docs/benchmarks.md` for one bench run. */
 export function renderReport(report: BenchReport): string {
   const machine = report.machine;
-  // Only the load before the run tells of other work: the load after counts the bench's own last figure, such as the
+  // Only the load before the run shows other work. The load after counts the bench's own last figure, such as the
   // capacity soak's load generators.
   const busy = (report.loadBefore[0] ?? 0) > machine.cores * 0.5;
   const out: string[] = [
