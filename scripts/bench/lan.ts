@@ -8,8 +8,9 @@
  *   cashier is signed in at both. The time runs from `recordSale` until
  *   `GET /stock/:sku` on T2 shows the new stock.
  * - `pouch`: T2 is a pouchdb-server process, and T1 is a pouchdb-node
- *   database here with live replication to it. The time runs from `db.put`
- *   until `GET /t2/:id` on T2 finds the document.
+ *   database here with live replication to it. The time runs from building
+ *   the sale record, then `db.put`, until `GET /t2/:id` on T2 finds the
+ *   document.
  * - `ws`: raw websocket round trip on loopback to an echo server process.
  */
 import { spawn } from "node:child_process";
@@ -140,8 +141,9 @@ async function measurePouch(input: Input): Promise<LanResult> {
   try {
     const products = catalogProducts();
     const step = async (n: number) => {
-      const doc = saleRecord(products, "T1", n + 1, new Date());
+      // The clock starts before the record is built, as Mercora's starts before `recordSale` prices, hashes and signs it.
       const t0 = nowMs();
+      const doc = saleRecord(products, "T1", n + 1, new Date());
       await db.put(doc);
       const seen = await pollUntil(`document ${doc._id} at T2`, async () => {
         const response = await fetch(`${t2Url}/${doc._id}`);

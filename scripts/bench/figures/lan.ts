@@ -64,7 +64,8 @@ export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {
         "with its device token, both opening an activated branch folder that a generator process made, each with the cashier signed in. Each sale is a 3-line ticket whose first SKU no earlier sale used; " +
         "the clock starts when `recordSale` is called on T1 and stops when `GET /stock/:sku` on T2, polled with no pause, shows the stock lowered by the sold quantity.",
       "PouchDB: T2 is a `pouchdb-server` process; T1 is a pouchdb-node database (fsync forced) in the bench process with live replication " +
-        "(`replicate.to`, `live: true`) to T2. The clock runs from `db.put` until `GET /t2/:id` on T2, polled with no pause, finds the document. " +
+        "(`replicate.to`, `live: true`) to T2. The clock starts before T1 builds the sale record (priced, hashed, chained and signed, as `recordSale` does; " +
+        "up to commit 9748652 it started after) and runs through `db.put` until `GET /t2/:id` on T2, polled with no pause, finds the document. " +
         "A PouchDB terminal would derive stock from those documents, which this leaves out.",
       `Sales are paced at ${rate} per second after 10 warm-up sales. Limit: a round trip of one record's JSON over a raw websocket ` +
         "(ws package) to an echo server process on 127.0.0.1, paced the same way. The RSS column is the larger of the writer and reader processes.",

@@ -4,6 +4,7 @@ import { cached, freshCopy, preparedOnly, profileDirOf, worker } from "../lib/co
 import type { BenchContext, FigureResult, FigureRow } from "../lib/context.ts";
 import { topFrames, topProductFrames } from "../lib/profile.ts";
 import type { TopFrame } from "../lib/profile.ts";
+import { formatSpread } from "../lib/report.ts";
 import { spread } from "../lib/stats.ts";
 import type { AckResult } from "../sale-ack.ts";
 
@@ -98,6 +99,21 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
       }
     }
   }
+  const putOnly = () =>
+    (
+      [
+        ["empty", "pouchEmpty"],
+        [`after ${history.toLocaleString("en")} tickets`, "pouchFull"],
+        ["empty, paced", "pouchEmptyPaced"],
+        [`after ${history.toLocaleString("en")} tickets, paced`, "pouchFullPaced"],
+      ] as const
+    )
+      .map(([label, key]) => {
+        const p50 = spread(results[key]!.map((r) => r.putP50 ?? Number.NaN));
+        const p99 = spread(results[key]!.map((r) => r.putP99 ?? Number.NaN));
+        return `${label} p50 ${formatSpread(p50, "ms")} ms, p99 ${formatSpread(p99, "ms")} ms`;
+      })
+      .join("; ");
   const emptyP50 = of("mercoraEmpty", "p50").median;
   const fullP50 = of("mercoraFull", "p50").median;
   const emptyP99 = of("mercoraEmpty", "p99").median;
@@ -129,13 +145,17 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
         `Both sides run them back to back, and again with ${PACED_GAP_MS} ms idle after each (the rows that say so).`,
       `History: ${history.toLocaleString("en")} tickets written before through \`Terminal.recordSale\`, 300 per business day on past days (a fake clock), so the terminal holds ` +
         `${Math.ceil(history / 300)} daily ledgers, of which it opens today's at start.`,
-      "PouchDB: `db.put` of a document with the same record fields in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
-        "through a leveldown wrapper passed as PouchDB's `db` option (PouchDB 9 has no write-options setting). It stores only the sale document, as Mercora does (stock is the sale's deltas).",
+      "PouchDB: the same sale as a PouchDB terminal would make it. The clock starts before the record is built with the same crdt-model functions " +
+        "(lines priced under the catalog's tax rules, tenders settled, the record hashed, chained and signed with Ed25519), as Mercora's starts before " +
+        "`recordSale` does that work, and stops when `db.put` of the document returns. PouchDB runs in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
+        "through a leveldown wrapper passed as PouchDB's `db` option (PouchDB 9 has no write-options setting). It stores only the sale document, as Mercora does (stock is the sale's deltas). " +
+        "It does not encrypt the document, where Mercora seals each log frame with AES-GCM. Up to commit 9748652 the clock ran around `db.put` alone; the findings give that time too.",
       "Limit: `write` plus `fdatasync` of the same record JSON appended to one file on the same disk.",
       ...(history < 50_000 ? [`NOTE: the goal is stated for 50,000 tickets of history; this run used ${history.toLocaleString("en")}.`] : []),
     ],
     rows,
     findings: [
+      `PouchDB's \`db.put\` alone, without building the record (median, min and max of the runs): ${putOnly()}.`,
       "Each acknowledgement seals the record (SHA-256 and an Ed25519 signature) and writes it to the write-ahead log with one synchronous `O_DSYNC` write. " +
         "Then one change of one document appends it: the record as one JSON string in its ledger's bucket of 100, a bucket made with the ledger. " +
         "Timed back to back, the loop never turns between sales, so every fourth sale also makes the change of the four records waiting. " +
