@@ -132,7 +132,15 @@ async function runFigures(settings: Settings, report: BenchReport): Promise<void
     const loadBefore = loadAverage();
     try {
       const figure = await FIGURES[name]!(ctx, settings.figureOptions);
-      report.figures.push({ ...figure, startedAt, loadBefore, loadAfter: loadAverage() });
+      report.figures.push({
+        ...figure,
+        startedAt,
+        loadBefore,
+        loadAfter: loadAverage(),
+        command: report.command,
+        commit: report.git.commit,
+        uncommittedChanges: report.git.productChanges.length,
+      });
     } catch (error) {
       ctx.log(`figure ${name} failed: ${(error as Error).stack}`);
       report.failures.push({ figure: name, error: (error as Error).message });
@@ -151,7 +159,8 @@ async function mergeWithLast(settings: Settings, report: BenchReport): Promise<v
     const measured = new Set(report.figures.map((f) => f.id));
     const kept = last.figures.filter((f) => !measured.has(f.id));
     report.figures = [...kept, ...report.figures].sort((a, b) => FIGURE_ORDER.indexOf(a.id) - FIGURE_ORDER.indexOf(b.id));
-    report.command = `${last.command}, then ${report.command}`;
+    // A kept figure that predates per-figure commands counts as the whole earlier chain.
+    report.command = [...new Set(report.figures.map((f) => f.command ?? last.command))].join(", then ");
     report.startedAt = last.startedAt < report.startedAt ? last.startedAt : report.startedAt;
     report.loadBefore = last.loadBefore;
   }

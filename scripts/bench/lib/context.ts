@@ -45,6 +45,10 @@ export interface FigureResult {
   startedAt?: string;
   loadBefore?: number[];
   loadAfter?: number[];
+  /** The bench command and product commit that measured the figure, and the count of uncommitted changes under packages/ then. Set by scripts/bench.ts. */
+  command?: string;
+  commit?: string;
+  uncommittedChanges?: number;
   method: string[];
   rows: FigureRow[];
   findings: string[];

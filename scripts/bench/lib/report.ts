@@ -131,6 +131,17 @@ export function mergeReport(previous: string, report: BenchReport): string {
   return `${header}\n${full}\n\n${quick}\n${trailer ? `\n${trailer}\n` : ""}`;
 }
 
+/** Groups the report's figures by the commit that measured them. A figure without a commit counts as the report's. */
+function figuresByCommit(report: BenchReport): Map<string, FigureResult[]> {
+  const groups = new Map<string, FigureResult[]>();
+  for (const figure of report.figures) {
+    const commit = figure.commit ?? report.git.commit;
+    groups.set(commit, [...(groups.get(commit) ?? []), figure]);
+  }
+  if (groups.size === 0) groups.set(report.git.commit, []);
+  return groups;
+}
+
 /** Renders the section of `docs/benchmarks.md` for one bench run. */
 export function renderReport(report: BenchReport): string {
   const machine = report.machine;
@@ -155,15 +166,15 @@ export function renderReport(report: BenchReport): string {
     );
   }
 
-  out.push(
-    "",
-    "### Product version",
-    "",
-    `- commit ${report.git.commit}` +
-      (report.git.productChanges.length > 0
-        ? `, with ${report.git.productChanges.length} uncommitted changes under packages/ (git status --short)`
-        : ", with no uncommitted changes under packages/"),
-  );
+  out.push("", "### Product version", "");
+  for (const [commit, figures] of figuresByCommit(report)) {
+    const changes = figures[0]?.uncommittedChanges ?? (commit === report.git.commit ? report.git.productChanges.length : 0);
+    const scope = figuresByCommit(report).size > 1 ? ` (figures ${figures.map((f) => f.id).join(", ")})` : "";
+    out.push(
+      `- commit ${commit}${scope}` +
+        (changes > 0 ? `, with ${changes} uncommitted changes under packages/ (git status --short)` : ", with no uncommitted changes under packages/"),
+    );
+  }
   out.push("", "### Package versions", "");
   for (const [name, version] of Object.entries(report.versions)) out.push(`- ${name} ${version}`);
 
@@ -185,7 +196,8 @@ export function renderReport(report: BenchReport): string {
   for (const figure of report.figures) {
     out.push(`### ${figure.title}`, "");
     if (figure.startedAt) {
-      out.push(`Measured from ${figure.startedAt}; load average before: ${figure.loadBefore?.join(", ")}; after: ${figure.loadAfter?.join(", ")}.`, "");
+      const by = figure.command ? ` by \`${figure.command}\` at commit ${(figure.commit ?? report.git.commit).slice(0, 7)}` : "";
+      out.push(`Measured${by} from ${figure.startedAt}; load average before: ${figure.loadBefore?.join(", ")}; after: ${figure.loadAfter?.join(", ")}.`, "");
     }
     out.push("How it is measured:", "");
     for (const line of figure.method) out.push(`- ${line}`);
