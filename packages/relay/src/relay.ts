@@ -222,7 +222,8 @@ export class Relay {
         // It spent 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of
         // the rest materializing the records) and 0.75 s in ingest. Of the ingest, 0.5 s was Ed25519 checks, and the
         // worker thread checked as many. Moving every check of a batch to one or two worker threads was slower in alternated
-        // runs. Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
+        // runs. Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below). On the
+        // bench's 2 cores the four terminals also use 0.6-0.8 s of CPU each in that window, so both cores stay busy.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's

@@ -145,9 +145,9 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
         `Both sides run them back to back, and again with ${PACED_GAP_MS} ms idle after each (the rows that say so).`,
       `History: ${history.toLocaleString("en")} tickets written before through \`Terminal.recordSale\`, 300 per business day on past days (a fake clock), so the terminal holds ` +
         `${Math.ceil(history / 300)} daily ledgers, of which it opens today's at start.`,
-      "PouchDB: the same sale as a PouchDB terminal would make it. The clock starts before the record is built with the same crdt-model functions " +
-        "(lines priced under the catalog's tax rules, tenders settled, the record hashed, chained and signed with Ed25519), as Mercora's starts before " +
-        "`recordSale` does that work, and stops when `db.put` of the document returns. PouchDB runs in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
+      "PouchDB: the same sale as a PouchDB terminal would make it. The clock starts before the record is built with the same crdt-model functions: " +
+        "lines priced under the catalog's tax rules, tenders settled, the record hashed, chained and signed with Ed25519. Mercora's clock also starts before " +
+        "`recordSale` does that work. It stops when `db.put` of the document returns. PouchDB runs in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
         "through a leveldown wrapper passed as PouchDB's `db` option (PouchDB 9 has no write-options setting). It stores only the sale document, as Mercora does (stock is the sale's deltas). " +
         "It does not encrypt the document, where Mercora seals each log frame with AES-GCM. Up to commit 9748652 the clock ran around `db.put` alone; the findings give that time too.",
       "Limit: `write` plus `fdatasync` of the same record JSON appended to one file on the same disk.",
