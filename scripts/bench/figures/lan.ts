@@ -67,6 +67,8 @@ export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {
         "(`replicate.to`, `live: true`) to T2. The clock starts before T1 builds the sale record (priced, hashed, chained and signed, as `recordSale` does; " +
         "up to commit 9748652 it started after) and runs through `db.put` until `GET /t2/:id` on T2, polled with no pause, finds the document. " +
         "A PouchDB terminal would derive stock from those documents, which this leaves out.",
+      "On both sides the bench polls T2 from T1's process over one kept-alive node:http connection. Up to commit 577e011 each poll was a `fetch`, " +
+        "which took about a fifth of T1's process's busy time on the Mercora side.",
       `Sales are paced at ${rate} per second after 10 warm-up sales. Limit: a round trip of one record's JSON over a raw websocket ` +
         "(ws package) to an echo server process on 127.0.0.1, paced the same way. The RSS column is the larger of the writer and reader processes.",
     ],
