@@ -131,15 +131,23 @@ export function mergeReport(previous: string, report: BenchReport): string {
   return `${header}\n${full}\n\n${quick}\n${trailer ? `\n${trailer}\n` : ""}`;
 }
 
-/** Groups the report's figures by the commit that measured them. A figure without a commit counts as the report's. */
-function figuresByCommit(report: BenchReport): Map<string, FigureResult[]> {
-  const groups = new Map<string, FigureResult[]>();
+/**
+ * Groups the report's figures by the commit that measured them and the
+ * count of uncommitted changes then. A figure without them counts as the
+ * report's own.
+ */
+function figuresByCommit(report: BenchReport): { commit: string; changes: number; figures: FigureResult[] }[] {
+  const groups = new Map<string, { commit: string; changes: number; figures: FigureResult[] }>();
   for (const figure of report.figures) {
     const commit = figure.commit ?? report.git.commit;
-    groups.set(commit, [...(groups.get(commit) ?? []), figure]);
+    const changes = figure.uncommittedChanges ?? (figure.commit === undefined ? report.git.productChanges.length : 0);
+    const key = `${commit} ${changes}`;
+    const group = groups.get(key) ?? { commit, changes, figures: [] };
+    group.figures.push(figure);
+    groups.set(key, group);
   }
-  if (groups.size === 0) groups.set(report.git.commit, []);
-  return groups;
+  if (groups.size === 0) return [{ commit: report.git.commit, changes: report.git.productChanges.length, figures: [] }];
+  return [...groups.values()];
 }
 
 /** Renders the section of `docs/benchmarks.md` for one bench run. */
@@ -167,9 +175,9 @@ export function renderReport(report: BenchReport): string {
   }
 
   out.push("", "### Product version", "");
-  for (const [commit, figures] of figuresByCommit(report)) {
-    const changes = figures[0]?.uncommittedChanges ?? (commit === report.git.commit ? report.git.productChanges.length : 0);
-    const scope = figuresByCommit(report).size > 1 ? ` (figures ${figures.map((f) => f.id).join(", ")})` : "";
+  const groups = figuresByCommit(report);
+  for (const { commit, changes, figures } of groups) {
+    const scope = groups.length > 1 ? ` (figures ${figures.map((f) => f.id).join(", ")})` : "";
     out.push(
       `- commit ${commit}${scope}` +
         (changes > 0 ? `, with ${changes} uncommitted changes under packages/ (git status --short)` : ", with no uncommitted changes under packages/"),
