@@ -159,7 +159,8 @@ async function mergeWithLast(settings: Settings, report: BenchReport): Promise<v
     const measured = new Set(report.figures.map((f) => f.id));
     const kept = last.figures.filter((f) => !measured.has(f.id));
     report.figures = [...kept, ...report.figures].sort((a, b) => FIGURE_ORDER.indexOf(a.id) - FIGURE_ORDER.indexOf(b.id));
-    // In the order the figures were measured. A kept figure that predates per-figure commands counts as the whole earlier chain.
+    // Lists the commands in the order their figures were measured. A kept figure from before figures recorded their
+    // command counts as the whole earlier chain.
     const byStart = [...report.figures].sort((a, b) => (a.startedAt ?? "").localeCompare(b.startedAt ?? ""));
     report.command = [...new Set(byStart.map((f) => f.command ?? last.command))].join(", then ");
     report.startedAt = last.startedAt < report.startedAt ? last.startedAt : report.startedAt;

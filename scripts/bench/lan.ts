@@ -53,10 +53,8 @@ const POLL_TIMEOUT_MS = 10_000;
 const POLL_AGENT = new Agent({ keepAlive: true, maxSockets: 1 });
 
 /**
- * GETs `url` with node:http over the polling connection. The poller runs
- * in T1's process on both sides. In a profile of the Mercora side with a
- * `fetch` per poll, the polls took about a fifth of that process's busy
- * time, as much as recording the sales, and delayed T1's work on them.
+ * GETs `url` over the polling connection with node:http. The poller shares
+ * T1's process, where a `fetch` per poll took about a fifth of the busy time.
  */
 function pollGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -133,7 +131,10 @@ async function measureMercora(input: Input): Promise<LanResult> {
     const products = catalogProducts();
     const stockAtT2 = async (sku: string) => {
       const response = await pollGet(`${t2.ready.http}/stock/${encodeURIComponent(sku)}`);
-      if (response.status !== 200) throw new Error(`GET /stock/${sku} on T2 returned HTTP ${response.status}: ${response.body.slice(0, 200)}`);
+      if (response.status !== 200) {
+        const logPath = join(input.dir, "logs", "T2.log");
+        throw new Error(`GET /stock/${sku} on T2 failed with HTTP ${response.status}: ${response.body.slice(0, 200)}. See ${logPath}`);
+      }
       return (JSON.parse(response.body) as { stock: number }).stock;
     };
     const step = async (n: number) => {

@@ -27,9 +27,8 @@ interface SnapshotFile {
  * references as objects, shapes that `readDirectoryUrls`, `listTerminals`
  * and `str` read.
  */
-// NOTE: this snapshot is a start cost that grows with history. Reading it took 3.6 ms for a year (292 KB) against
-// 1.0 ms for a week (8 KB), medians of eight starts, inside the noise of a whole start (0.68-0.9 s in the bench).
-// Keeping only the ledgers of the live days here would make it a week's size.
+// NOTE: reading this snapshot grows with history: 3.6 ms for a year (292 KB) against 1.0 ms for a week (8 KB),
+// medians of eight starts. Keeping only the live days' ledgers here would make it a week's size.
 export class DirectorySnapshot {
   readonly #path: string;
   readonly #key: Buffer;

@@ -1336,14 +1336,14 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement is 3.66 ms on an empty terminal and 3.61 ms after 50,000 tickets in the full
-    // bench at commit ad3a4f4 back to back, and 3.01 and 4.37 ms with 10 ms idle after each sale (goal 2.5 ms).
-    // Back to back, about 60 of 2,000 sales take over 2.5 ms, and about 10 of those overlap a scavenge. Most of the
-    // rest wait for a core after the log write: its p99 is 1.9-2.4 ms, though alone on this 2-core machine the same
-    // write has a p99 of 0.23 ms. In the first thousands of sales V8's four background threads compile and mark
+    // TODO: the p99 acknowledgement misses its 2.5 ms goal. In the full bench at commit ad3a4f4 it was 3.66 ms on an
+    // empty terminal and 3.61 ms after 50,000 tickets back to back, and 3.01 and 4.37 ms with 10 ms idle after each
+    // sale. Back to back, about 60 of 2,000 sales take over 2.5 ms, and about 10 of those overlap a scavenge. Most of
+    // the rest wait for a core after the log write: its p99 is 1.9-2.4 ms, though alone on this 2-core machine the
+    // same write has a p99 of 0.23 ms. In the first thousands of sales V8's four background threads compile and mark
     // (630-800 ms of CPU during the 2,000 timed sales). After 6,000 sales the p99 was 2.05-2.68 ms, and with
-    // `--v8-pool-size=1` it was 2.3-2.9 ms. The other slow sales make the change of four records that waited (0.6
-    // ms p50, 4.6 ms p99).
+    // `--v8-pool-size=1` it was 2.3-2.9 ms. The other slow sales make the change of four records that waited (0.6 ms
+    // p50, 4.6 ms p99).
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.

@@ -102,18 +102,18 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
   const putOnly = () =>
     (
       [
-        ["empty", "pouchEmpty"],
-        [`after ${history.toLocaleString("en")} tickets`, "pouchFull"],
-        ["empty, paced", "pouchEmptyPaced"],
-        [`after ${history.toLocaleString("en")} tickets, paced`, "pouchFullPaced"],
+        ["Empty terminal", "pouchEmpty"],
+        [`After ${history.toLocaleString("en")} tickets`, "pouchFull"],
+        ["Empty terminal, paced", "pouchEmptyPaced"],
+        [`After ${history.toLocaleString("en")} tickets, paced`, "pouchFullPaced"],
       ] as const
     )
       .map(([label, key]) => {
         const p50 = spread(results[key]!.map((r) => r.putP50 ?? Number.NaN));
         const p99 = spread(results[key]!.map((r) => r.putP99 ?? Number.NaN));
-        return `${label} p50 ${formatSpread(p50, "ms")} ms, p99 ${formatSpread(p99, "ms")} ms`;
+        return `${label}: p50 ${formatSpread(p50, "ms")} ms, p99 ${formatSpread(p99, "ms")} ms.`;
       })
-      .join("; ");
+      .join(" ");
   const emptyP50 = of("mercoraEmpty", "p50").median;
   const fullP50 = of("mercoraFull", "p50").median;
   const emptyP99 = of("mercoraEmpty", "p99").median;
@@ -155,7 +155,7 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
     ],
     rows,
     findings: [
-      `PouchDB's \`db.put\` alone, without building the record (median, min and max of the runs): ${putOnly()}.`,
+      `PouchDB's \`db.put\` alone, without building the record, as the median (min–max) of the runs. ${putOnly()}`,
       "Each acknowledgement seals the record (SHA-256 and an Ed25519 signature) and writes it to the write-ahead log with one synchronous `O_DSYNC` write. " +
         "Then one change of one document appends it: the record as one JSON string in its ledger's bucket of 100, a bucket made with the ledger. " +
         "Timed back to back, the loop never turns between sales, so every fourth sale also makes the change of the four records waiting. " +
