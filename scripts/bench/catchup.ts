@@ -4,8 +4,9 @@
  *   with the cashier signed in, records `tickets` sales through
  *   `Terminal.recordSale` with no relay (offline).
  * - `mercora`: relay and terminal processes on a copy of that data. All WAN
- *   links open at once, and the worker times until the relay has ingested
- *   every record and counts the bytes on the links.
+ *   links open at once, each terminal gets a reconnect request (`POST
+ *   /wan/reconnect`) unless `retryOnly` is set, and the worker times until
+ *   the relay has ingested every record and counts the bytes on the links.
  * - `pouch-generate` / `pouch`: the same with four PouchDB databases that
  *   replicate to pouchdb-server through the same kind of link, and a
  *   consumer of the server's changes feed that verifies every record.
@@ -25,7 +26,7 @@ import { PouchDB, startPouchServer } from "./lib/pouch.ts";
 import type { PouchDatabase } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { BenchStore, freePort } from "./lib/store-procs.ts";
-import { ROOT, nowMs, ownPeakRss, peakRssOf, sleep } from "./lib/stats.ts";
+import { ROOT, cpuMsOf, nowMs, ownPeakRss, peakRssOf, sleep } from "./lib/stats.ts";
 import { workerMain } from "./lib/worker.ts";
 
 export const CATCHUP_TERMINALS = ["T1", "T2", "T3", "T4"];
@@ -37,6 +38,8 @@ interface Input {
   timeoutMs?: number;
   /** Folder for a CPU profile of the relay. */
   profileDir?: string;
+  /** Mercora only: no reconnect signal, so each terminal connects at its next websocket retry. */
+  retryOnly?: boolean;
 }
 
 export interface CatchupResult {
@@ -49,6 +52,9 @@ export interface CatchupResult {
   wanBytesAtStop: number;
   peakRssCloud: number;
   peakRssTerminals: number[];
+  /** Mercora only: CPU time the relay and each terminal used while the clock ran, in ms. */
+  cpuMsCloud?: number;
+  cpuMsTerminals?: number[];
 }
 
 /** Time the links must carry less than `QUIET_SLACK_BYTES` before the byte count is read. */
@@ -110,8 +116,19 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
       expected.set(id, status.lastSeq);
     }
     store.resetWanBytes();
+    const pids = [store.relay?.child.pid, ...[...store.terminals.values()].map((t) => t.child.pid)];
+    const cpuBefore = pids.map(cpuMsOf);
     const t0 = nowMs();
     await store.openWan();
+    // PouchDB's replications start on the same signal.
+    if (!input.retryOnly) {
+      await Promise.all(
+        [...store.terminals].map(async ([id, terminal]) => {
+          const answer = await api(terminal.ready.http, "/wan/reconnect", { method: "POST" });
+          if (answer.status !== 202) throw new Error(`POST /wan/reconnect on terminal ${id} answered HTTP ${answer.status}: ${JSON.stringify(answer.body)}`);
+        }),
+      );
+    }
     for (;;) {
       if (Date.now() > deadline) throw new Error(`relay did not ingest every record within ${input.timeoutMs} ms`);
       const summary = await api<{ terminals: { id: string; ackedSeq: number }[] }>(relayUrl, `/api/hq/branches/${BRANCH}`);
@@ -122,13 +139,24 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     // The replica endpoint waits for the ingest and reconcile run in progress.
     await api(relayUrl, `/api/hq/branches/${BRANCH}/replica`, { timeoutMs: 120_000 });
     const ms = nowMs() - t0;
+    const [cpuMsCloud, ...cpuMsTerminals] = pids.map((pid, index) => cpuMsOf(pid) - cpuBefore[index]!);
     const records = [...expected.values()].reduce((a, b) => a + b, 0);
     const wanBytesAtStop = store.wanBytes();
     // A CPU sampler of the processes reads the end of the timed window from this line.
     process.stderr.write(`catch-up clock stopped after ${ms.toFixed(0)} ms; counting bytes until the links go quiet\n`);
     const wanBytes = await quietBytes(() => store.wanBytes());
     const rss = store.peakRss();
-    return { ms, records, wanBytes, bytesPerTicket: wanBytes / records, wanBytesAtStop, peakRssCloud: rss.relay, peakRssTerminals: rss.terminals };
+    return {
+      ms,
+      records,
+      wanBytes,
+      bytesPerTicket: wanBytes / records,
+      wanBytesAtStop,
+      peakRssCloud: rss.relay,
+      peakRssTerminals: rss.terminals,
+      cpuMsCloud: cpuMsCloud!,
+      cpuMsTerminals,
+    };
   } finally {
     await store.stop();
   }

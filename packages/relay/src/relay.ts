@@ -216,14 +216,14 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes about 3.9-4.9 s in the bench against PouchDB's 6.5-7.2 s (goal: half). Since
-        // commit 43cbffc this relay offers a ledger only to its writer, so it no longer copies every ledger to every
-        // terminal. Its main thread is now the critical path. In a profiled run it was busy 3.1 s of a 4.3 s window.
-        // It spent 1.3 s applying the four ledgers' sync messages (0.5 s of it in Automerge's WebAssembly, most of
-        // the rest materializing the records) and 0.75 s in ingest. Of the ingest, 0.5 s was Ed25519 checks, and the
-        // worker thread checked as many. Moving every check of a batch to one or two worker threads was slower in alternated
-        // runs. Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below). On the
-        // bench's 2 cores the four terminals also use 0.6-0.8 s of CPU each in that window, so both cores stay busy.
+        // NOTE: catching up 8,000 tickets took 2.44-2.64 s in five runs of the bench's worker on an Intel Xeon with 2 cores,
+        // with a reconnect request to each terminal (PouchDB: 5.3-5.5 s). Since commit 43cbffc this relay offers a ledger only
+        // to its writer. From the moment the ledgers arrive, this main thread is the critical path: in a profiled run it
+        // was busy for 2 s straight, 0.9 s of it applying the four ledgers' sync messages and 0.7 s in ingest, mostly
+        // its half of the Ed25519 checks (about 0.12 ms each). The relay used about 2.5 s of CPU in all and each terminal
+        // 0.5 s. Checking whole batches on the worker thread without blocking this one was slower (2.60-2.75 s in five
+        // alternated runs), because the worker then checks every signature alone at the end. Applying a ledger off the
+        // main thread would need a repo per worker (see the capacity TODO below).
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's

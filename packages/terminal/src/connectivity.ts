@@ -108,6 +108,23 @@ export class Connectivity {
     }
   }
 
+  /**
+   * Tries the relay now rather than at the next timed check and websocket
+   * retry, once the store's internet is back. Returns whether a new
+   * websocket connection attempt started. None starts while a socket is
+   * open or connecting, without a relay URL, or under the manual offline
+   * switch, which only a manager clears.
+   */
+  retryNow(): boolean {
+    if (!this.relayUrl || this.#manualOffline) return false;
+    void this.#check();
+    if (!this.#adapter) {
+      this.#connect();
+      return true;
+    }
+    return this.#adapter.retryNow();
+  }
+
   async #check(): Promise<void> {
     if (this.#checking || this.#manualOffline || !this.relayUrl) return;
     this.#checking = true;

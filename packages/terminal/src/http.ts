@@ -152,6 +152,7 @@ export function buildTerminalApi(terminal: Terminal) {
   registerReviewRoutes(app, terminal);
 
   app.post("/wan/offline", async (request, reply) => reply.send({ manualOffline: await terminal.switchOffline(request.body) }));
+  app.post("/wan/reconnect", async (_request, reply) => reply.code(202).send(terminal.reconnectNow()));
 
   app.post("/refunds", async (request, reply) => {
     const { record, duplicate } = await terminal.recordRefund(request.body);

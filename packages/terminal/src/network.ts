@@ -45,6 +45,8 @@ export const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /** `readyState` of a websocket whose handshake has not finished. */
 const CONNECTING = 0;
+/** `readyState` of an open websocket. */
+const OPEN = 1;
 
 /**
  * A websocket client adapter that treats every socket error as a lost
@@ -102,6 +104,18 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
     } catch (error) {
       this.log.debug({ err: error, url: this.url }, "disconnect of an adapter that was not connected");
     }
+  }
+
+  /**
+   * Starts a connection attempt now instead of at the next retry. Returns
+   * false when a socket is open or still connecting, or when the network
+   * subsystem has not connected this adapter yet.
+   */
+  retryNow(): boolean {
+    const socket = this.socket as { readyState: number } | undefined;
+    if (!this.peerId || (socket && socket.readyState <= OPEN)) return false;
+    this.connect(this.peerId, this.peerMetadata);
+    return true;
   }
 
   override connect(...args: Parameters<WebSocketClientAdapter["connect"]>): void {

@@ -1250,6 +1250,25 @@ export class Terminal {
     return this.connectivity.manualOffline;
   }
 
+  /**
+   * Tries the relay now instead of at the next check and websocket retry,
+   * once the store's internet is back. Needs no PIN, because it changes no
+   * state, and the manual offline switch still wins.
+   */
+  reconnectNow(): { attempted: boolean; online: boolean } {
+    if (!this.options.relayUrl) {
+      throw new RuleError("NO_RELAY", "This terminal runs LAN-only (started without --relay), so there is no relay to reconnect to", null);
+    }
+    if (this.connectivity.manualOffline) {
+      throw new RuleError(
+        "WAN_SWITCHED_OFF",
+        'The WAN is switched off by hand on this terminal; a manager switches it back on with POST /wan/offline {"offline": false}',
+        null,
+      );
+    }
+    return { attempted: this.connectivity.retryNow(), online: this.connectivity.online };
+  }
+
   #requireStocked(sku: string): void {
     if (this.stockOf(sku) === null) {
       throw new ValidationError(

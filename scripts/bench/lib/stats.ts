@@ -38,6 +38,26 @@ export function ownPeakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** Clock ticks a second in /proc times: 100 on every Linux build the bench runs on. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU time in milliseconds that another process has used so far, user and
+ * system, all threads, from /proc/PID/stat (Linux only). Returns NaN when
+ * the process is gone.
+ */
+export function cpuMsOf(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    // Fields after the command name, which may hold spaces, start at the state (field 3); utime and stime are 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+
 /**
  * Peak resident set size of another process in bytes, from VmHWM in
  * /proc/PID/status (Linux only). Returns NaN when the process is gone.
