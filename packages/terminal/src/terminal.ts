@@ -1257,7 +1257,11 @@ export class Terminal {
    */
   reconnectNow(): { attempted: boolean; online: boolean } {
     if (!this.options.relayUrl) {
-      throw new RuleError("NO_RELAY", "This terminal runs LAN-only (started without --relay), so there is no relay to reconnect to", null);
+      throw new RuleError(
+        "NO_RELAY",
+        "This terminal runs LAN-only (started without --relay), so there is no relay to reconnect to; restart it with --relay URL to sync with the cloud",
+        null,
+      );
     }
     if (this.connectivity.manualOffline) {
       throw new RuleError(
@@ -1355,14 +1359,15 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement misses its 2.5 ms goal. In the full bench at commit ad3a4f4 it was 3.66 ms on an
-    // empty terminal and 3.61 ms after 50,000 tickets back to back, and 3.01 and 4.37 ms with 10 ms idle after each
-    // sale. Back to back, about 60 of 2,000 sales take over 2.5 ms, and about 10 of those overlap a scavenge. Most of
-    // the rest wait for a core after the log write: its p99 is 1.9-2.4 ms, though alone on this 2-core machine the
-    // same write has a p99 of 0.23 ms. In the first thousands of sales V8's four background threads compile and mark
-    // (630-800 ms of CPU during the 2,000 timed sales). After 6,000 sales the p99 was 2.05-2.68 ms, and with
-    // `--v8-pool-size=1` it was 2.3-2.9 ms. The other slow sales make the change of four records that waited (0.6 ms
-    // p50, 4.6 ms p99).
+    // TODO: the p99 acknowledgement misses its 2.5 ms goal. In the full bench at commit 68a6ffa (Intel Xeon) it was
+    // 4.06 ms on an empty terminal and 4.59 ms after 50,000 tickets back to back, and 3.11 and 3.99 ms with 10 ms idle
+    // after each sale. Among the 20 slowest of 2,000 sales back to back, two opened the ledger's second part while a
+    // checkpoint saved and compressed the first (65-110 ms), and one met an earlier checkpoint (29-38 ms). Of the
+    // others, 7 to 9 overlapped a scavenge (3-8 ms), and most made the change of the four records that waited
+    // (4-8 ms) in the first 500 timed sales. With `--no-wasm-dynamic-tiering`, 9-13 of those 500 took over 2 ms
+    // instead of 36-48, but the p99 only went from 4.2 to 4.0 ms. On an AMD EPYC machine (commit ad3a4f4: 3.66 and
+    // 3.61 ms, paced 3.01 and 4.37 ms) most slow sales waited for a core after the log write, whose p99 alone was
+    // 0.23 ms. V8's background threads used 630-800 ms of CPU during the 2,000 timed sales there.
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.

@@ -42,16 +42,16 @@ describe("ResilientWebSocketClientAdapter", function () {
     stop = null;
   });
 
-  async function start(handshakeTimeoutMs: number) {
+  async function start(handshakeTimeoutMs: number, retryMs = 100) {
     const relay = await silentServer();
-    const adapter = new ResilientWebSocketClientAdapter(relay.url, 100, silent, undefined, { handshakeTimeoutMs });
+    const adapter = new ResilientWebSocketClientAdapter(relay.url, retryMs, silent, undefined, { handshakeTimeoutMs });
     adapter.connect("terminal:S1:T1" as PeerId, {});
     stop = async () => {
       adapter.disconnect();
       (relay.server as Server & { closeAll(): void }).closeAll();
       await new Promise((resolve) => relay.server.close(resolve));
     };
-    return relay;
+    return { ...relay, adapter };
   }
 
   it("keeps one socket during a slow handshake", async function () {
@@ -60,6 +60,22 @@ describe("ResilientWebSocketClientAdapter", function () {
     await sleep(1000);
     expect(relay.accepted()).to.equal(1);
     expect(relay.open()).to.equal(1);
+  });
+
+  it("retries at once only without a live socket", async function () {
+    // A retry interval of a minute: any second attempt within the test comes from retryNow.
+    const relay = await start(60_000, 60_000);
+    await sleep(200);
+    expect(relay.adapter.retryNow()).to.equal(false);
+    await sleep(200);
+    expect(relay.accepted()).to.equal(1);
+
+    // The relay drops the connection; the adapter keeps no open or connecting socket.
+    (relay.server as Server & { closeAll(): void }).closeAll();
+    await sleep(200);
+    expect(relay.adapter.retryNow()).to.equal(true);
+    await sleep(200);
+    expect(relay.accepted()).to.equal(2);
   });
 
   it("closes a handshake that outlasts its timeout before it connects again", async function () {
