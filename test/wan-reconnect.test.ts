@@ -10,7 +10,7 @@ describe("POST /wan/reconnect", function () {
   let http: string;
 
   before(async function () {
-    // A websocket retry of ten minutes: within this test, only the endpoint brings the link back.
+    // A websocket retry of ten minutes, so within this test only the endpoint brings the link back.
     fixture = await startStore(
       [{ id: "R", name: "Sucursal Norte", timeZone: ZONE, terminals: ["T1"], openingStock: { default: 50 } }],
       csv,
@@ -43,9 +43,9 @@ describe("POST /wan/reconnect", function () {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await ackedSeq()).to.be.below(offline.body.record.seq);
 
-    const answer = await api<{ attempted: boolean; online: boolean }>(http, "/wan/reconnect", { method: "POST" });
-    expect(answer.status).to.equal(202);
-    expect(answer.body.attempted).to.equal(true);
+    const response = await api<{ attempted: boolean; online: boolean }>(http, "/wan/reconnect", { method: "POST" });
+    expect(response.status).to.equal(202);
+    expect(response.body.attempted).to.equal(true);
     await waitFor("the relay to acknowledge the offline sale", async () => ((await ackedSeq()) >= offline.body.record.seq ? true : undefined));
 
     // With the socket open, a second request starts no attempt.
@@ -56,10 +56,10 @@ describe("POST /wan/reconnect", function () {
   it("rejects under the manual offline switch", async function () {
     const switched = await api(http, "/wan/offline", { body: { offline: true, manager: "gerente", pin: "2468", reason: "prueba" } });
     expect(switched.status).to.equal(200);
-    const refused = await api<{ error: string; message: string }>(http, "/wan/reconnect", { method: "POST" });
-    expect(refused.status).to.equal(409);
-    expect(refused.body.error).to.equal("WAN_SWITCHED_OFF");
-    expect(refused.body.message).to.include("POST /wan/offline");
+    const rejected = await api<{ error: string; message: string }>(http, "/wan/reconnect", { method: "POST" });
+    expect(rejected.status).to.equal(409);
+    expect(rejected.body.error).to.equal("WAN_SWITCHED_OFF");
+    expect(rejected.body.message).to.include("POST /wan/offline");
     await api(http, "/wan/offline", { body: { offline: false, manager: "gerente", pin: "2468" } });
     await fixture.store.waitForMode("R", "T1", "online");
   });

@@ -124,8 +124,11 @@ async function measureMercora(input: Input): Promise<CatchupResult> {
     if (!input.retryOnly) {
       await Promise.all(
         [...store.terminals].map(async ([id, terminal]) => {
-          const answer = await api(terminal.ready.http, "/wan/reconnect", { method: "POST" });
-          if (answer.status !== 202) throw new Error(`POST /wan/reconnect on terminal ${id} answered HTTP ${answer.status}: ${JSON.stringify(answer.body)}`);
+          const response = await api(terminal.ready.http, "/wan/reconnect", { method: "POST" });
+          if (response.status !== 202) {
+            const logPath = join(input.dir, "logs", `${id}.log`);
+            throw new Error(`POST /wan/reconnect on terminal ${id} returned HTTP ${response.status}: ${JSON.stringify(response.body)}. See ${logPath}`);
+          }
         }),
       );
     }

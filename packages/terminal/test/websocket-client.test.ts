@@ -63,7 +63,7 @@ describe("ResilientWebSocketClientAdapter", function () {
   });
 
   it("retries at once only without a live socket", async function () {
-    // A retry interval of a minute: any second attempt within the test comes from retryNow.
+    // A retry interval of a minute, so any second attempt within the test comes from retryNow.
     const relay = await start(60_000, 60_000);
     await sleep(200);
     expect(relay.adapter.retryNow()).to.equal(false);

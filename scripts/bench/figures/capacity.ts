@@ -6,8 +6,8 @@ import { spread } from "../lib/stats.ts";
 import type { CapacityResult } from "../capacity.ts";
 
 // TODO: the relay does not keep up with 1,000 stores. In the full run at commit 68a6ffa (Intel Xeon, 3-minute soak)
-// all 4,000 simulated terminals finished their first sync in 388 s, but the relay acknowledged 318 of the 12,000
-// tickets they wrote (834 of 40,000 in a 10-minute soak at commit 022a0b0). The relay also opens every branch before
+// all 4,000 simulated terminals finished their first sync in 388 s. The relay acknowledged 318 of the 12,000 tickets
+// they wrote, and 834 of 40,000 in a 10-minute soak at commit 022a0b0. The relay also opens every branch before
 // it listens: 129 s for 1,000 stores in that run. At commit 16cb59d, `npm run bench -- --only capacity
 // --capacity-stores 1000 --soak-minutes 3 --runs 1 --skip-profiles` acknowledged 179 of 12,000 tickets (56 at commit
 // 20a9ac3). The relay was ready after 130 s and all 4,000 terminals synced after 349 s. No ticket was acknowledged

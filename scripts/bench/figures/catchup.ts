@@ -88,7 +88,7 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
       "Mercora: a `mercora relay` process and four `mercora terminal` processes with the CLI's default connection settings " +
         "(health check every 2 s, websocket retry every 1 s) start on the copy, each terminal reaching the relay through its own `LinkProxy`, cut. " +
         "The LAN links stay down, so only terminal-relay traffic is counted. Once every terminal reports in `/status` that it has loaded the directory, catalog and stock baseline " +
-        "documents it defers after start (`directoryLoaded`, `documentsLoaded`), as terminals that sold through an outage did long before, all four links open at once " +
+        "documents it defers after start (`directoryLoaded`, `documentsLoaded`), as terminals that sold through an outage did long before. Then all four links open at once " +
         "and the clock starts. Each terminal then receives `POST /wan/reconnect`, as each PouchDB process receives its signal to start replicating. The clock stops when " +
         "`GET /api/hq/branches/B1` shows every terminal's `ackedSeq` at its last sequence number (records verified and ingested) and " +
         "`GET /api/hq/branches/B1/replica`, which waits for the ingest and reconcile run in progress, has returned.",

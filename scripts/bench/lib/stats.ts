@@ -38,7 +38,7 @@ export function ownPeakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/** Clock ticks a second in /proc times: 100 on every Linux build the bench runs on. */
+/** Clock ticks a second in /proc times (`getconf CLK_TCK`), 100 on the machines the bench has run on. */
 const CLOCK_TICKS = 100;
 
 /**
@@ -49,14 +49,14 @@ const CLOCK_TICKS = 100;
 export function cpuMsOf(pid: number | undefined): number {
   if (!pid) return Number.NaN;
   try {
-    // Fields after the command name, which may hold spaces, start at the state (field 3); utime and stime are 14 and 15.
+    // Fields after the command name, which may contain spaces, start at the state (field 3), so utime and stime
+    // (fields 14 and 15) are at indexes 11 and 12.
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return Number.NaN;
   }
 }
-
 
 /**
  * Peak resident set size of another process in bytes, from VmHWM in
