@@ -18,6 +18,7 @@ import * as A from "@automerge/automerge";
 import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { lowerHelperThreadPriority } from "@mercora/terminal";
 import { buildBranch, catalogProducts, fileLogger, installFakeClock, nextTurn, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
@@ -95,6 +96,9 @@ async function generate(input: Input): Promise<{ generated: number; ms: number }
 async function measureMercora(input: Input): Promise<AckResult> {
   const products = catalogProducts();
   const terminal = await startTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "measure.log")) });
+  // As `mercora terminal` does after start, so sales run here as they do in the terminal process.
+  const priority = lowerHelperThreadPriority();
+  if (priority.failed.length > 0) throw new Error(`Helper threads ${priority.failed.join(", ")} kept their priority; the figure would not match the terminal process`);
   const warmup = input.warmup ?? 50;
   const count = input.count ?? 1000;
   const samples: number[] = [];

@@ -9,6 +9,7 @@ import { OfflinePeriodPublisher } from "./offline-publisher.ts";
 import type { LanPeer } from "./lan.ts";
 import { printerSettingsFromFlags } from "./receipts.ts";
 import { Terminal } from "./terminal.ts";
+import { lowerHelperThreadPriority } from "./thread-priority.ts";
 
 export const TERMINAL_USAGE = `Usage: mercora terminal --data DIR --branch ID --terminal ID [options]
 
@@ -164,6 +165,10 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
     log,
   });
   await terminal.start();
+  // After start, so the thread pool and V8's workers exist.
+  const priority = lowerHelperThreadPriority();
+  if (priority.failed.length > 0) log.warn({ ...priority }, "some helper threads kept their priority; sales may wait longer for a core");
+  else log.debug({ ...priority }, "helper threads' priority lowered");
   const offlinePeriods = new OfflinePeriodPublisher(terminal);
   await offlinePeriods.start();
   const api = buildTerminalApi(terminal);

@@ -30,3 +30,5 @@ export { OfflinePeriodPublisher } from "./offline-publisher.ts";
 export { buildConnectivityReport, offlinePeriodsOf, parseConnectivityLog } from "./offline-periods.ts";
 export type { ConnectivityEvent } from "./connectivity.ts";
 export { quotePayment } from "./quotes.ts";
+export { HELPER_NICE_STEPS, lowerHelperThreadPriority } from "./thread-priority.ts";
+export type { HelperPriorityResult } from "./thread-priority.ts";
