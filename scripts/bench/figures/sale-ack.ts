@@ -140,7 +140,8 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
         "It returns once the sealed record is in the terminal's write-ahead log, written to a file opened with `O_DSYNC`. " +
         "The ledger change follows on the next turn of the event loop. In a burst where the loop does not turn, a write makes one change for the records waiting once there are four. " +
         "automerge-repo saves the ledger in the background. " +
-        "Receipts go to files, the CLI default; no relay or LAN peer is connected.",
+        "Receipts go to files, the CLI default; no relay or LAN peer is connected. " +
+        "As `mercora terminal` does after start, the process lowers the priority of its threads other than the main one by 10 nice steps (since commit d87c77b).",
       `Tickets: 3 lines of real catalog products (12,513 SKUs) and 2 tenders, card and cash with change; ${warmup} warm-up tickets, then ${count} timed one after another. ` +
         `Both sides run them back to back, and again with ${PACED_GAP_MS} ms idle after each (the rows that say so).`,
       `History: ${history.toLocaleString("en")} tickets written before through \`Terminal.recordSale\`, 300 per business day on past days (a fake clock), so the terminal holds ` +
@@ -149,7 +150,8 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
         "lines priced under the catalog's tax rules, tenders settled, the record hashed, chained and signed with Ed25519. Mercora's clock also starts before " +
         "`recordSale` does that work. It stops when `db.put` of the document returns. PouchDB runs in pouchdb-node on LevelDB, with `sync: true` forced on every LevelDB write " +
         "through a leveldown wrapper passed as PouchDB's `db` option (PouchDB 9 has no write-options setting). It stores only the sale document, as Mercora does (stock is the sale's deltas). " +
-        "It does not encrypt the document, where Mercora seals each log frame with AES-GCM. Up to commit 9748652 the clock ran around `db.put` alone; the findings give that time too.",
+        "It does not encrypt the document, where Mercora seals each log frame with AES-GCM. Up to commit 9748652 the clock ran around `db.put` alone; the findings give that time too. " +
+        "Its threads keep their priority, because LevelDB's writes run on libuv's thread pool.",
       "Limit: `write` plus `fdatasync` of the same record JSON appended to one file on the same disk.",
       ...(history < 50_000 ? [`NOTE: the goal is stated for 50,000 tickets of history; this run used ${history.toLocaleString("en")}.`] : []),
     ],
