@@ -28,7 +28,7 @@ interface SnapshotFile {
  * and `str` read.
  */
 // TODO: reading this snapshot grows with history: 3.6 ms for a year (292 KB) against 1.0 ms for a week (8 KB),
-// medians of eight starts. In the full bench at commit 68a6ffa the cold start with a year was 2.2% slower than with a
+// medians of eight starts. In the full bench at commit d87c77b the cold start with a year was 1.3% slower than with a
 // week (medians of five, spreads overlapping). Keeping only the live days' ledgers here would make it a week's size.
 export class DirectorySnapshot {
   readonly #path: string;

@@ -1359,15 +1359,14 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement misses its 2.5 ms goal. In the full bench at commit 68a6ffa (Intel Xeon) it was
-    // 4.06 ms on an empty terminal and 4.59 ms after 50,000 tickets back to back, and 3.11 and 3.99 ms with 10 ms idle
-    // after each sale. Among the 20 slowest of 2,000 sales back to back, two opened the ledger's second part while a
-    // checkpoint saved and compressed the first (65-110 ms), and one met an earlier checkpoint (29-38 ms). Of the
-    // others, 7 to 9 overlapped a scavenge (3-8 ms), and most made the change of the four records that waited
-    // (4-8 ms) in the first 500 timed sales. With `--no-wasm-dynamic-tiering`, 9-13 of those 500 took over 2 ms
-    // instead of 36-48, but the p99 only went from 4.2 to 4.0 ms. On an AMD EPYC machine (commit ad3a4f4: 3.66 and
-    // 3.61 ms, paced 3.01 and 4.37 ms) most slow sales waited for a core after the log write, whose p99 alone was
-    // 0.23 ms. V8's background threads used 630-800 ms of CPU during the 2,000 timed sales there.
+    // TODO: the p99 acknowledgement misses its 2.5 ms goal in three rows of the full bench at commit d87c77b (Intel
+    // Xeon, 2 cores). It was 3.74 ms back to back on an empty terminal and after 50,000 tickets, and 3.18 ms after
+    // 50,000 tickets with 10 ms idle after each sale (2.12 ms on an empty terminal, met). Back to back, the two sales that open
+    // the ledger's second part (70-90 ms) and the sale at a checkpoint (25 ms) wait while a whole part is saved and
+    // compressed on this thread, so that save belongs off the sale's path (uncompressed, or when the till is idle).
+    // Most of the other slow sales overlap a scavenge (about 4 ms, 1.5 MB promoted, every 110 sales) or make a
+    // four-record change (9-12 over 2 ms). After 50,000 tickets no relay acknowledged, the signature checks of that
+    // history after start overlap the sales, with five times the scavenges.
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.
