@@ -168,6 +168,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
   // After start, so the thread pool and V8's workers exist.
   const priority = lowerHelperThreadPriority();
   if (priority.failed.length > 0) log.warn({ ...priority }, "some helper threads kept their priority; sales may wait longer for a core");
+  else if (priority.nice === null) log.info("helper threads keep their priority: no per-thread priority on this system");
   else log.debug({ ...priority }, "helper threads' priority lowered");
   const offlinePeriods = new OfflinePeriodPublisher(terminal);
   await offlinePeriods.start();

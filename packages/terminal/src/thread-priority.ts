@@ -2,12 +2,12 @@ import { readdirSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
 /**
- * Nice steps between the main thread and the helper threads. In traces of
- * 2,000 sales with 10 ms idle after each, on 2 cores, the p99
- * acknowledgement was 3.2-3.3 ms with no steps, 2.6-2.8 ms with 5, 1.9 ms
- * with 10 and 1.7-1.9 ms with 19 (docs/benchmarks.md, notes on the sale
- * acknowledgement). With 10, the kernel gives the main thread about nine
- * times a helper's share of a busy core.
+ * Nice steps between the main thread and the helper threads. Traces of
+ * 2,000 sales with 10 ms idle after each ran on 2 cores (docs/benchmarks.md,
+ * notes on the sale acknowledgement). Their p99 acknowledgement was
+ * 3.2-3.3 ms with no steps, 2.6-2.8 ms with 5, 1.9 ms with 10 and 1.7-1.9 ms
+ * with 19. With 10, the kernel gives the main thread about nine times a
+ * helper's share of a busy core.
  */
 export const HELPER_NICE_STEPS = 10;
 
@@ -39,15 +39,23 @@ export interface HelperPriorityResult {
  * 2.5 ms did. With a lower priority for the helpers, the main thread gets
  * a core at once, and the helpers' work runs while it waits.
  *
- * Linux only, where a nice value belongs to a thread. Elsewhere it changes
- * nothing and returns `nice: null`. Raising a priority needs privileges,
- * so this only lowers.
+ * Linux only, where a nice value belongs to a thread. Elsewhere, or
+ * without /proc, it changes nothing and returns `nice: null`. Raising a
+ * priority needs privileges, so this only lowers.
  */
 export function lowerHelperThreadPriority(steps = HELPER_NICE_STEPS): HelperPriorityResult {
-  if (process.platform !== "linux") return { lowered: 0, unchanged: 0, failed: [], nice: null };
+  const untouched: HelperPriorityResult = { lowered: 0, unchanged: 0, failed: [], nice: null };
+  if (process.platform !== "linux") return untouched;
+  let threads: string[];
+  try {
+    threads = readdirSync("/proc/self/task");
+  } catch {
+    // No /proc (a sandbox may hide it): the threads keep their priority, and the terminal runs as before.
+    return untouched;
+  }
   const nice = Math.min(LOWEST_PRIORITY, getPriority(process.pid) + steps);
   const result: HelperPriorityResult = { lowered: 0, unchanged: 0, failed: [], nice };
-  for (const entry of readdirSync("/proc/self/task")) {
+  for (const entry of threads) {
     const tid = Number(entry);
     if (!Number.isInteger(tid) || tid === process.pid) continue;
     try {
