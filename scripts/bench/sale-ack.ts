@@ -98,7 +98,12 @@ async function measureMercora(input: Input): Promise<AckResult> {
   const terminal = await startTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "measure.log")) });
   // As `mercora terminal` does after start, so sales run here as they do in the terminal process.
   const priority = lowerHelperThreadPriority();
-  if (priority.failed.length > 0) throw new Error(`Helper threads ${priority.failed.join(", ")} kept their priority; the figure would not match the terminal process`);
+  if (priority.failed.length > 0) {
+    throw new Error(
+      `Lowering the priority of threads ${priority.failed.join(", ")} failed, so sales here would not run as in the terminal process; ` +
+        "run the bench where a process may lower its own threads' priority (setpriority)",
+    );
+  }
   const warmup = input.warmup ?? 50;
   const count = input.count ?? 1000;
   const samples: number[] = [];

@@ -167,7 +167,7 @@ export async function runTerminalCli(argv: string[]): Promise<void> {
   await terminal.start();
   // After start, so the thread pool and V8's workers exist.
   const priority = lowerHelperThreadPriority();
-  if (priority.failed.length > 0) log.warn({ ...priority }, "some helper threads kept their priority; sales may wait longer for a core");
+  if (priority.failed.length > 0) log.warn({ ...priority }, "lowering the priority of some helper threads failed; sales may wait longer for a core");
   else if (priority.nice === null) log.info("helper threads keep their priority: no per-thread priority on this system");
   else log.debug({ ...priority }, "helper threads' priority lowered");
   const offlinePeriods = new OfflinePeriodPublisher(terminal);

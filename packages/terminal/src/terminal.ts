@@ -1363,8 +1363,8 @@ export class Terminal {
     // Xeon, 2 cores). It was 3.74 ms back to back on an empty terminal and after 50,000 tickets, and 3.18 ms after
     // 50,000 tickets with 10 ms idle after each sale (2.12 ms on an empty terminal, met). Back to back, the two sales
     // that open the ledger's second part (70-90 ms) and the sale at a checkpoint (25 ms) wait while a whole part is
-    // saved and compressed on this thread, so that save belongs off the sale's path (uncompressed, or when idle).
-    // Most of the other slow sales overlap a scavenge (about 4 ms, 1.5 MB promoted, every 110 sales) or make a
+    // saved and compressed on this thread. That save belongs off the sale's path: uncompressed, or when the till is
+    // idle. Most of the other slow sales overlap a scavenge (about 4 ms, 1.5 MB promoted, every 110 sales) or make a
     // four-record change (9-12 over 2 ms). After 50,000 tickets no relay acknowledged, the signature checks of that
     // history after start overlap the sales, with five times the scavenges.
 

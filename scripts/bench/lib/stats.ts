@@ -49,9 +49,10 @@ const CLOCK_TICKS = 100;
 export function cpuMsOf(pid: number | undefined): number {
   if (!pid) return Number.NaN;
   try {
-    // Fields after the command name, which may contain spaces, start at the state (field 3), so utime and stime
-    // (fields 14 and 15) are at indexes 11 and 12.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // The command name may contain spaces and parentheses, so the fields after its last ")" start at the state
+    // (field 3), and utime and stime (fields 14 and 15) are at indexes 11 and 12.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return Number.NaN;
