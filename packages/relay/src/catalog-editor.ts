@@ -123,7 +123,7 @@ export class CatalogEditor {
   #connect(): void {
     const wsUrl = `${this.options.relayUrl.replace(/^http/, "ws")}/sync`;
     const withToken = () => `${wsUrl}?token=${makeEditorToken(this.deviceKey, { editor: this.state.user, issuedAt: Date.now() + this.#offsetMs })}`;
-    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs ?? 1000, this.log, withToken);
+    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs ?? 1000, this.log, withToken, { carryEphemeral: false });
     this.repo.networkSubsystem.addNetworkAdapter(this.#adapter);
     this.#timer = setInterval(() => void this.#checkRelay(), this.options.checkIntervalMs ?? 2000);
     void this.#checkRelay();

@@ -239,6 +239,9 @@ export class Relay {
           (peerId, claimed) => this.log.warn({ peerId, claimed }, "sync message with another peer id refused; connection closed"),
           RELAY_KEEPALIVE_MS,
           RELAY_MISSED_PINGS_ALLOWED,
+          // Terminals hear each other's clock broadcasts on the LAN; the relay
+          // reads none and forwards none (see docs/architecture.md).
+          { carryEphemeral: false },
         ),
       ],
       peerId: RELAY_REPLICA as PeerId,

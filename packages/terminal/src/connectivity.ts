@@ -168,7 +168,9 @@ export class Connectivity {
       const token = this.deviceToken();
       return token ? `${wsUrl}?token=${token}` : wsUrl;
     };
-    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs, this.log, withToken);
+    // The relay reads no clock broadcast: this terminal measures the relay's clock over HTTP, and
+    // its LAN peers hear the broadcast on the LAN.
+    this.#adapter = new ResilientWebSocketClientAdapter(wsUrl, this.options.retryMs, this.log, withToken, { carryEphemeral: false });
     this.repo.networkSubsystem.addNetworkAdapter(this.#adapter);
   }
 

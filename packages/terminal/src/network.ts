@@ -96,23 +96,27 @@ const OPEN = 1;
 export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
   #attemptStartedAt = 0;
   readonly #handshakeTimeoutMs: number;
+  readonly #carryEphemeral: boolean;
 
   /**
    * `makeUrl`, when given, is called before every connection attempt, so a
    * short-lived device token in the URL is fresh each time. A handshake
    * still going on at a retry is left to finish until `handshakeTimeoutMs`.
+   * With `carryEphemeral: false` the adapter sends no ephemeral message (the
+   * clock broadcast), for a link to the relay, which reads none.
    */
   constructor(
     url: string,
     retryIntervalMs: number,
     private readonly log: Logger,
     private readonly makeUrl?: () => string,
-    options: { handshakeTimeoutMs?: number } = {},
+    options: { handshakeTimeoutMs?: number; carryEphemeral?: boolean } = {},
   ) {
     super(url, retryIntervalMs);
     // The patch in patches/ passes socketOptions to each new ws client.
     this.socketOptions = { perMessageDeflate: SYNC_CLIENT_DEFLATE };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.#carryEphemeral = options.carryEphemeral ?? true;
     const self = this as unknown as { onError: (event: unknown) => void };
     let lastCode: string | null = null;
     self.onError = (event: unknown) => {
@@ -129,6 +133,7 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
    * sync resends on reconnect.
    */
   override send(message: Parameters<WebSocketClientAdapter["send"]>[0]): void {
+    if (message.type === "ephemeral" && !this.#carryEphemeral) return;
     const socket = this.socket as unknown as SyncSocket | undefined;
     if (!socket || socket.readyState !== OPEN || ("data" in message && message.data?.byteLength === 0)) {
       this.log.debug({ url: this.url, type: message.type, state: socket?.readyState ?? null }, "message dropped: websocket not open or message empty");
@@ -202,11 +207,15 @@ export class ListeningWebSocketServerAdapter extends WebSocketServerAdapter {
  * that claims another sender, closes the connection.
  */
 export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServerAdapter {
+  readonly #carryEphemeral: boolean;
+
   /**
    * Pings every socket each `keepAliveMs` and closes a socket that sent
    * nothing (no pong, no message) for `missedPingsAllowed` + 1 rounds in a
    * row, so a silent peer is dropped within `missedPingsAllowed` + 2 rounds.
    * The patch in `patches/` adds the count of missed rounds.
+   * With `carryEphemeral: false` it drops every ephemeral message it
+   * receives, so automerge-repo neither reads nor forwards them.
    */
   constructor(
     server: ConstructorParameters<typeof WebSocketServerAdapter>[0],
@@ -214,8 +223,10 @@ export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServe
     private readonly onForgery: (peerId: string | null, claimed: string) => void,
     keepAliveMs = 5000,
     missedPingsAllowed = 0,
+    options: { carryEphemeral?: boolean } = {},
   ) {
     super(server, keepAliveMs, missedPingsAllowed);
+    this.#carryEphemeral = options.carryEphemeral ?? true;
   }
 
   override receiveMessage(messageBytes: Uint8Array, socket: Parameters<WebSocketServerAdapter["receiveMessage"]>[1]): void {
@@ -241,6 +252,7 @@ export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServe
       socket.close();
       return;
     }
+    if (forwarded && !this.#carryEphemeral) return;
     super.receiveMessage(messageBytes, socket);
   }
 

@@ -70,7 +70,7 @@ describe("the sync link between a terminal and the relay", function () {
    * Starts the relay's sync adapter on 127.0.0.1 with the relay's
    * compression settings, and counts the bytes each TCP connection reads.
    */
-  async function startRelay() {
+  async function startRelay(carryEphemeral: boolean) {
     const http = createServer();
     const connections: Socket[] = [];
     http.on("connection", (socket) => connections.push(socket));
@@ -81,6 +81,9 @@ describe("the sync link between a terminal and the relay", function () {
       wss as unknown as ConstructorParameters<typeof AuthenticatedWebSocketServerAdapter>[0],
       (socket) => peers.get(socket) ?? null,
       () => undefined,
+      5000,
+      0,
+      { carryEphemeral },
     );
     const received: { type: string; data?: Uint8Array }[] = [];
     adapter.on("message", (message) => received.push(message as { type: string; data?: Uint8Array }));
@@ -98,8 +101,8 @@ describe("the sync link between a terminal and the relay", function () {
   }
 
   /** Connects a terminal's client adapter to `url` as peer T1 of store S1. */
-  async function connectTerminal(url: string) {
-    const terminal = new ResilientWebSocketClientAdapter(url, 100, silent);
+  async function connectTerminal(url: string, options: { carryEphemeral?: boolean } = {}) {
+    const terminal = new ResilientWebSocketClientAdapter(url, 100, silent, undefined, options);
     cleanup.push(async () => terminal.disconnect());
     const ready = new Promise((resolve) => terminal.once("peer-candidate", resolve));
     terminal.connect("terminal:S1:T1" as PeerId, {});
@@ -132,7 +135,7 @@ describe("the sync link between a terminal and the relay", function () {
   });
 
   it("compresses only changes from a terminal to the relay", async function () {
-    const relay = await startRelay();
+    const relay = await startRelay(false);
     const terminal = await connectTerminal(relay.url("terminal:S1:T1"));
     const wire = relay.connections[0]!;
     const sent = async (data: Uint8Array) => {
@@ -149,7 +152,7 @@ describe("the sync link between a terminal and the relay", function () {
   });
 
   it("compresses only changes from the relay to a terminal", async function () {
-    const relay = await startRelay();
+    const relay = await startRelay(false);
     const { wire, received } = await connectClient(relay);
     const sent = async (data: Uint8Array) => {
       const before = wire.bytesRead;
@@ -161,5 +164,38 @@ describe("the sync link between a terminal and the relay", function () {
     };
     expect(await sent(wholeDocument)).to.be.greaterThan(wholeDocument.byteLength);
     expect(await sent(fewChanges)).to.be.lessThan(fewChanges.byteLength * 0.8);
+  });
+
+  it("carries no clock broadcast from a terminal", async function () {
+    const relay = await startRelay(true);
+    type Outgoing = Parameters<ResilientWebSocketClientAdapter["send"]>[0];
+    const clock = (count: number) =>
+      ({ type: "ephemeral", senderId: "terminal:S1:T1", targetId: "relay", documentId: "4NMNnkMhL8jXrkJ6oMjJjq3ne1Dz", count, sessionId: "s1", data: cbor.encode({ type: "clock" }) }) as unknown as Outgoing;
+    // A LAN link (the default) carries it; the relay link does not.
+    const lan = await connectTerminal(relay.url("terminal:S1:T1"));
+    lan.send(clock(1));
+    lan.send(envelope("terminal:S1:T1", "relay", fewChanges));
+    await waitFor(() => relay.types().includes("sync"), "the first sync message");
+    expect(relay.types()).to.deep.equal(["ephemeral", "sync"]);
+    lan.disconnect();
+    const wan = await connectTerminal(relay.url("terminal:S1:T1"), { carryEphemeral: false });
+    wan.send(clock(2));
+    wan.send(envelope("terminal:S1:T1", "relay", fewChanges));
+    await waitFor(() => relay.types().length > 2, "the second sync message");
+    expect(relay.types()).to.deep.equal(["ephemeral", "sync", "sync"]);
+  });
+
+  it("drops clock broadcasts at the relay", async function () {
+    const relay = await startRelay(false);
+    const { client } = await connectClient(relay);
+    // The terminal's own broadcast, then one forwarded from a LAN peer, which names another sender.
+    // The relay drops both without closing the socket.
+    for (const [senderId, sessionId] of [["terminal:S1:T1", "s1"], ["terminal:S1:T2", "s2"]]) {
+      client.send(cbor.encode({ type: "ephemeral", senderId, targetId: "relay", documentId: "4NMNnkMhL8jXrkJ6oMjJjq3ne1Dz", count: 1, sessionId, data: cbor.encode({ type: "clock" }) }));
+    }
+    client.send(cbor.encode(envelope("terminal:S1:T1", "relay", fewChanges)));
+    await waitFor(() => relay.types().includes("sync"), "the sync message");
+    expect(relay.types()).to.deep.equal(["sync"]);
+    expect(client.readyState).to.equal(WebSocket.OPEN);
   });
 });
