@@ -216,14 +216,17 @@ export class Relay {
     this.repo = new Repo({
       storage: this.syncStates,
       network: [
-        // TODO: catching up 8,000 tickets takes 2.57 s (2.4-3.08) in the full bench at commit d87c77b on an Intel Xeon
-        // with 2 cores, against PouchDB's 5.09 s (a ratio of 0.505, goal: half). Since commit 43cbffc this relay offers a
+        // TODO: catching up 8,000 tickets takes 3.2 s (2.94-3.52) in the full bench at commit 337a4dd on an Intel Xeon
+        // with 2 cores, against PouchDB's 6.39 s (a ratio of 0.501, goal: half). Since commit 43cbffc this relay offers a
         // ledger only to its writer. From the moment the ledgers arrive, this main thread is the critical path. In a
-        // profiled run at 6f712d5 it was busy for 2.6 s straight: 0.8 s applying the four ledgers' sync messages and
-        // 0.5 s in its half of the Ed25519 checks (about 0.1 ms each). While the clock ran the relay used 2.5 s of CPU
-        // and each terminal 0.5 s (medians). Checking whole batches on the worker thread without blocking this one was
-        // slower (2.60-2.75 s against 2.44-2.64 s in five alternated runs), because the worker then checks every
-        // signature alone at the end.
+        // profiled run at 337a4dd it was busy for 3.0 s of a 3.4 s window. It spent 1.1 s applying the four ledgers'
+        // sync messages (0.29 s of it patching the JS documents) and 0.7 s in its half of the Ed25519 checks (about
+        // 0.12 ms each). Saving the received ledgers, which Automerge compresses again, took 0.25 s, and garbage
+        // collection 0.19 s.
+        // While the clock ran the relay used 2.9-3.2 s of CPU and each terminal 0.6-1.2 s, so the two cores were
+        // nearly full. Checking whole batches on the worker thread without blocking this one was slower, because the
+        // worker then checks every signature alone at the end, and so was starting each ledger's checks on the worker
+        // as its records were indexed (medians 2.88 s against 2.81 s in six alternated pairs).
         // Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage

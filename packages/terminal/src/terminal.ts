@@ -1359,9 +1359,9 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement misses its 2.5 ms goal in three rows of the full bench at commit d87c77b (Intel
-    // Xeon, 2 cores). It was 3.74 ms back to back on an empty terminal and after 50,000 tickets, and 3.18 ms after
-    // 50,000 tickets with 10 ms idle after each sale (2.12 ms on an empty terminal, met). Back to back, the two sales
+    // TODO: the p99 acknowledgement misses its 2.5 ms goal in three rows of the full bench at commit 337a4dd (Intel
+    // Xeon, 2 cores). It was 3.84 ms back to back on an empty terminal, 4.44 ms after 50,000 tickets, and 2.61 ms after
+    // 50,000 tickets with 10 ms idle after each sale (1.9 ms on an empty terminal, met). Back to back, the two sales
     // that open the ledger's second part (70-90 ms) and the sale at a checkpoint (25 ms) wait while a whole part is
     // saved and compressed on this thread. That save belongs off the sale's path: uncompressed, or when the till is
     // idle. Most of the other slow sales overlap a scavenge (about 4 ms, 1.5 MB promoted, every 110 sales) or make a
