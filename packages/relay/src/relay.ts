@@ -225,8 +225,8 @@ export class Relay {
         // collection 0.19 s.
         // While the clock ran the relay used 2.9-3.2 s of CPU and each terminal 0.6-1.2 s, so the two cores were
         // nearly full. Checking whole batches on the worker thread without blocking this one was slower, because the
-        // worker then checks every signature alone at the end, and so was starting each ledger's checks on the worker
-        // as its records were indexed (medians 2.88 s against 2.81 s in six alternated pairs).
+        // worker then checks every signature alone at the end. Starting each ledger's checks on the worker as its
+        // records were indexed was slower too (medians 2.88 s against 2.81 s in six alternated pairs).
         // Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
@@ -242,8 +242,8 @@ export class Relay {
           (peerId, claimed) => this.log.warn({ peerId, claimed }, "sync message with another peer id refused; connection closed"),
           RELAY_KEEPALIVE_MS,
           RELAY_MISSED_PINGS_ALLOWED,
-          // Terminals hear each other's clock broadcasts on the LAN; the relay
-          // reads none and forwards none (see docs/architecture.md).
+          // Terminals hear each other's clock broadcasts on the LAN, so the
+          // relay drops them instead of reading or forwarding them.
           { carryEphemeral: false },
         ),
       ],

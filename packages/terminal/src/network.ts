@@ -56,23 +56,26 @@ interface SyncSocket {
 }
 
 /**
- * Whether permessage-deflate should compress `bytes`, an encoded sync
- * message. Automerge sends a peer that lacks much of a document the whole
- * document as one saved chunk, with its columns already deflated: a
- * terminal's ledger back from an outage, the catalog to a new terminal.
- * Deflating such a message again costs both ends CPU and saves almost
- * nothing. In the catch-up bench (8,000 tickets) it saved 0.25% of the
- * bytes, while deflating took about 0.1 s of each terminal's CPU and
- * inflating 0.1 s of the relay's. Messages of changes (chunk type 1) carry
- * record text, which deflate still shrinks.
- * A message whose first chunk is a saved document is sent as it is. The
- * chunks come after the heads and bloom filters, so the first magic bytes
+ * Returns whether permessage-deflate should compress `bytes`, an encoded
+ * sync message: false when its first Automerge chunk is a saved document.
+ * Automerge sends a peer that lacks much of a document the whole document
+ * in one saved chunk, whose columns it has already deflated (a ledger
+ * written offline, the catalog for a new terminal). Deflating that again
+ * saved 0.25% of the catch-up bench's bytes for about 0.1 s of CPU at each
+ * end. Messages of changes carry record text, which deflate still shrinks.
+ * Chunks follow the heads and bloom filters, so the first magic bytes
  * found open the first chunk.
  */
 export function worthCompressing(bytes: Uint8Array): boolean {
   if (bytes.byteLength < (SYNC_DEFLATE.threshold ?? 0)) return true;
   const at = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(CHUNK_MAGIC);
   return at < 0 || bytes[at + CHUNK_TYPE_OFFSET] !== DOCUMENT_CHUNK;
+}
+
+/** Encodes `message` and sends it on `socket`, compressed when `worthCompressing` returns true. */
+function sendEncoded(socket: SyncSocket, message: object): void {
+  const bytes = cbor.encode(message);
+  socket.send(bytes, { compress: worthCompressing(bytes) });
 }
 
 /** How long a websocket handshake may go on before a retry closes it and starts another. */
@@ -103,7 +106,7 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
    * short-lived device token in the URL is fresh each time. A handshake
    * still going on at a retry is left to finish until `handshakeTimeoutMs`.
    * With `carryEphemeral: false` the adapter sends no ephemeral message (the
-   * clock broadcast), for a link to the relay, which reads none.
+   * clock broadcast). A link to the relay sets it, because the relay reads none.
    */
   constructor(
     url: string,
@@ -128,19 +131,23 @@ export class ResilientWebSocketClientAdapter extends WebSocketClientAdapter {
   }
 
   /**
-   * Sends a message, compressed only when `worthCompressing` returns true. Drops
-   * it when the socket is not open instead of throwing into automerge-repo;
-   * sync resends on reconnect.
+   * Sends a message, compressed when `worthCompressing` returns true. Drops it
+   * when the socket is not open, instead of throwing into automerge-repo,
+   * because sync resends on reconnect.
    */
   override send(message: Parameters<WebSocketClientAdapter["send"]>[0]): void {
     if (message.type === "ephemeral" && !this.#carryEphemeral) return;
     const socket = this.socket as unknown as SyncSocket | undefined;
-    if (!socket || socket.readyState !== OPEN || ("data" in message && message.data?.byteLength === 0)) {
-      this.log.debug({ url: this.url, type: message.type, state: socket?.readyState ?? null }, "message dropped: websocket not open or message empty");
+    if (!socket || socket.readyState !== OPEN) {
+      this.log.debug({ url: this.url, type: message.type, state: socket?.readyState ?? null }, "message dropped: websocket not open");
       return;
     }
-    const bytes = cbor.encode(message);
-    socket.send(bytes, { compress: worthCompressing(bytes) });
+    if ("data" in message && message.data?.byteLength === 0) {
+      const documentId = "documentId" in message ? message.documentId : null;
+      this.log.warn({ url: this.url, type: message.type, documentId }, "empty sync message dropped: automerge-repo sent a message with no data");
+      return;
+    }
+    sendEncoded(socket, message);
   }
 
   /** Disconnects, ignoring an adapter that never connected. */
@@ -256,7 +263,7 @@ export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServe
     super.receiveMessage(messageBytes, socket);
   }
 
-  /** Sends a message, compressed only when `worthCompressing` returns true. */
+  /** Sends a message, compressed when `worthCompressing` returns true. */
   override send(message: Parameters<WebSocketServerAdapter["send"]>[0]): void {
     const socket = this.sockets[message.targetId] as unknown as SyncSocket | undefined;
     // The stock adapter logs a message to a peer with no socket and rejects an empty one.
@@ -264,7 +271,6 @@ export class AuthenticatedWebSocketServerAdapter extends ListeningWebSocketServe
       super.send(message);
       return;
     }
-    const bytes = cbor.encode(message);
-    socket.send(bytes, { compress: worthCompressing(bytes) });
+    sendEncoded(socket, message);
   }
 }

@@ -7,6 +7,7 @@ import type { PeerId } from "@automerge/automerge-repo";
 import { expect } from "chai";
 import { pino } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
+import { waitFor } from "../../../scripts/lib/processes.ts";
 import {
   AuthenticatedWebSocketServerAdapter,
   ResilientWebSocketClientAdapter,
@@ -48,10 +49,8 @@ function envelope(senderId: string, targetId: string, data: Uint8Array) {
   return { type: "sync" as const, senderId: senderId as PeerId, targetId: targetId as PeerId, documentId: "4NMNnkMhL8jXrkJ6oMjJjq3ne1Dz" as never, data };
 }
 
-const waitFor = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
-};
+/** Polls `condition` every 10 ms for up to 2 s. */
+const until = (what: string, condition: () => boolean) => waitFor(what, async () => (condition() ? true : undefined), 2000, 10);
 
 describe("the sync link between a terminal and the relay", function () {
   this.timeout(30_000);
@@ -123,7 +122,7 @@ describe("the sync link between a terminal and the relay", function () {
     });
     const [wire] = await Promise.all([upgraded, opened]);
     client.send(cbor.encode({ type: "join", senderId: "terminal:S1:T1", peerMetadata: {}, supportedProtocolVersions: ["1"] }));
-    await waitFor(() => relay.adapter.sockets["terminal:S1:T1" as PeerId] !== undefined, "the relay to accept the join");
+    await until("the relay to accept the join", () => relay.adapter.sockets["terminal:S1:T1" as PeerId] !== undefined);
     return { client, wire, received };
   }
 
@@ -142,11 +141,11 @@ describe("the sync link between a terminal and the relay", function () {
       const before = wire.bytesRead;
       const count = relay.received.length;
       terminal.send(envelope("terminal:S1:T1", "relay", data));
-      await waitFor(() => relay.received.length > count, "the relay to receive the message");
+      await until("the relay to receive the message", () => relay.received.length > count);
       expect(relay.received.at(-1)!.data).to.deep.equal(data);
       return wire.bytesRead - before;
     };
-    // A frame sent as it is carries the whole envelope; a deflated one fewer bytes than the data alone.
+    // An uncompressed frame carries the whole envelope, so it is longer than the data. A deflated one is shorter.
     expect(await sent(wholeDocument)).to.be.greaterThan(wholeDocument.byteLength);
     expect(await sent(fewChanges)).to.be.lessThan(fewChanges.byteLength * 0.8);
   });
@@ -158,7 +157,7 @@ describe("the sync link between a terminal and the relay", function () {
       const before = wire.bytesRead;
       const count = received.length;
       relay.adapter.send(envelope("relay", "terminal:S1:T1", data));
-      await waitFor(() => received.length > count, "the terminal to receive the message");
+      await until("the terminal to receive the message", () => received.length > count);
       expect(received.at(-1)).to.deep.equal(new Uint8Array(data));
       return wire.bytesRead - before;
     };
@@ -171,17 +170,17 @@ describe("the sync link between a terminal and the relay", function () {
     type Outgoing = Parameters<ResilientWebSocketClientAdapter["send"]>[0];
     const clock = (count: number) =>
       ({ type: "ephemeral", senderId: "terminal:S1:T1", targetId: "relay", documentId: "4NMNnkMhL8jXrkJ6oMjJjq3ne1Dz", count, sessionId: "s1", data: cbor.encode({ type: "clock" }) }) as unknown as Outgoing;
-    // A LAN link (the default) carries it; the relay link does not.
+    // A LAN link, the default, carries it, and a relay link does not.
     const lan = await connectTerminal(relay.url("terminal:S1:T1"));
     lan.send(clock(1));
     lan.send(envelope("terminal:S1:T1", "relay", fewChanges));
-    await waitFor(() => relay.types().includes("sync"), "the first sync message");
+    await until("the first sync message", () => relay.types().includes("sync"));
     expect(relay.types()).to.deep.equal(["ephemeral", "sync"]);
     lan.disconnect();
     const wan = await connectTerminal(relay.url("terminal:S1:T1"), { carryEphemeral: false });
     wan.send(clock(2));
     wan.send(envelope("terminal:S1:T1", "relay", fewChanges));
-    await waitFor(() => relay.types().length > 2, "the second sync message");
+    await until("the second sync message", () => relay.types().length > 2);
     expect(relay.types()).to.deep.equal(["ephemeral", "sync", "sync"]);
   });
 
@@ -194,7 +193,7 @@ describe("the sync link between a terminal and the relay", function () {
       client.send(cbor.encode({ type: "ephemeral", senderId, targetId: "relay", documentId: "4NMNnkMhL8jXrkJ6oMjJjq3ne1Dz", count: 1, sessionId, data: cbor.encode({ type: "clock" }) }));
     }
     client.send(cbor.encode(envelope("terminal:S1:T1", "relay", fewChanges)));
-    await waitFor(() => relay.types().includes("sync"), "the sync message");
+    await until("the sync message", () => relay.types().includes("sync"));
     expect(relay.types()).to.deep.equal(["sync"]);
     expect(client.readyState).to.equal(WebSocket.OPEN);
   });
