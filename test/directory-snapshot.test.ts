@@ -4,7 +4,7 @@ import type { DocumentId } from "@automerge/automerge-repo";
 import type { Terminal } from "@mercora/terminal";
 import { expect } from "chai";
 import { destination, pino } from "pino";
-import { waitFor } from "../scripts/lib/processes.ts";
+import { mercoraArgs, waitFor } from "../scripts/lib/processes.ts";
 import { directoryDocumentId, sell, smallCatalog, startStore } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Argentina/Buenos_Aires";
@@ -32,7 +32,7 @@ describe("terminal directory snapshot", function () {
     dataDir = t1.dataDir;
     expect((await sell(t1.http, products[1]!, 1)).status).to.equal(201);
     await fixture.store.waitForConvergence("A");
-    args = (t1.process.child.spawnargs as string[]).slice(2);
+    args = mercoraArgs(t1.process.child);
     // The clean stop writes the snapshot the tests start from.
     await t1.process.stop();
     directoryId = (await directoryDocumentId(fixture.root, "A")) as DocumentId;

@@ -2,7 +2,7 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "chai";
 import type { LedgerRecord } from "@mercora/crdt-model";
-import { api, startMercora, waitFor } from "../scripts/lib/processes.ts";
+import { api, mercoraArgs, startMercora, waitFor } from "../scripts/lib/processes.ts";
 import { sell, smallCatalog, startStore, stockAt } from "./helpers/fixtures.ts";
 
 const ZONE = "America/Argentina/Buenos_Aires";
@@ -107,7 +107,7 @@ describe("terminal durability", function () {
     await t2.process.stop();
     // Start T2 with the fault that kills it once the sale's record is in the
     // write-ahead log, before it responds and before the ledger change exists.
-    const args = (t2.process.child.spawnargs as string[]).slice(2);
+    const args = mercoraArgs(t2.process.child);
     const faulty = await (async () => {
       process.env.MERCORA_FAULT = "crash-after-log";
       try {

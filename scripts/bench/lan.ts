@@ -20,7 +20,7 @@ import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import type { Terminal } from "@mercora/terminal";
 import { api, startMercora } from "../lib/processes.ts";
-import { BRANCH, buildBranch, catalogProducts, fileLogger, signInCashier, startTerminal, ticket } from "./lib/fixture.ts";
+import { BRANCH, buildBranch, catalogProducts, fileLogger, requireTerminalNodeFlags, signInCashier, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch, startPouchServer } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { freePort, withCpuProfile } from "./lib/store-procs.ts";
@@ -103,6 +103,7 @@ function summarize(samples: number[], writer: number, reader: number): LanResult
 }
 
 async function measureMercora(input: Input): Promise<LanResult> {
+  requireTerminalNodeFlags();
   const lanPort = await freePort();
   const t2 = await withCpuProfile(input.profileDir, () =>
     startMercora(

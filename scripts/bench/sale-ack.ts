@@ -19,7 +19,7 @@ import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lowerHelperThreadPriority } from "@mercora/terminal";
-import { buildBranch, catalogProducts, fileLogger, installFakeClock, nextTurn, startTerminal, ticket } from "./lib/fixture.ts";
+import { buildBranch, catalogProducts, fileLogger, installFakeClock, nextTurn, requireTerminalNodeFlags, startTerminal, ticket } from "./lib/fixture.ts";
 import { openDurablePouch } from "./lib/pouch.ts";
 import { saleRecord } from "./lib/records.ts";
 import { nowMs, ownPeakRss, percentile } from "./lib/stats.ts";
@@ -94,6 +94,7 @@ async function generate(input: Input): Promise<{ generated: number; ms: number }
 }
 
 async function measureMercora(input: Input): Promise<AckResult> {
+  requireTerminalNodeFlags();
   const products = catalogProducts();
   const terminal = await startTerminal({ dataDir: join(input.dir, "T1"), terminal: "T1", relayUrl: null, log: fileLogger(join(input.dir, "measure.log")) });
   // As `mercora terminal` does after start, so sales run here as they do in the terminal process.

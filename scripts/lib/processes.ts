@@ -4,9 +4,11 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeFlagsFor } from "../../bin/node-flags.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BIN = join(ROOT, "bin", "mercora.js");
+/** The `mercora` command's entry point. */
+export const MERCORA_BIN = join(ROOT, "bin", "mercora.js");
 
 /** A `mercora` process started by a test or the demo, with its log file and announced addresses. */
 export interface MercoraProcess {
@@ -22,11 +24,18 @@ export interface MercoraProcess {
   exited: Promise<number | null>;
 }
 
+/** Returns the `mercora` arguments (command and options) of a process that `startMercora` started. */
+export function mercoraArgs(child: ChildProcess): string[] {
+  return child.spawnargs.slice(child.spawnargs.indexOf(MERCORA_BIN) + 1);
+}
+
 /**
  * Starts `mercora ARGS` as a separate Node.js process, with `env` added to
  * this process's environment, writes its output to `logPath`, and resolves
  * once it logs "terminal ready", "relay ready" or "catalog editor ready".
  * Rejects with the end of its log when it exits first or `timeoutMs` passes.
+ * `node` gets the Node.js flags the command needs (bin/node-flags.js), so
+ * the child is the command's own process and not a launcher.
  */
 export async function startMercora(
   name: string,
@@ -38,7 +47,7 @@ export async function startMercora(
 ): Promise<MercoraProcess> {
   await mkdir(dirname(logPath), { recursive: true });
   const log = createWriteStream(logPath, { flags: "a" });
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeFlagsFor(args[0]), MERCORA_BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   onSpawn?.(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let tail = "";

@@ -1,5 +1,6 @@
 import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { TERMINAL_NODE_FLAGS } from "../../../bin/node-flags.js";
 import { runWorker } from "./worker.ts";
 import { dataFingerprint } from "./stats.ts";
 import type { Spread } from "./stats.ts";
@@ -113,13 +114,21 @@ export async function freshCopy(ctx: BenchContext, source: string, name: string)
   return target;
 }
 
+/**
+ * Bench workers that run a `Terminal` in their own process in mode
+ * "mercora". They get the Node.js flags of `mercora terminal`, so sales run
+ * there as in the terminal process. PouchDB's workers keep Node's defaults.
+ */
+const TERMINAL_WORKERS = new Set(["sale-ack", "lan"]);
+
 /** Runs a bench worker with a CPU profile when `--profile` is set, under `logDir/profiles/NAME`. */
 export function worker<T>(ctx: BenchContext, script: string, input: unknown, name: string, timeoutMs: number, profile = false): Promise<T> {
   const profileDir = join(ctx.logDir, "profiles", name);
+  const terminalFlags = TERMINAL_WORKERS.has(script) && (input as { mode?: string }).mode === "mercora" ? TERMINAL_NODE_FLAGS : [];
   return runWorker<T>(script, input, {
     logPath: join(ctx.logDir, `${name}.log`),
     timeoutMs,
-    nodeArgs: profile || ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [],
+    nodeArgs: [...terminalFlags, ...(profile || ctx.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])],
   });
 }
 

@@ -9,6 +9,7 @@ import { encodePublicKey, parseCatalogCsv, readUser, unlockSigningKey, writeJson
 import type { PermissionsDoc, ProductInput, Tender } from "@mercora/crdt-model";
 import { DEFAULT_CONNECTIVITY, Terminal, openOrActivate } from "@mercora/terminal";
 import type { LanPeer } from "@mercora/terminal";
+import { missingNodeFlags } from "../../../bin/node-flags.js";
 import { api, setBearer, startMercora, waitFor } from "../../lib/processes.ts";
 import type { MercoraProcess } from "../../lib/processes.ts";
 import { DEFAULT_USERS } from "../../lib/store.ts";
@@ -82,6 +83,21 @@ export interface TerminalSettings {
   lanPeers?: LanPeer[];
   log: Logger;
   receipts?: "file" | "none";
+}
+
+/**
+ * Throws unless this process started with the Node.js flags of `mercora
+ * terminal`, which a worker that measures a `Terminal` in its own process
+ * needs to run sales as the terminal process does. The bench gives them.
+ */
+export function requireTerminalNodeFlags(): void {
+  const missing = missingNodeFlags("terminal");
+  if (missing.length > 0) {
+    throw new Error(
+      `This bench process started without ${missing.join(" ")}, the Node.js flags of \`mercora terminal\` (bin/node-flags.js), ` +
+        "so its sales would not run as in the terminal process; start it through `npm run bench` or give node those flags",
+    );
+  }
 }
 
 /**
