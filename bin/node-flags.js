@@ -17,7 +17,8 @@
  * 2,000 sales back to back in the sale acknowledgement bench, alternated
  * runs (docs/benchmarks.md): on an empty terminal the p99 went from
  * 4.05-4.27 ms to 2.44-2.53 ms, and after 50,000 tickets from 4.93-4.97 ms
- * to 2.34-2.51 ms.
+ * to 2.34-2.51 ms. The catch-up bench got slower with them (see the TODO
+ * in packages/terminal/src/thread-priority.ts).
  */
 export const TERMINAL_NODE_FLAGS = Object.freeze(["--v8-pool-size=1", "--max-semi-space-size=64"]);
 

@@ -46,7 +46,8 @@ import type { DirectoryDoc, FoliosDoc, IngestDoc, LedgerDoc, LedgerRecord, Permi
 import { DurableWrites } from "@mercora/terminal";
 import type { ActivatedState } from "@mercora/terminal";
 import { pino } from "pino";
-import { api, startMercora } from "../lib/processes.ts";
+import { TERMINAL_NODE_FLAGS } from "../../bin/node-flags.js";
+import { MERCORA_BIN, api, startMercora } from "../lib/processes.ts";
 import { BRANCH, TIME_ZONE, buildBranch, catalogProducts, signInCashier, ticket, unlockCashierKey } from "./lib/fixture.ts";
 import { PouchDB } from "./lib/pouch.ts";
 import { RecordChain, saleRecord } from "./lib/records.ts";
@@ -248,6 +249,7 @@ workerMain<Input, unknown>(async (input) => {
       return timeUntilLine(["--import", "tsx", join(ROOT, "scripts", "bench", "pouch-first-sale.ts"), join(input.dir, "pouch-T1"), salePath], "sold");
     }
     case "baseline":
-      return timeUntilLine([join(ROOT, "bin", "mercora.js"), "terminal", "--help"], "Options:");
+      // With the terminal's flags, as `startMercora` starts it: without them, bin/mercora.js would start a second process.
+      return timeUntilLine([...TERMINAL_NODE_FLAGS, MERCORA_BIN, "terminal", "--help"], "Options:");
   }
 });

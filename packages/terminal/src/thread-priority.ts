@@ -10,6 +10,13 @@ import { getPriority, setPriority } from "node:os";
  * helper's share of a busy core.
  */
 export const HELPER_NICE_STEPS = 10;
+// TODO: these steps can starve the terminal's one V8 worker thread (bin/node-flags.js) when other processes keep both
+// cores busy. In the catch-up bench four terminals that have just started share 2 cores with the relay. At commit
+// b8561d6, some of them then ran Automerge's WebAssembly unoptimized: SHA-256 took 573 ms of a terminal's main thread
+// against 44 ms, and such a terminal used 2.2-2.9 s of CPU against 0.6-0.9 s. The catch-up took 5.06 s against 3.2 s
+// at 337a4dd. With the flags but without these steps, two runs took 3.2 and 3.6 s, but with 10 ms idle after each
+// sale the p99 acknowledgement rose to 3.3-3.8 ms. Lower libuv's threads and not V8's worker, or raise V8's worker
+// while the main thread waits on a long sync.
 
 /** The highest nice value on Linux, the lowest priority. */
 const LOWEST_PRIORITY = 19;
