@@ -228,6 +228,8 @@ export class Relay {
         // worker then checks every signature alone at the end. Starting each ledger's checks on the worker as its
         // records were indexed was slower too (medians 2.88 s against 2.81 s in six alternated pairs).
         // Applying a ledger off the main thread would need a repo per worker (see the capacity TODO below).
+        // At commit b8561d6 the catch-up took 5.06 s, because of the terminals' Node.js flags: see the TODO in
+        // packages/terminal/src/thread-priority.ts.
         // TODO: with 1,000 stores all 4,000 terminals connect, but the relay acknowledged 834 of the 40,000 tickets
         // of a 10-minute soak. A 20 s profile in such a soak (commit 93b309f): 27% writing chunks, 16% garbage
         // collection, about 20% making and applying sync messages, 2% ingest. 3,926 new ledgers hit automerge-repo's

@@ -1359,14 +1359,10 @@ export class Terminal {
     const rule = taxProfile(this.#catalogCache.index.country()).transmissionDeadline;
     const transmitBy = transmissionDeadline(rule, unsealed, timeZone);
     const { record, json } = sealRecordJson({ ...unsealed, ...folio, ...(transmitBy ? { transmitBy } : {}) }, prevHash, session.key);
-    // TODO: the p99 acknowledgement misses its 2.5 ms goal in three rows of the full bench at commit 337a4dd (Intel
-    // Xeon, 2 cores). It was 3.84 ms back to back on an empty terminal, 4.44 ms after 50,000 tickets, and 2.61 ms after
-    // 50,000 tickets with 10 ms idle after each sale (1.9 ms on an empty terminal, met). Back to back, the two sales
-    // that open the ledger's second part (70-90 ms) and the sale at a checkpoint (25 ms) wait while a whole part is
-    // saved and compressed on this thread. That save belongs off the sale's path: uncompressed, or when the till is
-    // idle. Most of the other slow sales overlap a scavenge (about 4 ms, 1.5 MB promoted, every 110 sales) or make a
-    // four-record change (9-12 over 2 ms). After 50,000 tickets no relay acknowledged, the signature checks of that
-    // history after start overlap the sales, with five times the scavenges.
+    // NOTE: the p99 acknowledgement met its 2.5 ms goal in every row of the full bench at commit b8561d6 (Intel Xeon,
+    // 2 cores), with the terminal's Node.js flags (bin/node-flags.js), by a small margin: 2.34-2.46 ms. The slowest
+    // sales back to back are the two that open the ledger's second part and the one at a checkpoint (25-90 ms),
+    // because a whole part is saved and compressed on this thread. That save belongs off the sale's path.
 
     checkAppend(ledger.handle.doc(), record);
     // Known before the change, so the change's own patches do not index it a second time.
