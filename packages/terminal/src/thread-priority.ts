@@ -15,8 +15,9 @@ export const HELPER_NICE_STEPS = 10;
 // b8561d6, some of them then ran Automerge's WebAssembly unoptimized: SHA-256 took 573 ms of a terminal's main thread
 // against 44 ms, and such a terminal used 2.2-2.9 s of CPU against 0.6-0.9 s. The catch-up took 5.06 s against 3.2 s
 // at 337a4dd. With the flags but without these steps, two runs took 3.2 and 3.6 s, but with 10 ms idle after each
-// sale the p99 acknowledgement rose to 3.3-3.8 ms. Lower libuv's threads and not V8's worker, or raise V8's worker
-// while the main thread waits on a long sync.
+// sale the p99 acknowledgement rose to 3.3-3.8 ms. With `--no-concurrent-marking` added, which leaves that worker
+// to the compilers, it took 3.28 and 3.15 s, and with two V8 workers 2.92 and 3.94 s. Their sale runs (docs/
+// benchmarks.md, notes on the catch-up) came in a slow hour and need repeating next to the current flags.
 
 /** The highest nice value on Linux, the lowest priority. */
 const LOWEST_PRIORITY = 19;
