@@ -28,9 +28,9 @@ interface SnapshotFile {
  * and `str` read.
  */
 // NOTE: reading this snapshot grows with history: 3.6 ms for a year (292 KB) against 1.0 ms for a week (8 KB),
-// medians of eight starts. The cold start's goal, no slower with a year than with a week, was met at commit 337a4dd
-// (0.688 s against 0.721 s) and missed by 1.3% at d87c77b and by 1.2% at 64b867c, inside the spread of starts each
-// time. Keeping only the live days' ledgers here would make it a week's size.
+// medians of eight starts. The cold start's goal is no slower with a year than with a week. It was met at commit
+// 337a4dd (0.688 s against 0.721 s), and missed by 1.3% at d87c77b and by 1.2% at 64b867c. Each time the gap was
+// inside the spread of starts. Keeping only the live days' ledgers here would make it a week's size.
 export class DirectorySnapshot {
   readonly #path: string;
   readonly #key: Buffer;

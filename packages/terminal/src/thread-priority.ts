@@ -17,7 +17,8 @@ export const HELPER_NICE_STEPS = 10;
 // at 337a4dd. With the flags but without these steps, two runs took 3.2 and 3.6 s, but with 10 ms idle after each
 // sale the p99 acknowledgement rose to 3.3-3.8 ms. With `--no-concurrent-marking` added, which leaves that worker
 // to the compilers, it took 3.28 and 3.15 s, but back to back after 50,000 tickets the p99 rose from 2.26-2.48 ms
-// to 3.15-3.44 ms in alternated runs. With two V8 workers it took 2.92 and 3.94 s; their cost to the sales is open.
+// to 3.15-3.44 ms in alternated runs. With two V8 workers it took 2.92 and 3.94 s. Their cost to the sales is not
+// settled: one run of each row came in a slow hour.
 
 /** The highest nice value on Linux, the lowest priority. */
 const LOWEST_PRIORITY = 19;

@@ -85,8 +85,8 @@ export async function catchupFigure(ctx: BenchContext): Promise<FigureResult> {
     method: [
       `Data: a branch with 4 terminals, each with ${tickets.toLocaleString("en")} tickets recorded through \`Terminal.recordSale\` (activated, with the cashier signed in) while it had no relay ` +
         `(${total.toLocaleString("en")} in all), made by a generator process and copied fresh for every run.`,
-      "Mercora: a `mercora relay` process and four `mercora terminal` processes (with the terminal's Node.js flags since commit b8561d6) with the CLI's default connection settings " +
-        "(health check every 2 s, websocket retry every 1 s) start on the copy, each terminal reaching the relay through its own `LinkProxy`, cut. " +
+      "Mercora: a `mercora relay` process and four `mercora terminal` processes with the CLI's default connection settings " +
+        "(health check every 2 s, websocket retry every 1 s) start on the copy, each terminal reaching the relay through its own `LinkProxy`, cut. Since commit b8561d6 the terminals run with their Node.js flags (bin/node-flags.js). " +
         "The LAN links stay down, so only terminal-relay traffic is counted. Once every terminal reports in `/status` that it has loaded the directory, catalog and stock baseline " +
         "documents it defers after start (`directoryLoaded`, `documentsLoaded`), as terminals that sold through an outage did long before. Then all four links open at once " +
         "and the clock starts. Each terminal then receives `POST /wan/reconnect`, as each PouchDB process receives its signal to start replicating. The clock stops when " +

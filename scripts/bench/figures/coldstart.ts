@@ -84,8 +84,8 @@ export async function coldStartFigure(ctx: BenchContext, options: { coldStartDay
     method: [
       "Mercora: the clock starts when the bench spawns `bin/mercora.js terminal --data T1 ...` (LAN-only, no relay, as after a power cut with the uplink down) " +
         "and stops at the 201 of its first `POST /sales`, a 3-line ticket (its body built before the clock starts), sent once `POST /sessions` has signed the cashier in with their PIN. " +
-        "The RSS column is that terminal process. Since commit b8561d6 `node` gets the terminal's flags (bin/node-flags.js), as a service manager would pass them; " +
-        "without them bin/mercora.js starts the terminal in a second process, which took about 85 ms more (`terminal --help`, 8 runs each way).",
+        "The RSS column is that terminal process. Since commit b8561d6 `node` gets the terminal's flags (bin/node-flags.js), as a service manager would pass them. " +
+        "Without them bin/mercora.js starts the terminal in a second process, which took about 85 ms more (`terminal --help`, 8 runs each way).",
       "History in T1's encrypted storage, written by a generator process through the product's document functions " +
         "(`initLedger`, `appendRecord` once per ticket, `registerLedger`): T1's own ledger for every day, " +
         "the other three terminals' ledgers of yesterday, every ledger of the four terminals listed in the branch directory, " +

@@ -61,8 +61,8 @@ export async function lanFigure(ctx: BenchContext): Promise<FigureResult> {
     title: "Sale visible in another terminal's stock over the LAN",
     method: [
       "Mercora: terminal T2 is a `mercora terminal` process with no relay; T1 is a `Terminal` in the bench process that dials T2's LAN websocket " +
-        "(both processes with the terminal's Node.js flags since commit b8561d6) " +
-        "with its device token, both opening an activated branch folder that a generator process made, each with the cashier signed in. Each sale is a 3-line ticket whose first SKU no earlier sale used; " +
+        "with its device token, both opening an activated branch folder that a generator process made, each with the cashier signed in. " +
+        "Since commit b8561d6 both processes run with the terminal's Node.js flags. Each sale is a 3-line ticket whose first SKU no earlier sale used; " +
         "the clock starts when `recordSale` is called on T1 and stops when `GET /stock/:sku` on T2, polled with no pause, shows the stock lowered by the sold quantity.",
       "PouchDB: T2 is a `pouchdb-server` process; T1 is a pouchdb-node database (fsync forced) in the bench process with live replication " +
         "(`replicate.to`, `live: true`) to T2. The clock starts before T1 builds the sale record (priced, hashed, chained and signed, as `recordSale` does; " +

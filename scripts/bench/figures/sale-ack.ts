@@ -142,7 +142,7 @@ export async function saleAckFigure(ctx: BenchContext, options: { ackHistory?: n
         "automerge-repo saves the ledger in the background. " +
         "Receipts go to files, the CLI default; no relay or LAN peer is connected. " +
         "As `mercora terminal` does after start, the process lowers the priority of its threads other than the main one by 10 nice steps (since commit d87c77b). " +
-        "Since commit b8561d6 it also runs with the terminal's Node.js flags, `--v8-pool-size=1 --max-semi-space-size=64` (bin/node-flags.js); PouchDB's process keeps Node's defaults.",
+        "Since commit b8561d6 it also runs with the terminal's Node.js flags, `--v8-pool-size=1 --max-semi-space-size=64` (bin/node-flags.js). PouchDB's process keeps Node's defaults.",
       `Tickets: 3 lines of real catalog products (12,513 SKUs) and 2 tenders, card and cash with change; ${warmup} warm-up tickets, then ${count} timed one after another. ` +
         `Both sides run them back to back, and again with ${PACED_GAP_MS} ms idle after each (the rows that say so).`,
       `History: ${history.toLocaleString("en")} tickets written before through \`Terminal.recordSale\`, 300 per business day on past days (a fake clock), so the terminal holds ` +
